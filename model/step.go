@@ -1,0 +1,384 @@
+package model
+
+import "math/bits"
+
+// This file is the engine: which transitions a state enables, and what
+// each does to the state. It allocates nothing per step.
+
+// Successors calls yield for every transition enabled in st, with the state
+// it leads to, in a fixed order (actors in declaration order; within an
+// actor, its location's transitions, then one handler case per pending
+// watch). next is a buffer of Size bytes that Successors overwrites for every
+// call: yield must copy it to keep it. Successors stops when yield returns
+// false.
+func (s *System) Successors(st, next State, yield func(t *Transition, next State) bool) {
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		if !s.evalAll(st, a, a.enabled) {
+			continue
+		}
+		loc := st[s.varBase+int(a.Loc)]
+		for _, ti := range a.byLoc[loc] {
+			t := &s.Trans[ti]
+			if s.evalAll(st, a, t.Guard) {
+				copy(next, st)
+				s.apply(st, next, a, t)
+				if !yield(t, next) {
+					return
+				}
+			}
+		}
+		for wi, w := range a.Watches {
+			if st[s.watchOff+int(w)] != watchPending {
+				continue
+			}
+			for _, ti := range a.handlers[wi] {
+				t := &s.Trans[ti]
+				if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
+					copy(next, st)
+					s.apply(st, next, a, t)
+					if !yield(t, next) {
+						return
+					}
+					break
+				}
+			}
+		}
+	}
+}
+
+// Enabled reports whether transition t may be taken in st: its actor may
+// move, it is at t's location, its guard holds and, for a handler case, an
+// event is pending and no earlier case of the same watch is enabled.
+func (s *System) Enabled(st State, t *Transition) bool {
+	a := &s.Actors[t.Actor]
+	if !s.evalAll(st, a, a.enabled) {
+		return false
+	}
+	loc := st[s.varBase+int(a.Loc)]
+	if t.Watch == NoWatch {
+		return byte(t.From) == loc && s.evalAll(st, a, t.Guard)
+	}
+	if st[s.watchOff+int(t.Watch)] != watchPending {
+		return false
+	}
+	for wi, w := range a.Watches {
+		if w != t.Watch {
+			continue
+		}
+		for _, ti := range a.handlers[wi] {
+			c := &s.Trans[ti]
+			if (c.From == AnyLoc || byte(c.From) == loc) && s.evalAll(st, a, c.Guard) {
+				return c.ID == t.ID
+			}
+		}
+	}
+	return false
+}
+
+// Apply returns the state t leads to from st. It does not check that t is
+// enabled (see Enabled).
+func (s *System) Apply(st State, t *Transition) State {
+	next := append(State(nil), st...)
+	s.apply(st, next, &s.Actors[t.Actor], t)
+	return next
+}
+
+// OpenBody returns the transaction body whose writes a Commit of actor a
+// would apply in st, or nil.
+func (s *System) OpenBody(st State, a int) *Transition {
+	act := &s.Actors[a]
+	if act.txnSlot < 0 {
+		return nil
+	}
+	id := int(st[act.txnSlot]) | int(st[act.txnSlot+1])<<8
+	if id == 0 {
+		return nil
+	}
+	return &s.Trans[id-1]
+}
+
+// AllFinal reports whether every actor is at a final location.
+func (s *System) AllFinal(st State) bool {
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		if !a.Locs[st[s.varBase+int(a.Loc)]].Final {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *System) evalAll(st State, a *Actor, g []Cond) bool {
+	for i := range g {
+		if !s.eval(st, a, &g[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *System) eval(st State, a *Actor, c *Cond) bool {
+	switch c.Kind {
+	case CondPresent:
+		return st[c.Path] != byte(Absent)
+	case CondAbsent:
+		return st[c.Path] == byte(Absent)
+	case CondEq:
+		return st[c.Path] == byte(c.Val)
+	case CondNe:
+		v := st[c.Path]
+		return v != byte(Absent) && v != byte(c.Val)
+	case CondIn:
+		v := st[c.Path]
+		return v < 64 && c.Mask&(1<<v) != 0
+	case CondVarEq:
+		return st[s.varBase+int(c.Var)] == c.X
+	case CondVarNe:
+		return st[s.varBase+int(c.Var)] != c.X
+	case CondVarIn:
+		v := st[s.varBase+int(c.Var)]
+		return v < 64 && c.Mask&(1<<v) != 0
+	case CondConflict:
+		return s.conflict(st, a)
+	case CondNoConflict:
+		return !s.conflict(st, a)
+	}
+	return false
+}
+
+// conflict applies the system's conflict rule to the actor's open
+// transaction.
+func (s *System) conflict(st State, a *Actor) bool {
+	if a.txnSlot < 0 {
+		return false
+	}
+	slot := a.txnSlot
+	id := int(st[slot]) | int(st[slot+1])<<8
+	if id == 0 {
+		return false
+	}
+	if s.Conflict == CXenstored {
+		return st[slot+2] != 0
+	}
+	body := &s.Trans[id-1]
+	if !body.hasWrites {
+		return false // oxenstored: a transaction that writes nothing commits
+	}
+	for i, p := range body.readSet {
+		if st[slot+3+i] != st[p] {
+			return true
+		}
+	}
+	return false
+}
+
+// apply performs t: from is the state before (for reads of the snapshot),
+// st the copy that becomes the state after.
+func (s *System) apply(from, st State, a *Actor, t *Transition) {
+	if t.Watch != NoWatch {
+		st[s.watchOff+int(t.Watch)] = watchOn
+	}
+	switch t.Kind {
+	case TxnBody:
+		slot := a.txnSlot
+		id := t.ID + 1
+		st[slot], st[slot+1], st[slot+2] = byte(id), byte(id>>8), 0
+		for i, p := range t.readSet {
+			st[slot+3+i] = from[p]
+		}
+	case Commit:
+		slot := a.txnSlot
+		id := int(st[slot]) | int(st[slot+1])<<8
+		s.closeTxn(st, a)
+		if id > 0 {
+			for i := range s.Trans[id-1].Ops {
+				s.applyOp(st, &s.Trans[id-1].Ops[i])
+			}
+		}
+		for i := 1; i < len(t.Ops); i++ {
+			s.applyOp(st, &t.Ops[i])
+		}
+	case EAGAIN:
+		s.closeTxn(st, a)
+		for i := range t.Ops {
+			s.applyOp(st, &t.Ops[i])
+		}
+	default:
+		for i := range t.Ops {
+			s.applyOp(st, &t.Ops[i])
+		}
+	}
+	for _, set := range t.Sets {
+		st[s.varBase+int(set.Var)] = set.Val
+	}
+	if t.To != SameLoc {
+		st[s.varBase+int(a.Loc)] = byte(t.To)
+	}
+}
+
+func (s *System) closeTxn(st State, a *Actor) {
+	slot := a.txnSlot
+	for i := 0; i < 3+a.txnReads; i++ {
+		st[slot+i] = 0
+	}
+}
+
+// applyOp performs one operation on st with xenstored's semantics.
+func (s *System) applyOp(st State, op *Op) {
+	switch op.Kind {
+	case OpWrite:
+		s.write(st, op.Path, op.Val)
+	case OpMkdir:
+		if st[op.Path] == byte(Absent) {
+			s.write(st, op.Path, Empty)
+		}
+	case OpRm:
+		s.rm(st, op.Path)
+	case OpCleanup:
+		s.rm(st, op.Path)
+		for q := s.Paths[op.Path].Parent; q != NoPath && q != 0; q = s.Paths[q].Parent {
+			if st[q] != byte(Empty) || s.hasChild(st, q) {
+				break
+			}
+			s.rm(st, q)
+		}
+	case OpSetPerms:
+		if st[op.Path] != byte(Absent) {
+			s.touch(st, op.Path)
+			s.fire(st, s.Paths[op.Path].onWrite)
+		}
+	case OpSwitchState:
+		cache := s.varBase + int(op.Var)
+		if st[cache] == byte(op.Val-2) {
+			return
+		}
+		if st[op.Path] != byte(Absent) {
+			s.write(st, op.Path, op.Val)
+			st[cache] = byte(op.Val - 2)
+		}
+	case OpReplace:
+		if st[op.Path] == byte(op.From) {
+			s.write(st, op.Path, op.Val)
+		}
+	case OpWatch:
+		st[s.watchOff+int(op.Watch)] = watchPending
+	case OpUnwatch:
+		st[s.watchOff+int(op.Watch)] = watchOff
+	case OpDomainGone:
+		if v, ok := s.Domains[op.Dom]; ok {
+			st[s.varBase+int(v)] = DomainDead
+		}
+		if s.RemoveOwnedOnDeath {
+			for i := range s.Paths {
+				p := &s.Paths[i]
+				if p.Owner == op.Dom && st[i] != byte(Absent) && (p.Parent == NoPath || s.Paths[p.Parent].Owner != op.Dom) {
+					s.rm(st, PathID(i))
+				}
+			}
+		}
+	}
+}
+
+// write sets p to v, creating missing parents with empty values, and fires
+// the watches on p and its ancestors (an implicitly created parent fires no
+// event of its own: xenstore-wire.md 1.6).
+func (s *System) write(st State, p PathID, v Value) {
+	for q := s.Paths[p].Parent; q != NoPath && st[q] == byte(Absent); q = s.Paths[q].Parent {
+		st[q] = byte(Empty)
+		s.touch(st, q)
+	}
+	st[p] = byte(v)
+	s.touch(st, p)
+	s.fire(st, s.Paths[p].onWrite)
+}
+
+// rm removes p and its subtree and fires the watches on, above and below
+// it. Removing a missing node does nothing.
+func (s *System) rm(st State, p PathID) {
+	if st[p] == byte(Absent) {
+		return
+	}
+	s.clear(st, p)
+	s.fire(st, s.Paths[p].onRemove)
+}
+
+func (s *System) clear(st State, p PathID) {
+	st[p] = byte(Absent)
+	s.touch(st, p)
+	for _, c := range s.Paths[p].Children {
+		if st[c] != byte(Absent) {
+			s.clear(st, c)
+		}
+	}
+}
+
+func (s *System) hasChild(st State, p PathID) bool {
+	for _, c := range s.Paths[p].Children {
+		if st[c] != byte(Absent) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *System) fire(st State, ws []WatchID) {
+	for _, w := range ws {
+		if st[s.watchOff+int(w)] != watchOff {
+			st[s.watchOff+int(w)] = watchPending
+		}
+	}
+}
+
+// touch records, for the C xenstored conflict rule, that p was modified
+// while transactions that read it are open.
+func (s *System) touch(st State, p PathID) {
+	if s.Conflict != CXenstored {
+		return
+	}
+	for _, ai := range s.txnReaders[p] {
+		a := &s.Actors[ai]
+		slot := a.txnSlot
+		id := int(st[slot]) | int(st[slot+1])<<8
+		if id == 0 {
+			continue
+		}
+		for _, q := range s.Trans[id-1].readSet {
+			if q == p {
+				st[slot+2] = 1
+				break
+			}
+		}
+	}
+}
+
+// Fingerprint hashes a state to 64 bits without allocating. The checker
+// keeps fingerprints, not states, in its seen set.
+func Fingerprint(st State) uint64 {
+	const (
+		m1 = 0xa0761d6478bd642f
+		m2 = 0xe7037ed1a0b428db
+	)
+	h := uint64(len(st)) * m1
+	i := 0
+	for ; i+8 <= len(st); i += 8 {
+		w := uint64(st[i]) | uint64(st[i+1])<<8 | uint64(st[i+2])<<16 | uint64(st[i+3])<<24 |
+			uint64(st[i+4])<<32 | uint64(st[i+5])<<40 | uint64(st[i+6])<<48 | uint64(st[i+7])<<56
+		h = mix(h^w, m2)
+	}
+	var w uint64
+	for j := 0; i < len(st); i, j = i+1, j+8 {
+		w |= uint64(st[i]) << j
+	}
+	h = mix(h^w, m1)
+	h ^= h >> 29
+	h *= m2
+	h ^= h >> 32
+	return h
+}
+
+// mix folds a 64x64→128-bit product, as wyhash does.
+func mix(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
