@@ -24,6 +24,8 @@ type Spec struct {
 	Faults     Faults      `toml:"faults"`
 	Timing     Timing      `toml:"timing"`
 	Check      Check       `toml:"check"`
+
+	pos *positions `toml:"-"` // where each key was given, for Line
 }
 
 // Xenstored chooses the xenstore daemon semantics.
