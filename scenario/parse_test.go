@@ -372,3 +372,36 @@ func TestScenarios(t *testing.T) {
 		})
 	}
 }
+
+// TestCRLF checks that a file with CRLF line ends parses the same, with
+// the same lines.
+func TestCRLF(t *testing.T) {
+	for _, name := range []string{"seed1-backend-gone", "xend-create"} {
+		file := "testdata/good/" + name + ".toml"
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := Parse(file, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := Parse(file, []byte(strings.ReplaceAll(string(data), "\n", "\r\n")))
+		if err != nil {
+			t.Fatalf("%s with CRLF: %v", file, err)
+		}
+		// Multi-line strings keep their line ends.
+		got.Description = strings.ReplaceAll(got.Description, "\r\n", "\n")
+		for i := range got.Xenstore {
+			if v := got.Xenstore[i].Value; v != nil {
+				got.Xenstore[i].Value = strp(strings.ReplaceAll(*v, "\r\n", "\n"))
+			}
+		}
+		if diff := cmp.Diff(want, got, specOpts...); diff != "" {
+			t.Errorf("%s with CRLF (-LF +CRLF):\n%s", file, diff)
+		}
+		if diff := cmp.Diff(want.pos.lines, got.pos.lines, cmp.AllowUnexported(posKey{})); diff != "" {
+			t.Errorf("%s with CRLF, lines (-LF +CRLF):\n%s", file, diff)
+		}
+	}
+}
