@@ -81,8 +81,15 @@ func NewClient(rwc io.ReadWriteCloser, opts Options) *Client {
 
 // Close closes the connection. Pending calls fail with [ErrClosed], the
 // channels of all watches are closed, and the daemon drops the
-// connection's watches and open transactions.
+// connection's watches and open transactions. Closing a closed client
+// does nothing.
 func (c *Client) Close() error {
+	c.mu.Lock()
+	closed := errors.Is(c.err, ErrClosed)
+	c.mu.Unlock()
+	if closed {
+		return nil
+	}
 	c.fail(ErrClosed)
 	err := c.rwc.Close()
 	<-c.readerDone
@@ -202,13 +209,10 @@ func (c *Client) abandon(id uint32, p *pendingCall, late func(Msg)) {
 		return
 	}
 	c.mu.Unlock()
-	// The reply was already delivered to p.ch.
+	// The reader has taken the call off the map, so it delivers the
+	// reply to p.ch (which is buffered), if it has not done so already.
 	if late != nil {
-		select {
-		case m := <-p.ch:
-			go late(m)
-		default:
-		}
+		go func() { late(<-p.ch) }()
 	}
 }
 

@@ -24,7 +24,8 @@
 // unbounded, so a slow consumer never blocks other calls.
 // [Client.Sync] is an event barrier: when it returns, every event caused
 // by a request that completed before Sync was called has been queued on
-// its watch (see xenstore-wire.md, section 1.6).
+// its watch (see xenstore-wire.md, section 1.6), and [Watch.Drain] then
+// takes exactly those events without waiting.
 //
 // Every method takes a [context.Context]. Cancelling it makes the call
 // return at once; a reply that arrives later is discarded (a late

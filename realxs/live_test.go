@@ -763,3 +763,41 @@ func TestLiveClose(t *testing.T) {
 		t.Errorf("Read after Close: %v; want ErrClosed", err)
 	}
 }
+
+// Section 1.10: oxenstored listens with a backlog of 1, so many
+// simultaneous connects see EAGAIN; Dial retries them.
+func TestLiveDialConcurrent(t *testing.T) {
+	d := xstest.Start(t, xstest.Options{})
+	ctx := testCtx(t)
+	const n = 100
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Go(func() {
+			c, err := realxs.Dial(ctx, d.SocketPath)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer c.Close()
+			if err := c.Write(ctx, fmt.Sprintf("/dial/%d", i), nil); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	c := d.Dial(t)
+	if names, err := c.Directory(ctx, "/dial"); err != nil || len(names) != n {
+		t.Errorf("Directory(/dial) = %d names, %v; want %d", len(names), err, n)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if err := c.Close(); err != nil {
+		t.Errorf("second Close: %v; want nil", err)
+	}
+}

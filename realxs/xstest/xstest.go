@@ -31,6 +31,8 @@ const (
 	LibDir   = "root/usr/lib/x86_64-linux-gnu"
 	ShimPath = "shim.so"
 	ConfPath = "oxenstored.conf"
+	// StampPath is written last by the setup, once all of it worked.
+	StampPath = "stamp"
 )
 
 // StartTimeout bounds how long [Start] waits for a new daemon to answer.
@@ -67,7 +69,7 @@ type Daemon struct {
 // Dir returns the daemon folder, from $XBCHECK_XENSTORED or as
 // .cache/xenstored at the root of the module that contains the working
 // directory. It fails when $XBCHECK_XENSTORED is empty and no such folder
-// holds an oxenstored.
+// holds a completed setup.
 func Dir() (string, error) {
 	if d := os.Getenv(EnvVar); d != "" {
 		return d, nil
@@ -79,7 +81,7 @@ func Dir() (string, error) {
 	for d := wd; ; d = filepath.Dir(d) {
 		if _, err := os.Stat(filepath.Join(d, "go.mod")); err == nil {
 			dir := filepath.Join(d, ".cache", "xenstored")
-			if _, err := os.Stat(filepath.Join(dir, BinPath)); err != nil {
+			if _, err := os.Stat(filepath.Join(dir, StampPath)); err != nil {
 				return "", err
 			}
 			return dir, nil
