@@ -11,12 +11,12 @@ import (
 // Actor packages (model/libxl, model/linux, ...) take a Builder and add
 // their programs to it.
 type Builder struct {
-	sys       *System
-	initStore map[PathID]Value
-	owners    map[PathID]int
-	allowed   map[string]bool
-	trans     []Transition
-	err       error
+	sys         *System
+	initStore   map[PathID]Value
+	owners      map[PathID]int
+	allowed     map[string]bool
+	trans       []Transition
+	err         error
 	initWatches []WatchID
 	// QemuExitWithin, when positive, bounds how long (in milliseconds) a
 	// qemu takes to exit after SIGHUP: timers longer than that cannot fire
@@ -52,6 +52,9 @@ func (b *Builder) Fail(err error) {
 
 // Sys gives actor builders read access to what has been declared so far.
 func (b *Builder) Sys() *System { return b.sys }
+
+// SetTimers chooses the timer semantics.
+func (b *Builder) SetTimers(t TimerSemantics) { b.sys.Timers = t }
 
 // SetConflict chooses the transaction conflict rule.
 func (b *Builder) SetConflict(r ConflictRule) { b.sys.Conflict = r }
@@ -291,6 +294,7 @@ func (b *Builder) Build() (*System, error) {
 	for ai := range s.Actors {
 		a := &s.Actors[ai]
 		a.byLoc = make([][]int, len(a.Locs))
+		a.timers = make([][]int, len(a.Locs))
 		a.handlers = make([][]int, len(a.Watches))
 		if a.Domain > 0 {
 			if v, ok := s.Domains[a.Domain]; ok {
@@ -321,6 +325,8 @@ func (b *Builder) Build() (*System, error) {
 				return nil, fmt.Errorf("actor %s, transition %s: watch %d is not the actor's", a.Name, t.Name, t.Watch)
 			}
 			a.handlers[wi] = append(a.handlers[wi], t.ID)
+		} else if t.Timeout > 0 {
+			a.timers[t.From] = append(a.timers[t.From], t.ID)
 		} else {
 			a.byLoc[t.From] = append(a.byLoc[t.From], t.ID)
 		}
@@ -402,6 +408,9 @@ func checkTrans(s *System, a *Actor, t *Transition) error {
 	where := func() string { return fmt.Sprintf("actor %s, transition %q", a.Name, t.Name) }
 	if t.From != AnyLoc && int(t.From) >= len(a.Locs) {
 		return fmt.Errorf("%s: bad From %d", where(), t.From)
+	}
+	if t.Timeout > 0 && t.Watch != NoWatch {
+		return fmt.Errorf("%s: a watch handler cannot be a timer", where())
 	}
 	if t.From == AnyLoc && t.Watch == NoWatch {
 		return fmt.Errorf("%s: only handler cases may apply at any location", where())

@@ -171,16 +171,16 @@ type CondKind uint8
 
 // The condition kinds.
 const (
-	CondPresent  CondKind = iota // node Path exists
-	CondAbsent                   // node Path does not exist
-	CondEq                       // node Path holds Val
-	CondNe                       // node Path exists and does not hold Val
-	CondIn                       // the value of Path is in Mask (bit 0: absent)
-	CondVarEq                    // variable Var equals X
-	CondVarNe                    // variable Var differs from X
-	CondVarIn                    // variable Var is in Mask
-	CondConflict                 // the actor's open transaction would get EAGAIN
-	CondNoConflict               // the actor's open transaction would commit
+	CondPresent    CondKind = iota // node Path exists
+	CondAbsent                     // node Path does not exist
+	CondEq                         // node Path holds Val
+	CondNe                         // node Path exists and does not hold Val
+	CondIn                         // the value of Path is in Mask (bit 0: absent)
+	CondVarEq                      // variable Var equals X
+	CondVarNe                      // variable Var differs from X
+	CondVarIn                      // variable Var is in Mask
+	CondConflict                   // the actor's open transaction would get EAGAIN
+	CondNoConflict                 // the actor's open transaction would commit
 )
 
 // A Cond is one atom of a guard; a guard is the conjunction of its atoms.

@@ -12,6 +12,7 @@ import "math/bits"
 // call: yield must copy it to keep it. Successors stops when yield returns
 // false.
 func (s *System) Successors(st, next State, yield func(t *Transition, next State) bool) {
+	urgent := false
 	for ai := range s.Actors {
 		a := &s.Actors[ai]
 		if !s.evalAll(st, a, a.enabled) {
@@ -21,6 +22,9 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 		for _, ti := range a.byLoc[loc] {
 			t := &s.Trans[ti]
 			if s.evalAll(st, a, t.Guard) {
+				if a.Fair && t.Fault == "" && !t.Slow {
+					urgent = true
+				}
 				copy(next, st)
 				s.apply(st, next, a, t)
 				if !yield(t, next) {
@@ -35,12 +39,34 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 			for _, ti := range a.handlers[wi] {
 				t := &s.Trans[ti]
 				if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
+					if a.Fair {
+						urgent = true
+					}
 					copy(next, st)
 					s.apply(st, next, a, t)
 					if !yield(t, next) {
 						return
 					}
 					break
+				}
+			}
+		}
+	}
+	if urgent && s.Timers == LastResort {
+		return
+	}
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		if !s.evalAll(st, a, a.enabled) {
+			continue
+		}
+		for _, ti := range a.timers[st[s.varBase+int(a.Loc)]] {
+			t := &s.Trans[ti]
+			if s.evalAll(st, a, t.Guard) {
+				copy(next, st)
+				s.apply(st, next, a, t)
+				if !yield(t, next) {
+					return
 				}
 			}
 		}
@@ -57,7 +83,10 @@ func (s *System) Enabled(st State, t *Transition) bool {
 	}
 	loc := st[s.varBase+int(a.Loc)]
 	if t.Watch == NoWatch {
-		return byte(t.From) == loc && s.evalAll(st, a, t.Guard)
+		if byte(t.From) != loc || !s.evalAll(st, a, t.Guard) {
+			return false
+		}
+		return t.Timeout == 0 || s.Timers == AnyTime || !s.urgent(st)
 	}
 	if st[s.watchOff+int(t.Watch)] != watchPending {
 		return false
@@ -74,6 +103,20 @@ func (s *System) Enabled(st State, t *Transition) bool {
 		}
 	}
 	return false
+}
+
+// urgent reports whether st enables a step that holds LastResort timers
+// back: a non-fault, non-slow, non-timer transition of a fair actor.
+func (s *System) urgent(st State) bool {
+	found := false
+	s.Successors(st, make(State, len(st)), func(t *Transition, _ State) bool {
+		if t.Timeout == 0 && t.Fault == "" && !t.Slow && s.Actors[t.Actor].Fair {
+			found = true
+			return false
+		}
+		return true
+	})
+	return found
 }
 
 // Apply returns the state t leads to from st. It does not check that t is
@@ -381,4 +424,41 @@ func Fingerprint(st State) uint64 {
 func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
+}
+
+// Next is Successors in the checker's terms (see package checker's Model):
+// for every enabled transition it yields the transition's ID, its actor,
+// whether it is a fault, and the next state.
+func (s *System) Next(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) {
+	s.Successors(st, next, func(t *Transition, n State) bool {
+		return yield(int32(t.ID), int32(t.Actor), t.Fault != "", n)
+	})
+}
+
+// InitialState returns the initial state as bytes (checker's Model).
+func (s *System) InitialState() []byte { return s.Initial() }
+
+// Quiescent reports whether every actor is at a final location (checker's
+// Model): a state without successors that is not quiescent is a deadlock.
+func (s *System) Quiescent(st []byte) bool { return s.AllFinal(st) }
+
+// NumActors returns the number of actors (checker's Model).
+func (s *System) NumActors() int { return len(s.Actors) }
+
+// ActorFair reports whether actor a is fair (checker's Model).
+func (s *System) ActorFair(a int) bool { return s.Actors[a].Fair }
+
+// EffectiveOps returns the operations a transition applies to the store
+// when taken in st: a commit applies its body's deferred operations, then
+// its own; a transaction body applies nothing yet.
+func (s *System) EffectiveOps(st State, t *Transition) (body, own []Op) {
+	switch t.Kind {
+	case TxnBody:
+		return nil, nil
+	case Commit:
+		if b := s.OpenBody(st, t.Actor); b != nil {
+			return b.Ops, t.Ops
+		}
+	}
+	return nil, t.Ops
 }

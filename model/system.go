@@ -108,7 +108,8 @@ type Actor struct {
 	Watches []WatchID
 	Trans   []int // indexes into System.Trans, in declaration order
 
-	byLoc    [][]int // non-handler transitions per location
+	byLoc    [][]int // non-handler, non-timer transitions per location
+	timers   [][]int // timer transitions per location
 	handlers [][]int // per watch (index into Watches): ordered cases
 	txnSlot  int     // state offset of the transaction record, -1 if none
 	txnReads int     // read values the record holds
@@ -189,6 +190,9 @@ type Transition struct {
 	// Timeout, in milliseconds, makes the transition a timer firing: it may
 	// fire at any point while the actor is at From (untimed semantics).
 	Timeout int
+	// Slow marks a step that may take longer than a timer: qemu's exit after
+	// SIGHUP. Under LastResort timers, slow steps do not hold timers back.
+	Slow bool
 	// Fault names the scenario fault that enables this transition; a
 	// transition with a fault exists only in scenarios that allow it.
 	Fault string
@@ -295,6 +299,8 @@ type System struct {
 	RemoveOwnedOnDeath bool
 	// Faults lists the faults the scenario allows.
 	Faults []string
+	// Timers chooses when timer transitions may fire.
+	Timers TimerSemantics
 
 	init     State
 	size     int
@@ -306,6 +312,21 @@ type System struct {
 	// read it (for the C xenstored rule).
 	txnReaders [][]int
 }
+
+// TimerSemantics says when a timer (a transition with a Timeout) may fire.
+type TimerSemantics uint8
+
+// The timer semantics.
+const (
+	// LastResort: a timer fires only when no other step is enabled, except
+	// slow steps and faults: every timer is longer than a protocol step (a
+	// driver's or the toolstack's reaction to an event), as with SPIN's
+	// timeout statement. This is the default.
+	LastResort TimerSemantics = iota
+	// AnyTime: a timer may fire at any point while its actor waits, as if
+	// every other step could take longer than it (fully untimed).
+	AnyTime
+)
 
 // Domain run states, the values of System.Domains variables.
 const (

@@ -759,6 +759,10 @@ func (p *parser) checkValues() []*Error {
 		}
 	}
 
+	if t := s.Timing.Timers; t != "" && oneOf(t, TimerSemantics) != "" {
+		add(p.at("timing", -1, "timers"), "timing: timers %q is not known; want %s", t, strings.Join(TimerSemantics, " or "))
+	}
+
 	// check
 	c := s.Check
 	if len(c.Properties) == 0 {
@@ -888,8 +892,13 @@ func (p *parser) checkRefs() []*Error {
 		}
 	}
 
-	// toolstack.device-order
+	// toolstack.qemu-bodge
 	ts := s.Toolstack
+	if ts.QemuBodge != nil && ts.Kind != "libxl" {
+		add(p.at("toolstack", -1, "qemu-bodge"), "toolstack: qemu-bodge is only for toolstack libxl (toolstack is %q)", ts.Kind)
+	}
+
+	// toolstack.device-order
 	if len(ts.DeviceOrder) > 0 || p.given("toolstack", -1, "device-order") {
 		line := p.at("toolstack", -1, "device-order")
 		if ts.Kind != "xend" {
@@ -953,7 +962,10 @@ func (p *parser) checkRefs() []*Error {
 					add(dl, "%s: device %q is a %s device; pci-attach wants a pci device", l, d.Name, d.Kind)
 				}
 				switch o.Kind {
-				case "add", "pci-attach":
+				case "pci-attach":
+					// A pci device is one xenbus device per guest: the first
+					// attach creates it, later ones add functions to it.
+				case "add":
 					if d.State != "absent" {
 						add(dl, "%s: device %q has state %q; %s wants a device with state = \"absent\"", l, d.Name, d.State, o.Kind)
 					}

@@ -47,6 +47,10 @@ type Toolstack struct {
 	// devices in, by device name (xend only). The default is the version's
 	// ordered_device_refs order.
 	DeviceOrder []string `toml:"device-order"`
+	// QemuBodge, libxl only, default true: set false to model libxl without
+	// the 4.2 qemu bodge, so that qemu backends take the generic handshake
+	// (xenbus-protocol.md section 9, seed 2 (b)).
+	QemuBodge *bool `toml:"qemu-bodge"`
 }
 
 // Domain is one Xen domain.
@@ -109,6 +113,15 @@ type Timing struct {
 	// e.g. "5s". Timers longer than that cannot fire while a signalled
 	// qemu still runs. Empty: unbounded.
 	QemuExitWithin string `toml:"qemu-exit-within"`
+	// Timeouts, default true: set false to explore a toolstack whose waits
+	// have no timers (the 4.3+ plan of the removal flowchart, "TOOLSTACK
+	// WAITS FOR QEMU"), to show what the timers are for.
+	Timeouts *bool `toml:"timeouts"`
+	// Timers says when a timer may fire: "last-resort" (default: only when
+	// no protocol step is enabled but slow ones, such as qemu's exit after
+	// SIGHUP; every timer outlasts a driver's reaction) or "any-time" (at
+	// any point while its actor waits: fully untimed).
+	Timers string `toml:"timers"`
 }
 
 // Check says what to check and what verdict to expect.
@@ -157,6 +170,7 @@ var (
 	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
 	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause"}
 	Expectations     = []string{"ok", "violation"}
+	TimerSemantics   = []string{"last-resort", "any-time"}
 )
 
 // DefaultDrivers gives the default frontend and backend drivers of a device

@@ -1,0 +1,123 @@
+// Package checker explores every interleaving of a model breadth-first and
+// checks properties: invariants in every reachable state, step properties
+// on every transition, deadlock freedom, and eventually-properties under
+// weak fairness of the fair actors. It returns a verdict, not an error: ok,
+// violation (with the shortest counterexample per property, a lasso for an
+// eventually-property), or unknown when a bound was hit.
+//
+// The checker is generic: it sees a model only through the Model interface,
+// which *model.System implements, and properties only as predicates over
+// packed states.
+package checker
+
+import (
+	"context"
+	"time"
+)
+
+// A Model is a transition system over fixed-size packed states.
+type Model interface {
+	// Size is the length of every state.
+	Size() int
+	// InitialState returns the initial state.
+	InitialState() []byte
+	// Next calls yield for every transition enabled in st with its id, its
+	// actor, whether it is a fault (faults do not count for fairness) and
+	// the next state, written into the buffer next, which yield must copy
+	// to keep. Next stops when yield returns false.
+	Next(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool)
+	// Quiescent reports whether st may end a run: a state without
+	// successors that is not quiescent is a deadlock.
+	Quiescent(st []byte) bool
+	// NumActors and ActorFair describe the actors for fairness.
+	NumActors() int
+	ActorFair(a int) bool
+}
+
+// A Kind is the kind of a property.
+type Kind string
+
+// The property kinds.
+const (
+	// Invariant: State must hold in every reachable state.
+	Invariant Kind = "invariant"
+	// StepInvariant: Step must hold for every reachable transition.
+	StepInvariant Kind = "step"
+	// Deadlock: every state without successors is quiescent.
+	Deadlock Kind = "deadlock"
+	// Eventually: on every run that is weakly fair to the fair actors,
+	// State holds at some point (◇P).
+	Eventually Kind = "eventually"
+)
+
+// A Property is a named predicate the checker checks.
+type Property struct {
+	Name string
+	Kind Kind
+	// Doc says what the property means, for reports.
+	Doc string
+	// State is the predicate of Invariant and Eventually properties.
+	State func(st []byte) bool
+	// Step is the predicate of StepInvariant properties; step is the
+	// transition id the Model yielded.
+	Step func(pre []byte, step int32, post []byte) bool
+}
+
+// A Verdict is the outcome of a check.
+type Verdict string
+
+// The verdicts.
+const (
+	// Ok: every property holds in the whole reachable state space.
+	Ok Verdict = "ok"
+	// Violation: some property fails; Result.Violations has a shortest
+	// counterexample for each.
+	Violation Verdict = "violation"
+	// Unknown: a bound (MaxStates, the context) stopped the exploration
+	// before any violation was found; nothing is proven.
+	Unknown Verdict = "unknown"
+)
+
+// Options bound and observe a check.
+type Options struct {
+	// MaxStates stops the exploration after that many distinct states
+	// (0: no bound).
+	MaxStates int
+	// Progress, when set, is called about every ProgressEvery (default 2 s)
+	// with the statistics so far.
+	Progress      func(Stats)
+	ProgressEvery time.Duration
+	// Context cancels the check; the verdict is then unknown.
+	Context context.Context
+}
+
+// Stats describe an exploration.
+type Stats struct {
+	States      int           `json:"states"`
+	Transitions int           `json:"transitions"`
+	Depth       int           `json:"depth"`
+	Elapsed     time.Duration `json:"elapsed_ns"`
+	// Complete is true when the whole reachable state space was explored.
+	Complete bool `json:"complete"`
+}
+
+// A Counterexample is one property's violation: the transition ids from the
+// initial state. For an eventually-property, Path[:Loop] leads to a cycle
+// Path[Loop:] that returns to the state reached after Path[:Loop] (a
+// lasso); Loop == len(Path) means the run ends there with no successor.
+// For other properties Loop is -1.
+type Counterexample struct {
+	Property string `json:"property"`
+	Kind     Kind   `json:"kind"`
+	Path     []int32
+	Loop     int
+}
+
+// A Result is the outcome of Check.
+type Result struct {
+	Verdict    Verdict
+	Violations []Counterexample
+	Stats      Stats
+	// Reason says why the verdict is unknown.
+	Reason string
+}

@@ -1,0 +1,269 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/internal/atomicfile"
+	"github.com/xbcheck/xbcheck/props"
+	"github.com/xbcheck/xbcheck/scenario"
+	"github.com/xbcheck/xbcheck/trace"
+)
+
+const usage = `usage: xbcheck [flags] FILE|DIR...
+
+Checks each scenario file (a DIR means every *.toml in it) by exploring
+every interleaving, and prints one line per scenario and the shortest
+counterexample of each violation.
+
+Exit status: 0 every verdict matches its expectation; 1 one does not;
+2 usage or scenario errors.
+
+Flags:
+`
+
+// Report is the --json output. Fields are only ever added.
+type Report struct {
+	Match     bool             `json:"match"`
+	Scenarios []ScenarioReport `json:"scenarios"`
+}
+
+// ScenarioReport is one scenario's result.
+type ScenarioReport struct {
+	File            string           `json:"file"`
+	Name            string           `json:"name"`
+	Verdict         checker.Verdict  `json:"verdict"`
+	Violated        []string         `json:"violated"`
+	Expect          string           `json:"expect"`
+	ExpectViolates  string           `json:"expect_violates,omitempty"`
+	Match           bool             `json:"match"`
+	Reason          string           `json:"reason,omitempty"`
+	Stats           checker.Stats    `json:"stats"`
+	Counterexamples []Counterexample `json:"counterexamples,omitempty"`
+	Error           string           `json:"error,omitempty"`
+}
+
+// Counterexample is one violated property with its trace.
+type Counterexample struct {
+	Property string       `json:"property"`
+	Kind     checker.Kind `json:"kind"`
+	Trace    *trace.Trace `json:"trace"`
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("xbcheck", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report on stdout")
+	traceDir := fs.String("trace-dir", "", "write each counterexample to `DIR` as text (.trace) and JSON (.json)")
+	maxStates := fs.Int("max-states", 0, "stop each exploration after `N` distinct states (verdict unknown)")
+	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
+	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	var paths []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return 0
+			}
+			return 2
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		paths = append(paths, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+	if *listProps {
+		for _, n := range props.Names() {
+			d := props.Defs[n]
+			fmt.Fprintf(stdout, "%-34s %-10s %s\n", n, d.Kind, d.Doc)
+		}
+		return 0
+	}
+	if len(paths) == 0 {
+		fmt.Fprintln(stderr, "xbcheck: no scenario given (try: xbcheck scenarios/)")
+		fs.Usage()
+		return 2
+	}
+	files, err := expand(paths)
+	if err != nil {
+		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
+		return 2
+	}
+	rep := Report{Match: true}
+	code := 0
+	for _, f := range files {
+		sr := checkFile(ctx, f, *maxStates, stderr)
+		if sr.Error != "" {
+			fmt.Fprintln(stderr, sr.Error)
+			code = 2
+			rep.Match = false
+			rep.Scenarios = append(rep.Scenarios, sr)
+			continue
+		}
+		if !sr.Match {
+			rep.Match = false
+			if code == 0 {
+				code = 1
+			}
+		}
+		if *traceDir != "" {
+			if err := writeTraces(*traceDir, sr); err != nil {
+				fmt.Fprintf(stderr, "xbcheck: %v\n", err)
+				code = 2
+			}
+		}
+		if !*jsonOut {
+			printScenario(stdout, sr, *quiet)
+		}
+		rep.Scenarios = append(rep.Scenarios, sr)
+		if ctx.Err() != nil {
+			break
+		}
+	}
+	if *jsonOut {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: %v\n", err)
+			return 2
+		}
+	} else if len(files) > 1 {
+		n := 0
+		for _, s := range rep.Scenarios {
+			if s.Match {
+				n++
+			}
+		}
+		fmt.Fprintf(stdout, "%d of %d scenarios as expected\n", n, len(files))
+	}
+	return code
+}
+
+// expand turns the arguments into scenario files: a directory stands for
+// its *.toml files, in name order.
+func expand(paths []string) ([]string, error) {
+	var out []string
+	for _, p := range paths {
+		fi, err := os.Stat(p)
+		if err != nil {
+			return nil, err
+		}
+		if !fi.IsDir() {
+			out = append(out, p)
+			continue
+		}
+		m, err := filepath.Glob(filepath.Join(p, "*.toml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(m) == 0 {
+			return nil, fmt.Errorf("%s: no *.toml scenario files", p)
+		}
+		sort.Strings(m)
+		out = append(out, m...)
+	}
+	return out, nil
+}
+
+func checkFile(ctx context.Context, file string, maxStates int, stderr io.Writer) ScenarioReport {
+	sr := ScenarioReport{File: file}
+	c, err := scenario.Load(file)
+	if err != nil {
+		sr.Error = "xbcheck: " + err.Error()
+		return sr
+	}
+	sp := c.Spec
+	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
+	opt := checker.Options{MaxStates: sp.Check.MaxStates, Context: ctx}
+	if maxStates > 0 {
+		opt.MaxStates = maxStates
+	}
+	opt.Progress = func(s checker.Stats) {
+		fmt.Fprintf(stderr, "xbcheck: %s: %d states, %d transitions, depth %d, %.0f states/s\n",
+			sp.Name, s.States, s.Transitions, s.Depth, float64(s.States)/s.Elapsed.Seconds())
+	}
+	res := checker.Check(c.System, c.Properties, opt)
+	sr.Verdict, sr.Stats, sr.Reason = res.Verdict, res.Stats, res.Reason
+	for _, v := range res.Violations {
+		sr.Violated = append(sr.Violated, v.Property)
+		tr, err := trace.FromPath(c.System, sp.Name, v.Property, v.Path, v.Loop)
+		if err != nil {
+			sr.Error = fmt.Sprintf("xbcheck: %s: internal error: counterexample of %s does not replay: %v", file, v.Property, err)
+			return sr
+		}
+		sr.Counterexamples = append(sr.Counterexamples, Counterexample{Property: v.Property, Kind: v.Kind, Trace: tr})
+	}
+	switch sp.Check.Expect {
+	case "ok":
+		sr.Match = res.Verdict == checker.Ok
+	case "violation":
+		sr.Match = res.Verdict == checker.Violation && len(sr.Violated) == 1 && sr.Violated[0] == sp.Check.Violates
+	}
+	return sr
+}
+
+func verdictString(v checker.Verdict, props []string) string {
+	if v == checker.Violation {
+		return "violation(" + strings.Join(props, ",") + ")"
+	}
+	return string(v)
+}
+
+func printScenario(w io.Writer, sr ScenarioReport, quiet bool) {
+	exp := sr.Expect
+	if exp == "violation" {
+		exp = "violation(" + sr.ExpectViolates + ")"
+	}
+	mark := "ok"
+	if !sr.Match {
+		mark = "MISMATCH"
+	}
+	fmt.Fprintf(w, "%-40s %-44s expected %-44s %-8s states=%d time=%s\n", sr.Name, verdictString(sr.Verdict, sr.Violated), exp, mark,
+		sr.Stats.States, sr.Stats.Elapsed.Round(time.Microsecond))
+	if sr.Reason != "" && sr.Verdict == checker.Unknown {
+		fmt.Fprintf(w, "  unknown: %s\n", sr.Reason)
+	}
+	if quiet {
+		return
+	}
+	for _, c := range sr.Counterexamples {
+		fmt.Fprintf(w, "  %s counterexample of %s (%d steps):\n", c.Kind, c.Property, len(c.Trace.Steps))
+		for _, line := range strings.Split(strings.TrimRight(c.Trace.Text(), "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+	}
+}
+
+func writeTraces(dir string, sr ScenarioReport) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, c := range sr.Counterexamples {
+		base := filepath.Join(dir, sr.Name+"."+c.Property)
+		if err := atomicfile.Write(base+".trace", []byte(c.Trace.Text()), 0o644); err != nil {
+			return err
+		}
+		js, err := c.Trace.JSON()
+		if err != nil {
+			return err
+		}
+		if err := atomicfile.Write(base+".json", append(js, '\n'), 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
+}

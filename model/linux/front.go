@@ -1,0 +1,128 @@
+package linux
+
+import "github.com/xbcheck/xbcheck/model"
+
+// FrontOptions tunes a frontend driver.
+type FrontOptions struct {
+	// RefuseClose adds old blkfront's "Device in use; refusing to close":
+	// on the backend's Closing it may switch to Closing and stay there
+	// (scenario fault "frontend-refuses-close").
+	RefuseClose bool
+}
+
+// Blkfront adds the blkfront driver of device di, running in the guest
+// (drivers/block/xen-blkfront.c; xenbus-protocol.md table 4.2). Netfront
+// uses the same machine (netfront's handshake has the same shape for the
+// properties checked here; its multi-queue keys are not modelled).
+func Blkfront(b *model.Builder, di int, start Bound, opt FrontOptions) int {
+	return genericFront(b, di, "blkfront", start, opt)
+}
+
+// Netfront adds the netfront driver of device di; see Blkfront.
+func Netfront(b *model.Builder, di int, start Bound, opt FrontOptions) int {
+	return genericFront(b, di, "netfront", start, opt)
+}
+
+func genericFront(b *model.Builder, di int, name string, start Bound, opt FrontOptions) int {
+	dev := b.Sys().Devices[di]
+	dr := newDriver(b, di, name, model.Frontend, dev.FEDom, start)
+	be, fe := dev.BEState, dev.FEState
+	S := func(x model.XenbusState) model.Value { return x.Value() }
+	backendKey := b.FEKey(di, "backend")
+	talk := ops(model.TxnStart(), model.Write(b.FEKey(di, "ring-ref"), b.Value("8")), model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised))
+	conn := ops(model.Read(b.BEKey(di, "sectors")), dr.switchTo(fe, model.StateConnected))
+
+	dr.probe("probe", "discovered with state Initialising: read virtual-device and the backend; stay Initialising",
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(b.FEKey(di, "backend-id"))),
+		ops(model.Read(fe), model.Read(backendKey), model.Read(b.FEKey(di, "backend-id"))))
+	dr.on("sees InitWait", "talk_to_blkback: one transaction publishes ring-ref and event-channel → Initialised",
+		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
+		append(ops(model.Read(be)), talk...))
+	dr.on("sees Connected, catch up", "backend Connected but InitWait missed: talk_to_blkback first, then connect → Connected",
+		and(model.Eq(be, S(model.StateConnected)), cachedIn(dr.cached, model.StateInitialising, model.StateInitWait)),
+		append(append(ops(model.Read(be)), talk...), conn...))
+	dr.on("sees Connected", "blkfront_connect: read sectors → Connected",
+		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		append(ops(model.Read(be)), conn...))
+	dr.on("sees Closing", "blkfront_closing → xenbus_frontend_closed → Closed",
+		and(model.Eq(be, S(model.StateClosing)), cachedNotIn(dr.cached, model.StateClosing, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	if opt.RefuseClose {
+		t := model.Transition{Name: "sees Closing, in use", Desc: "old blkfront: device in use; refusing to close → Closing",
+			From: dr.bound, To: model.SameLoc, Fault: "frontend-refuses-close",
+			Guard: and(model.StateIn(be, model.StateClosing, model.StateClosed), cachedNotIn(dr.cached, model.StateClosing, model.StateClosed)),
+			Ops:   ops(model.Read(be), dr.switchTo(fe, model.StateClosing))}
+		dr.a.T(t)
+	}
+	dr.on("sees Closed", "backend Closed, Closing missed → Closed",
+		and(model.Eq(be, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosing, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	dr.unregister("directory removed", "own directory gone: device_unregister → blkfront_remove",
+		and(model.IsAbsent(dev.FEDir)), ops(model.Read(fe)))
+	return dr.a.Index()
+}
+
+// Pcifront adds the pcifront driver of device di (drivers/pci/xen-pcifront.c;
+// xenbus-protocol.md 4.2, "pcifront").
+func Pcifront(b *model.Builder, di int, start Bound) int {
+	dev := b.Sys().Devices[di]
+	dr := newDriver(b, di, "pcifront", model.Frontend, dev.FEDom, start)
+	be, fe := dev.BEState, dev.FEState
+	S := func(x model.XenbusState) model.Value { return x.Value() }
+	backendKey := b.FEKey(di, "backend")
+	dr.probe("probe", "pcifront_publish_info: one transaction writes pci-op-ref, event-channel, magic → Initialised",
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey)),
+		ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "pci-op-ref"), b.Value("8")),
+			model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised)))
+	dr.on("sees Connected", "pcifront_try_connect (FE == Initialised): scan the roots → Connected",
+		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		ops(model.Read(be), dr.switchTo(fe, model.StateConnected)))
+	dr.on("sees Closing/Closed", "pcifront_try_disconnect → Closed",
+		and(model.StateIn(be, model.StateClosing, model.StateClosed), cachedNotIn(dr.cached, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	dr.on("sees Reconfiguring", "pcifront_detach_devices (FE == Connected) → Reconfiguring",
+		and(model.Eq(be, S(model.StateReconfiguring)), model.VarEq(dr.cached, uint8(model.StateConnected))),
+		ops(model.Read(be), dr.switchTo(fe, model.StateReconfiguring)))
+	dr.on("sees Reconfigured", "pcifront_attach_devices (FE == Reconfiguring) → Connected",
+		and(model.Eq(be, S(model.StateReconfigured)), model.VarEq(dr.cached, uint8(model.StateReconfiguring))),
+		ops(model.Read(be), dr.switchTo(fe, model.StateConnected)))
+	dr.unregister("directory removed", "own directory gone: device_unregister",
+		and(model.IsAbsent(dev.FEDir)), ops(model.Read(fe)))
+	return dr.a.Index()
+}
+
+// Kbdfront adds the kbdfront driver (drivers/input/misc/xen-kbdfront.c), and
+// Fbfront the fbfront driver (drivers/video/fbdev/xen-fbfront.c):
+// xenbus-protocol.md 4.2, "kbdfront" and "fbfront".
+func Kbdfront(b *model.Builder, di int, start Bound) int { return pvFront(b, di, "kbdfront", start) }
+
+// Fbfront adds the fbfront driver; see Kbdfront.
+func Fbfront(b *model.Builder, di int, start Bound) int { return pvFront(b, di, "fbfront", start) }
+
+func pvFront(b *model.Builder, di int, name string, start Bound) int {
+	dev := b.Sys().Devices[di]
+	dr := newDriver(b, di, name, model.Frontend, dev.FEDom, start)
+	be, fe := dev.BEState, dev.FEState
+	S := func(x model.XenbusState) model.Value { return x.Value() }
+	backendKey := b.FEKey(di, "backend")
+	req := b.FEKey(di, "request-abs-pointer")
+	if name == "fbfront" {
+		req = b.FEKey(di, "feature-update")
+	}
+	dr.probe("probe", "connect_backend: publish page-ref and event-channel → Initialised",
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey)),
+		ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "page-ref"), b.Value("8")),
+			model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised)))
+	dr.on("sees InitWait", "backend InitWait: write the feature request → Connected",
+		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		ops(model.Read(be), model.Write(req, b.Value("1")), dr.switchTo(fe, model.StateConnected)))
+	dr.on("sees Connected", "backend Connected, InitWait not seen (\"we can get Connected twice\") → Connected",
+		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		ops(model.Read(be), dr.switchTo(fe, model.StateConnected)))
+	dr.on("sees Closing/Closed", "xenbus_frontend_closed → Closed",
+		and(model.StateIn(be, model.StateClosing, model.StateClosed), cachedNotIn(dr.cached, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	dr.unregister("directory removed", "own directory gone: device_unregister",
+		and(model.IsAbsent(dev.FEDir)), ops(model.Read(fe)))
+	return dr.a.Index()
+}
