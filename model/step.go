@@ -462,3 +462,8 @@ func (s *System) EffectiveOps(st State, t *Transition) (body, own []Op) {
 	}
 	return nil, t.Ops
 }
+
+// ApplyOp performs one operation on st in place, with xenstored's
+// semantics, outside any actor: for tests, and for tools that drive the
+// store directly. OpTxn* operations do nothing here.
+func (s *System) ApplyOp(st State, op Op) { s.applyOp(st, &op) }

@@ -1,0 +1,41 @@
+# xbcheck: a model checker for the Xen xenbus protocol.
+#
+#   make check   build, then check every scenario in scenarios/ (the main job)
+#   make test    set up a private oxenstored, then run every test
+#
+# `make` alone lists the targets.
+
+GO      ?= go
+BIN     := bin
+SCENARIOS ?= scenarios
+
+.DEFAULT_GOAL := help
+.PHONY: help build check test race vet fmt fuzz clean
+
+include mk/xenstored.mk
+
+help: ## Show the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 18
+
+build: ## Build bin/xbcheck
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
+	$(BIN)/xbcheck $(SCENARIOS)
+
+test: xenstored vet ## Run every test (the realxs tests against a private oxenstored)
+	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
+
+race: xenstored ## Run every test with the race detector
+	$(XENSTORED_TEST_ENV) $(GO) test -race -count=1 ./...
+
+vet: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fuzz: ## Fuzz the scenario parser for 60 s
+	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenario/
+
+clean: ## Remove build output (keeps .cache/)
+	rm -rf $(BIN)
