@@ -1,0 +1,86 @@
+package archtest
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const root = "../.."
+
+// packages returns the directories under root holding non-test Go files.
+func packages(t *testing.T) map[string][]string {
+	t.Helper()
+	pkgs := map[string][]string{}
+	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (strings.HasPrefix(d.Name(), ".") && p != root || d.Name() == "testdata") {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(p, ".go") && !strings.HasSuffix(p, "_test.go") {
+			pkgs[filepath.Dir(p)] = append(pkgs[filepath.Dir(p)], p)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pkgs
+}
+
+// TestPackageDocs: every package says what it is for.
+func TestPackageDocs(t *testing.T) {
+	for dir, files := range packages(t) {
+		documented := false
+		for _, f := range files {
+			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ParseComments|parser.PackageClauseOnly)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if af.Doc != nil && strings.TrimSpace(af.Doc.Text()) != "" {
+				documented = true
+			}
+		}
+		if !documented {
+			t.Errorf("package %s has no doc comment", dir)
+		}
+	}
+}
+
+// TestModelIsPure: model/ and its sub-packages do no I/O, start no
+// goroutines, read no clock and use no randomness: effects are data.
+func TestModelIsPure(t *testing.T) {
+	forbidden := []string{"os", "io", "io/fs", "net", "time", "sync", "math/rand", "math/rand/v2", "crypto/rand", "syscall", "os/exec", "unsafe",
+		"github.com/xbcheck/xbcheck/realxs", "github.com/xbcheck/xbcheck/checker"}
+	for dir, files := range packages(t) {
+		rel, _ := filepath.Rel(root, dir)
+		if rel != "model" && !strings.HasPrefix(rel, "model/") {
+			continue
+		}
+		for _, f := range files {
+			fset := token.NewFileSet()
+			af, err := parser.ParseFile(fset, f, nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, imp := range af.Imports {
+				path, _ := strconv.Unquote(imp.Path.Value)
+				for _, bad := range forbidden {
+					if path == bad {
+						t.Errorf("%s imports %s: the model must stay pure", f, path)
+					}
+				}
+			}
+			src, _ := fsRead(f)
+			if strings.Contains(src, "go func") {
+				t.Errorf("%s starts a goroutine", f)
+			}
+		}
+	}
+}

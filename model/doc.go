@@ -1,0 +1,70 @@
+// Package model is the shared transition model of the xenbus protocol: the
+// xenstore tree with its watches and transactions, and the actors that act
+// on it (the toolstack, the frontend and backend drivers, qemu, hotplug
+// scripts, the domains' lifecycle). It is pure: no I/O, no goroutines, no
+// clock, no randomness. The checker, the simulator and the live executor
+// all drive the same System.
+//
+// # States and transitions
+//
+// A System is a compiled scenario. Its paths and values are interned to
+// small integers, and a State packs the whole global state into a fixed
+// number of bytes: one byte per path (the interned value, Absent when the
+// node is missing), one per variable (actors' control locations, drivers'
+// cached states, return codes, domains' run states), one per watch, and a
+// record per open transaction. Fingerprint hashes it without allocating.
+//
+// Each actor is an extended finite-state machine: named control locations
+// and labelled transitions, each with a guard (a conjunction of Conds over
+// the store and the variables) and an effect given as data: the xenstore
+// operations it performs (Ops, transaction boundaries included) and the
+// variables it sets. Successors enumerates the enabled transitions of a
+// state; Apply takes one.
+//
+// # The caller's obligations
+//
+//  1. Build a System with a Builder and treat it as immutable afterwards.
+//  2. Take states from Initial, Apply or Successors only, and never keep
+//     the buffer Successors passes to its callback.
+//  3. Replay a transition only where Enabled says it is enabled: a
+//     transition's effect assumes its guard.
+//  4. Read results through the accessors (Get, Exists, VarValue, LocOf,
+//     Store); the byte layout is the System's own.
+//
+// # Xenstore semantics
+//
+// WRITE creates missing parents with empty values; MKDIR is idempotent;
+// RM removes a subtree and does nothing on a missing node; a read of a
+// missing node is Absent. A watch fires on its path, on its descendants,
+// and on the removal of an ancestor; it fires once when registered; an
+// event carries only the path, and the model keeps one pending bit per
+// watch, so several events coalesce and the handler sees only current
+// values. Transactions: a TxnBody transition starts the transaction and
+// runs the body against the store as it is (its reads are recorded, its
+// writes deferred); a Commit applies the writes; the conflict rule decides
+// when the commit fails with EAGAIN instead, after which the actor runs
+// the whole body again. The rules of xenstore-wire.md 1.7 are both here:
+// Oxenstored (replay the reads; a transaction that writes nothing always
+// commits; a concurrent same-value write does not conflict) and CXenstored
+// (any write to a node read in the transaction conflicts). Domain death
+// (OpDomainGone) marks the domain dead and, with xenstored 4.17+ (XSA-419),
+// deletes the nodes it owns.
+//
+// # Simplifications, each standing for a named real behaviour
+//
+//   - Permissions are not checked: the toolstack and the backends run in
+//     privileged or owning domains in every scenario. Ownership is fixed
+//     per path (Path.Owner) for domain death.
+//   - A transaction body is one step: under snapshot isolation (oxenstored)
+//     no other actor can observe or affect the body between its start and
+//     its commit, so only the commit point matters; C xenstored's
+//     non-snapshot reads are approximated by reading at the start.
+//   - Oxenstored's commit is modelled by its replay rule; its "coalesce"
+//     fast path, which can accept more, is not.
+//   - Timers are transitions without a clock. By default (LastResort) a
+//     timer fires only when no protocol step is enabled but slow ones
+//     (qemu's exit after SIGHUP) and faults, like SPIN's timeout; AnyTime
+//     lets it fire whenever its actor waits.
+//   - Each actor's steps are atomic with respect to xenstore; between two
+//     steps any other actor may act.
+package model
