@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func runXbcheck(t *testing.T, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestExitZeroWhenExpected(t *testing.T) {
+	code, out, _ := runXbcheck(t, "../../scenarios/seed1-backend-gone-4.10.toml", "../../scenarios/seed1-backend-gone-4.11.toml")
+	if code != 0 {
+		t.Fatalf("exit %d; want 0\n%s", code, out)
+	}
+	for _, want := range []string{
+		"seed1-backend-gone-4.10", "violation(result-reflects-state)",
+		"seed1-backend-gone-4.11", "2 of 2 scenarios as expected",
+		`step 2 libxl-remove(vif0) "backend state missing" txn -> commit`,
+		"op READ /local/domain/1/backend/vif/2/0/state = ⊥",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestExitOneOnMismatch(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../scenarios/seed1-backend-gone-4.10.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The buggy version with the fixed version's expectation.
+	s := strings.Replace(string(src), "expect = \"violation\"\nviolates = \"result-reflects-state\"", "expect = \"ok\"", 1)
+	f := filepath.Join(dir, "wrong.toml")
+	os.WriteFile(f, []byte(s), 0o644)
+	code, out, _ := runXbcheck(t, "--quiet", f)
+	if code != 1 || !strings.Contains(out, "MISMATCH") {
+		t.Errorf("exit %d; want 1 with MISMATCH:\n%s", code, out)
+	}
+}
+
+func TestExitTwoOnBadInput(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../scenarios/seed1-backend-gone-4.10.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := filepath.Join(dir, "bad.toml")
+	os.WriteFile(f, []byte(strings.Replace(string(src), `version = "4.10"`, `version = "9.9"`, 1)), 0o644)
+	line := 1 + strings.Count(string(src[:strings.Index(string(src), `version = "4.10"`)]), "\n")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{f}, f + ":" + strconv.Itoa(line) + ": "},
+		{[]string{filepath.Join(dir, "missing.toml")}, "missing.toml"},
+		{[]string{}, "no scenario given"},
+		{[]string{"--no-such-flag"}, "flag provided but not defined"},
+		{[]string{dir + "/empty"}, "no such file"},
+	} {
+		code, _, errs := runXbcheck(t, tc.args...)
+		if code != 2 {
+			t.Errorf("%v: exit %d; want 2", tc.args, code)
+		}
+		if !strings.Contains(errs, tc.want) {
+			t.Errorf("%v: stderr %q lacks %q", tc.args, errs, tc.want)
+		}
+		if strings.Contains(errs, "panic") || strings.Contains(errs, "goroutine ") {
+			t.Errorf("%v: stderr looks like a crash:\n%s", tc.args, errs)
+		}
+	}
+}
+
+func TestJSONReport(t *testing.T) {
+	code, out, _ := runXbcheck(t, "--json", "../../scenarios/seed3-pci-attach-4.16.toml", "../../scenarios/seed3-pci-attach-4.17.toml")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	var rep Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("stdout is not the JSON report: %v\n%s", err, out)
+	}
+	type brief struct {
+		Name     string
+		Verdict  string
+		Violated []string
+		Match    bool
+		Steps    int
+	}
+	var got []brief
+	for _, s := range rep.Scenarios {
+		b := brief{Name: s.Name, Verdict: string(s.Verdict), Violated: s.Violated, Match: s.Match}
+		for _, c := range s.Counterexamples {
+			b.Steps += len(c.Trace.Steps)
+		}
+		got = append(got, b)
+	}
+	want := []brief{
+		{Name: "seed3-pci-attach-4.16", Verdict: "violation", Violated: []string{"wait-only-on-existing-backend"}, Match: true, Steps: 2},
+		{Name: "seed3-pci-attach-4.17", Verdict: "ok", Match: true},
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("report mismatch (-want +got):\n%s", diff)
+	}
+	if !rep.Match {
+		t.Errorf("report match = false; want true")
+	}
+}
+
+func TestTraceDir(t *testing.T) {
+	dir := t.TempDir()
+	code, _, errs := runXbcheck(t, "--quiet", "--trace-dir", dir, "../../scenarios/seed4-xend-vfb-first.toml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errs)
+	}
+	for _, ext := range []string{".trace", ".json"} {
+		b, err := os.ReadFile(filepath.Join(dir, "seed4-xend-vfb-first.backend-created-by-toolstack"+ext))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(b), "write vkbd state 5") {
+			t.Errorf("%s lacks the violating step:\n%s", ext, b)
+		}
+	}
+}
+
+func TestHelpAndProperties(t *testing.T) {
+	if code, _, errs := runXbcheck(t, "--help"); code != 0 || !strings.Contains(errs, "usage: xbcheck") {
+		t.Errorf("--help: exit %d, stderr %q", code, errs)
+	}
+	code, out, _ := runXbcheck(t, "--properties")
+	if code != 0 || !strings.Contains(out, "no-resurrection") || !strings.Contains(out, "eventually") {
+		t.Errorf("--properties: exit %d:\n%s", code, out)
+	}
+}
+
+func TestFlagsAfterFiles(t *testing.T) {
+	code, out, _ := runXbcheck(t, "../../scenarios/seed1-backend-gone-4.11.toml", "--quiet")
+	if code != 0 || strings.Contains(out, "step 1") {
+		t.Errorf("exit %d; want 0 and no trace:\n%s", code, out)
+	}
+}
