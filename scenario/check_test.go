@@ -168,3 +168,7 @@ func TestSeedTraceShapes(t *testing.T) {
 		}
 	}
 }
+
+func checkStates(c *scenario.Compiled) int {
+	return checker.Check(c.System, c.Properties, checker.Options{}).Stats.States
+}
