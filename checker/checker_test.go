@@ -209,3 +209,22 @@ func step(t *testing.T, m Model, st []byte, id int32) []byte {
 	}
 	return out
 }
+
+// TestProgress: long runs report progress with growing statistics.
+func TestProgress(t *testing.T) {
+	m := newToy(200, 200)
+	var calls []Stats
+	res := Check(m, []Property{{Name: "true", Kind: Invariant, State: func([]byte) bool { return true }}},
+		Options{ProgressEvery: 1, Progress: func(s Stats) { calls = append(calls, s) }})
+	if res.Stats.States != 201*201 {
+		t.Fatalf("explored %d states; want %d", res.Stats.States, 201*201)
+	}
+	if len(calls) == 0 {
+		t.Fatal("Progress was never called")
+	}
+	for i := 1; i < len(calls); i++ {
+		if calls[i].States < calls[i-1].States {
+			t.Errorf("progress went backwards: %d then %d states", calls[i-1].States, calls[i].States)
+		}
+	}
+}
