@@ -1,0 +1,430 @@
+package linux_test
+
+import (
+	"testing"
+
+	"github.com/xbcheck/xbcheck/model"
+)
+
+// The state tables of xenbus-protocol.md section 4, one test per driver.
+// Each row is a trigger (the values a watch handler would read) and the
+// driver's documented reaction; see harness_test.go for how a row is run.
+//
+// Notation in the rows: own is the driver's own state node, other the other
+// end's; the values written besides the state nodes ("8", "17", "2097152",
+// "1") are the model's stand-ins for ring references, event channels and
+// feature keys (package doc of model/linux: feature keys are reduced to the
+// ones another actor reads).
+
+const (
+	s0 = model.StateUnknown
+	s1 = model.StateInitialising
+	s2 = model.StateInitWait
+	s3 = model.StateInitialised
+	s4 = model.StateConnected
+	s5 = model.StateClosing
+	s6 = model.StateClosed
+	s7 = model.StateReconfiguring
+	s8 = model.StateReconfigured
+)
+
+func TestBlkbackTable(t *testing.T) {
+	pdev := map[string]string{"physical-device": "8:0"}
+	rows := []row{
+		// Discovery and probe (section 3, xenbus_probe_node; 4.1 first row).
+		{name: "probe on Initialising", drv: unbound, own: s1, other: s1,
+			want: []outcome{to("probe", s2, s2)}},
+		{name: "probe: own state not Initialising, not new", drv: unbound, own: s6, other: s1, want: ignore},
+		{name: "probe: frontend directory missing (backend_bus_id -ENOENT)", drv: unbound, own: s1, other: s1, rmOther: true, want: ignore},
+		{name: "probe: frontend key missing", drv: unbound, own: s1, other: s1, be: map[string]string{"frontend": absent}, want: ignore},
+		{name: "probe: frontend-id key missing", drv: unbound, own: s1, other: s1, be: map[string]string{"frontend-id": absent}, want: ignore,
+			skip: "blkback probe guard does not require frontend-id; doc 3 says backend_bus_id needs frontend-id and frontend, so the device is not probed (model probes → InitWait)"},
+
+		// The physical-device gate (backend_changed, xen_update_blkif_status).
+		{name: "gate: physical-device absent", drv: bound(s2), own: s2, other: s1, want: ignore},
+		{name: "gate: physical-device written, rings not mapped", drv: bound(s2), own: s2, other: s1, be: pdev,
+			want: []outcome{to("gate", s2, s2, "gate=yes")}},
+		{name: "gate: physical-device written, rings mapped: connect", drv: bound(s2), own: s2, other: s3, be: pdev, vars: map[string]string{"rings": "yes"},
+			want: []outcome{to("gate, connect", s4, s4, "BE/sectors=2097152", "gate=yes")}},
+		{name: "gate: physical-device processed, Connected already", drv: bound(s4), own: s4, other: s4, be: pdev, want: ignore},
+
+		// FE Initialised/Connected: connect_ring, connect only once the gate is open.
+		{name: "FE Initialised, gate closed: connect_ring only", drv: bound(s2), own: s2, other: s3,
+			want: []outcome{to("sees Initialised/Connected", s2, s2, "rings=yes")}},
+		{name: "FE Connected, gate closed: connect_ring only", drv: bound(s2), own: s2, other: s4,
+			want: []outcome{to("sees Initialised/Connected", s2, s2, "rings=yes")}},
+		{name: "FE Initialised, physical-device written, not processed yet", drv: bound(s2), own: s2, other: s3, be: pdev,
+			want: []outcome{to("gate", s2, s2, "gate=yes"), to("sees Initialised/Connected", s2, s2, "rings=yes")}},
+		{name: "FE Initialised, gate open: connect", drv: bound(s2), own: s2, other: s3, be: pdev, vars: map[string]string{"gate": "yes"},
+			want: []outcome{to("sees Initialised/Connected, connect", s4, s4, "BE/sectors=2097152", "rings=yes")}},
+		{name: "FE Connected, gate open: connect (missed Initialised)", drv: bound(s2), own: s2, other: s4, be: pdev, vars: map[string]string{"gate": "yes"},
+			want: []outcome{to("sees Initialised/Connected, connect", s4, s4, "BE/sectors=2097152", "rings=yes")}},
+		{name: "FE Initialised, BE Closed, gate open: connect", drv: bound(s6), own: s6, other: s3, be: pdev, vars: map[string]string{"gate": "yes"},
+			want: []outcome{to("sees Initialised/Connected, connect", s4, s4, "BE/sectors=2097152", "rings=yes")}},
+		{name: "FE Initialised while Connected: BE≠4 guard", drv: bound(s4), own: s4, other: s3, be: pdev, want: ignore},
+		{name: "FE Connected while Connected", drv: bound(s4), own: s4, other: s4, be: pdev, want: ignore},
+
+		// FE Initialising: reconnect only from Closed.
+		{name: "FE Initialising while Closed: reconnect", drv: bound(s6), own: s6, other: s1,
+			want: []outcome{to("sees Initialising, reconnect", s2, s2)}},
+		{name: "FE Initialising while InitWait", drv: bound(s2), own: s2, other: s1, want: ignore},
+		{name: "FE Initialising while Connected", drv: bound(s4), own: s4, other: s1, be: pdev, want: ignore},
+
+		// Closing and Closed.
+		{name: "FE Closing", drv: bound(s4), own: s4, other: s5, be: pdev,
+			want: []outcome{to("sees Closing", s5, s5)}},
+		{name: "FE Closing while Closing", drv: bound(s5), own: s5, other: s5, want: ignore},
+		{name: "FE Closed, online=1: Closed, stays bound", drv: bound(s4), own: s4, other: s6, be: pdev,
+			want: []outcome{to("sees Closed, online", s6, s6, "rings=no")}},
+		{name: "FE Closed, online=0: Closed, unbound", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": "0"},
+			want: []outcome{unreg("sees Closed, offline", s6)}},
+		{name: "FE Closed, online missing: Closed, unbound", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": absent},
+			want: []outcome{unreg("sees Closed, offline", s6)}},
+		{name: "FE Closed while Closed, online=1", drv: bound(s6), own: s6, other: s6, want: ignore},
+		{name: "FE Closed while Closed, online=0: unregister", drv: bound(s6), own: s6, other: s6, be: map[string]string{"online": "0"},
+			want: []outcome{unreg("sees Closed, offline", s6)},
+			skip: "blkback 'sees Closed, offline' is guarded by cached≠Closed; doc 4.1 row FE=6 has no guard: the switch to Closed is a no-op but device_unregister still runs when online≠1 (reached when online goes 1→0 after the backend closed and another FE event arrives)"},
+
+		// The frontend directory is gone: FE state reads Unknown.
+		{name: "FE gone, BE Closing: unregister, writes Closed", drv: bound(s5), own: s5, other: s0, rmOther: true,
+			want: []outcome{unreg("sees Unknown", s6)}},
+		{name: "FE gone, BE Connected: unregister, no write", drv: bound(s4), own: s4, other: s0, rmOther: true, be: pdev,
+			want: []outcome{unreg("sees Unknown", s4)}},
+		{name: "FE state node gone, directory left: unregister", drv: bound(s4), own: s4, other: s0, be: pdev,
+			want: []outcome{unreg("sees Unknown", s4)}},
+		{name: "FE gone, BE reads Closing but cached Closed: no write", drv: bound(s6), own: s5, other: s0, rmOther: true,
+			want: []outcome{unreg("sees Unknown", s5)},
+			skip: "blkback 'sees Unknown' writes Closed with a REPLACE 5→6 that ignores the cache; doc 3 says xenbus_dev_remove uses xenbus_switch_state, which writes nothing when the cached state already is Closed (reached under xend, whose destroyDevice writes state=5 unconditionally after the backend closed with online=1)"},
+		{name: "FE state reads \"0\": Unknown, unregister", drv: bound(s4), own: s4, other: s1, fe: map[string]string{"state": "0"}, be: pdev,
+			want: []outcome{unreg("sees Unknown", s4)},
+			skip: "blkback 'sees Unknown' is guarded by !exists(FE/state); doc 1 and 4.1: a state that reads 0 is Unknown as well (xenbus_read_driver_state), so the row FE=0 applies; the model ignores it"},
+
+		// Bad frontend states: xenbus_dev_fatal → Closing.
+		{name: "FE InitWait: fatal", drv: bound(s4), own: s4, other: s2, be: pdev, want: []outcome{to("sees bad state", s5, s5)}},
+		{name: "FE Reconfiguring: fatal", drv: bound(s4), own: s4, other: s7, be: pdev, want: []outcome{to("sees bad state", s5, s5)}},
+		{name: "FE Reconfigured: fatal", drv: bound(s2), own: s2, other: s8, want: []outcome{to("sees bad state", s5, s5)}},
+		{name: "FE Reconfiguring while Closing", drv: bound(s5), own: s5, other: s7, want: ignore},
+
+		// Own directory removed: unregister; the switch cannot resurrect it.
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, be: pdev,
+			want: []outcome{unreg("directory removed", gone)}},
+		{name: "own state node removed, FE Closing: nothing written", drv: bound(s4), own: s0, other: s5, be: pdev,
+			want: []outcome{to("sees Closing", gone, s4)}},
+	}
+	runTable(t, blkback, rows)
+	// Reference: xenbus-protocol.md 4.1 (drivers/block/xen-blkback/xenbus.c, frontend_changed, backend_changed, xen_update_blkif_status; xenbus_probe.c, xenbus_dev_remove)
+}
+
+func TestNetbackTable(t *testing.T) {
+	hs := func(v string) map[string]string { return map[string]string{"hotplug-status": v} }
+	rings := map[string]string{"rings": "yes"}
+	rows := []row{
+		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s2, s2)}},
+		{name: "FE Initialised, hotplug-status absent: connect_ring only", drv: bound(s2), own: s2, other: s3,
+			want: []outcome{to("sees Initialised/Connected", s2, s2, "rings=yes")}},
+		{name: "hotplug-status connected, rings mapped: connect", drv: bound(s2), own: s2, other: s3, be: hs("connected"), vars: rings,
+			want: []outcome{to("gate, connect", s4, s4, "BE/sectors=2097152", "gate=yes")}},
+		{name: "hotplug-status connected, rings not mapped", drv: bound(s2), own: s2, other: s1, be: hs("connected"),
+			want: []outcome{to("gate", s2, s2, "gate=yes")}},
+		{name: "hotplug-status error: gate stays closed", drv: bound(s2), own: s2, other: s3, be: hs("error"), vars: rings, want: ignore},
+		{name: "hotplug-status busy: gate stays closed", drv: bound(s2), own: s2, other: s3, be: hs("busy"), vars: rings, want: ignore},
+		{name: "physical-device is not netback's gate", drv: bound(s2), own: s2, other: s3, be: map[string]string{"physical-device": "8:0"}, vars: rings, want: ignore},
+		{name: "FE Connected, gate open: connect", drv: bound(s2), own: s2, other: s4, be: hs("connected"), vars: map[string]string{"gate": "yes"},
+			want: []outcome{to("sees Initialised/Connected, connect", s4, s4, "BE/sectors=2097152", "rings=yes")}},
+		{name: "FE Closing", drv: bound(s4), own: s4, other: s5, be: hs("connected"), want: []outcome{to("sees Closing", s5, s5)}},
+		{name: "FE Closed, online=0", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": "0"},
+			want: []outcome{unreg("sees Closed, offline", s6)}},
+		{name: "FE gone, BE Closing", drv: bound(s5), own: s5, other: s0, rmOther: true, want: []outcome{unreg("sees Unknown", s6)}},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+	}
+	runTable(t, netback, rows)
+	// Reference: xenbus-protocol.md 4.1 "netback", 2.2 hotplug-status (drivers/net/xen-netback/xenbus.c, frontend_changed, hotplug_status_changed)
+}
+
+func TestPcibackTable(t *testing.T) {
+	two := map[string]string{"num_devs": "2", "dev-1": "0000:04:00.0", "state-1": "1"}
+	rows := []row{
+		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s2, s2)}},
+		{name: "probe: own state not Initialising", drv: unbound, own: s4, other: s1, want: ignore},
+
+		// xen_pcibk_setup_backend: only on BE==InitWait.
+		{name: "setup on InitWait: state-0 1→3, Initialised", drv: bound(s2), own: s2, other: s1,
+			want: []outcome{to("setup backend", s3, s3, "BE/state-0=3")}},
+		{name: "setup on InitWait, two devices", drv: bound(s2), own: s2, other: s3, be: two,
+			want: []outcome{to("setup backend", s3, s3, "BE/state-0=3", "BE/state-1=3")}},
+		{name: "setup: FE Initialised, BE InitWait: setup first, no attach", drv: bound(s2), own: s2, other: s3,
+			want: []outcome{to("setup backend", s3, s3, "BE/state-0=3")}},
+		{name: "setup: own node not InitWait", drv: bound(s2), own: s5, other: s1, want: ignore},
+		{name: "setup: num_devs missing: fatal", drv: bound(s2), own: s2, other: s1, be: map[string]string{"num_devs": absent},
+			want: []outcome{to("setup backend", s5, s5)},
+			skip: "pciback 'setup backend' is guarded by exists(num_devs); doc 4.1 pciback: xen_pcibk_setup_backend reads num_devs and dev-N, fatal if missing → Closing (the model ignores the case and stays InitWait)"},
+		{name: "setup: dev-0 missing: fatal", drv: bound(s2), own: s2, other: s1, be: map[string]string{"dev-0": absent},
+			want: []outcome{to("setup backend", s5, s5)},
+			skip: "pciback 'setup backend' is guarded by exists(dev-0); doc 4.1 pciback: a missing dev-N is fatal → Closing (the model ignores the case and stays InitWait)"},
+
+		// xen_pcibk_attach: only if BE==3 and FE==3.
+		{name: "attach: BE and FE Initialised", drv: bound(s3), own: s3, other: s3, be: map[string]string{"state-0": "3"},
+			want: []outcome{to("attach", s4, s4)}},
+		{name: "attach: FE Initialising", drv: bound(s3), own: s3, other: s1, want: ignore},
+		{name: "attach: BE node Closing (toolstack wrote 5), FE Initialised", drv: bound(s3), own: s5, other: s3, want: ignore,
+			skip: "pciback 'attach' is guarded by the cached state (== Initialised), not the node; doc 4.1: xen_pcibk_attach acts only if BE==3 and FE==3 (it reads the node), so with BE/state=5 written by the toolstack nothing happens; the model attaches and overwrites Closing with Connected"},
+
+		// Reconfiguring / Reconfigured round (4.3 PCI hot-add).
+		{name: "FE and BE Reconfiguring: reconfigure", drv: bound(s4), own: s7, other: s7, be: map[string]string{"num_devs": "2", "state-0": "3", "dev-1": "0000:04:00.0", "state-1": "1"},
+			want: []outcome{to("sees Reconfiguring", s8, s8, "BE/state-1=3")}},
+		{name: "reconfigure detaches state-N 5", drv: bound(s4), own: s7, other: s7, be: map[string]string{"state-0": "5"},
+			want: []outcome{to("sees Reconfiguring", s8, s8, "BE/state-0=6")}},
+		{name: "FE Reconfiguring, BE not Reconfiguring", drv: bound(s4), own: s4, other: s7, want: ignore},
+		{name: "FE Connected after Reconfigured", drv: bound(s8), own: s8, other: s4, want: []outcome{to("sees Connected", s4, s4)}},
+		{name: "FE Connected while Connected", drv: bound(s4), own: s4, other: s4, want: ignore},
+		{name: "FE Connected while Initialised", drv: bound(s3), own: s3, other: s4, want: []outcome{to("sees Connected", s4, s4)},
+			skip: "pciback 'sees Connected' is guarded by cached==Reconfigured; doc 4.1 pciback lists 'FE 4 → 4' with no guard (xen_pcibk_frontend_changed switches to Connected from any state); the model ignores it"},
+		{name: "FE Initialising while Connected", drv: bound(s4), own: s4, other: s1, want: ignore},
+
+		// Closing, Closed, gone.
+		{name: "FE Closing", drv: bound(s4), own: s4, other: s5, want: []outcome{to("sees Closing", s5, s5)}},
+		{name: "FE Closing while Closing", drv: bound(s5), own: s5, other: s5, want: ignore},
+		{name: "FE Closed, online=1: stays bound", drv: bound(s5), own: s5, other: s6, want: []outcome{to("sees Closed, online", s6, s6)}},
+		{name: "FE Closed, online=0: unbound", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": "0"},
+			want: []outcome{unreg("sees Closed, offline", s6)}},
+		{name: "FE gone, BE Closing: writes Closed", drv: bound(s5), own: s5, other: s0, rmOther: true, want: []outcome{unreg("sees Unknown", s6)}},
+		{name: "FE gone, BE Connected: remove writes Closed (no allow_rebind)", drv: bound(s4), own: s4, other: s0, rmOther: true,
+			want: []outcome{unreg("sees Unknown", s6)},
+			skip: "pciback 'sees Unknown' writes Closed only if BE reads Closing (blkback's allow_rebind rule); doc 3: xenbus_dev_remove switches to Closed if !drv->allow_rebind, and only blkback and netback set allow_rebind, so pciback writes Closed from Connected too; the model leaves BE/state=4"},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+	}
+	runTable(t, pciback, rows)
+	// Reference: xenbus-protocol.md 4.1 "pciback", 4.3 PCI hot-add (drivers/xen/xen-pciback/xenbus.c, xen_pcibk_be_watch, xen_pcibk_setup_backend, xen_pcibk_attach, xen_pcibk_reconfigure, xen_pcibk_frontend_changed)
+}
+
+func TestBlkfrontTable(t *testing.T) {
+	ring := []string{"FE/event-channel=17", "FE/ring-ref=8"}
+	sectors := map[string]string{"sectors": "2097152"}
+	refuse := func(r row) row { r.opt.RefuseClose = true; return r }
+	rows := []row{
+		{name: "probe stays Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s1, s1)}},
+		{name: "probe: own state not Initialising", drv: unbound, own: s6, other: s2, want: ignore},
+		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
+			want: []outcome{unreg("probe", s5)},
+			skip: "blkfront probe is guarded by exists(backend) and exists(backend-id), so the case is ignored; doc 3: talk_to_otherend fails with xenbus_dev_fatal, FE state → Closing, driver not bound"},
+		{name: "probe: backend-id key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend-id": absent},
+			want: []outcome{unreg("probe", s5)},
+			skip: "as 'backend key missing': doc 3 says Closing, the model ignores the case"},
+		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
+			want: []outcome{unreg("probe", s5)},
+			skip: "blkfront probe does not check that the backend path exists; doc 3 (xenbus_read_otherend_details): other-end path missing → xenbus_dev_fatal → Closing; the model probes and binds"},
+
+		{name: "BE InitWait, FE Initialising: talk_to_blkback", drv: bound(s1), own: s1, other: s2,
+			want: []outcome{to("sees InitWait", s3, s3, ring...)}},
+		{name: "BE InitWait, FE Initialised", drv: bound(s3), own: s3, other: s2, want: ignore},
+		{name: "BE InitWait, FE Connected", drv: bound(s4), own: s4, other: s2, want: ignore},
+		{name: "BE Connected, FE Initialised: connect", drv: bound(s3), own: s3, other: s4, be: sectors,
+			want: []outcome{to("sees Connected", s4, s4)}},
+		{name: "BE Connected, FE Initialised, sectors missing: fatal", drv: bound(s3), own: s3, other: s4,
+			want: []outcome{to("sees Connected", s5, s5)},
+			skip: "blkfront 'sees Connected' does not check BE/sectors; doc 4.2: blkfront_connect gathers sectors, info, sector-size and a missing key is fatal → Closing; the model reads the missing key and goes Connected"},
+		{name: "BE Connected, FE Initialising: catch up", drv: bound(s1), own: s1, other: s4, be: sectors,
+			want: []outcome{to("sees Connected, catch up", s4, s4, ring...)}},
+		{name: "BE Connected, FE Connected: capacity change only", drv: bound(s4), own: s4, other: s4, want: ignore},
+		{name: "BE Connected, FE Closed: catch up", drv: bound(s6), own: s6, other: s4, be: sectors,
+			want: []outcome{to("sees Connected, catch up", s4, s4, ring...)},
+			skip: "blkfront 'sees Connected, catch up' is guarded by cached∈{Initialising,InitWait}; doc 4.2: BE=4 with FE∉{3,4} runs talk_to_blkback first and then connects → Connected; the model ignores FE Closing/Closed"},
+
+		{name: "BE Closing, FE Connected", drv: bound(s4), own: s4, other: s5, want: []outcome{to("sees Closing", s6, s6)}},
+		{name: "BE Closing, FE Initialised", drv: bound(s3), own: s3, other: s5, want: []outcome{to("sees Closing", s6, s6)}},
+		{name: "BE Closing, FE Closing", drv: bound(s5), own: s5, other: s5, want: ignore},
+		{name: "BE Closed, FE Connected: missed Closing", drv: bound(s4), own: s4, other: s6, want: []outcome{to("sees Closed", s6, s6)}},
+		{name: "BE Closed, FE Closed", drv: bound(s6), own: s6, other: s6, want: ignore},
+		{name: "BE Closed, FE Closing: blkfront_closing returns early", drv: bound(s5), own: s5, other: s6, want: ignore},
+
+		{name: "BE missing (Unknown)", drv: bound(s4), own: s4, other: s0, rmOther: true, want: ignore},
+		{name: "BE state reads \"0\"", drv: bound(s4), own: s4, other: s1, be: map[string]string{"state": "0"}, want: ignore},
+		{name: "BE Initialising", drv: bound(s3), own: s3, other: s1, want: ignore},
+		{name: "BE Initialised", drv: bound(s3), own: s3, other: s3, want: ignore},
+		{name: "BE Reconfiguring", drv: bound(s4), own: s4, other: s7, want: ignore},
+		{name: "BE Reconfigured", drv: bound(s4), own: s4, other: s8, want: ignore},
+
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+
+		// Old blkfront: "Device in use; refusing to close".
+		refuse(row{name: "refuse-close allowed, BE Closing: Closed or refuse", drv: bound(s4), own: s4, other: s5, allow: []string{"frontend-refuses-close"},
+			want: []outcome{to("sees Closing", s6, s6), to("sees Closing, in use", s5, s5)}}),
+		refuse(row{name: "refuse-close allowed, BE Closed: Closed or refuse", drv: bound(s4), own: s4, other: s6, allow: []string{"frontend-refuses-close"},
+			want: []outcome{to("sees Closed", s6, s6), to("sees Closing, in use", s5, s5)}}),
+		refuse(row{name: "refuse-close not allowed: Closed only", drv: bound(s4), own: s4, other: s5,
+			want: []outcome{to("sees Closing", s6, s6)}}),
+		refuse(row{name: "refused: stays Closing", drv: bound(s5), own: s5, other: s5, allow: []string{"frontend-refuses-close"}, want: ignore}),
+	}
+	runTable(t, blkfront, rows)
+	// Reference: xenbus-protocol.md 4.2 (drivers/block/xen-blkfront.c, blkfront_probe, blkback_changed, blkfront_closing)
+}
+
+func TestPcifrontTable(t *testing.T) {
+	rows := []row{
+		{name: "probe: publish → Initialised", drv: unbound, own: s1, other: s1,
+			want: []outcome{to("probe", s3, s3, "FE/event-channel=17", "FE/pci-op-ref=8")}},
+		{name: "probe: own state not Initialising", drv: unbound, own: s4, other: s4, want: ignore},
+		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
+			want: []outcome{unreg("probe", s5)},
+			skip: "pcifront probe is guarded by exists(backend); doc 3: talk_to_otherend fails with xenbus_dev_fatal → FE Closing; the model ignores the case"},
+		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
+			want: []outcome{unreg("probe", s5)},
+			skip: "pcifront probe does not check that the backend path exists; doc 3: → xenbus_dev_fatal → Closing; the model publishes and goes to Initialised"},
+
+		{name: "BE Connected, FE Initialised: try_connect", drv: bound(s3), own: s3, other: s4, want: []outcome{to("sees Connected", s4, s4)}},
+		{name: "BE Connected, FE Connected", drv: bound(s4), own: s4, other: s4, want: ignore},
+		{name: "BE Reconfiguring, FE Connected: detach", drv: bound(s4), own: s4, other: s7, want: []outcome{to("sees Reconfiguring", s7, s7)}},
+		{name: "BE Reconfiguring, FE Initialised", drv: bound(s3), own: s3, other: s7, want: ignore},
+		{name: "BE Reconfigured, FE Reconfiguring: attach", drv: bound(s7), own: s7, other: s8, want: []outcome{to("sees Reconfigured", s4, s4)}},
+		{name: "BE Reconfigured, FE Connected", drv: bound(s4), own: s4, other: s8, want: ignore},
+		{name: "BE Closing", drv: bound(s4), own: s4, other: s5, want: []outcome{to("sees Closing/Closed", s6, s6)}},
+		{name: "BE Closed", drv: bound(s4), own: s4, other: s6, want: []outcome{to("sees Closing/Closed", s6, s6)}},
+		{name: "BE Closed, FE Closed", drv: bound(s6), own: s6, other: s6, want: ignore},
+		{name: "BE missing (Unknown)", drv: bound(s4), own: s4, other: s0, rmOther: true, want: ignore},
+		{name: "BE Initialising", drv: bound(s3), own: s3, other: s1, want: ignore},
+		{name: "BE InitWait", drv: bound(s3), own: s3, other: s2, want: ignore},
+		{name: "BE Initialised", drv: bound(s3), own: s3, other: s3, want: ignore},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+	}
+	runTable(t, pcifront, rows)
+	// Reference: xenbus-protocol.md 4.2 "pcifront" (drivers/pci/xen-pcifront.c, pcifront_xenbus_probe, pcifront_backend_changed)
+}
+
+// pvFrontRows are the rows kbdfront and fbfront share (4.2: "BE 5/6 → 6, as
+// kbdfront").
+func pvFrontRows(probeWrites, initWaitWrites []string) []row {
+	return []row{
+		{name: "probe: connect_backend → Initialised", drv: unbound, own: s1, other: s1,
+			want: []outcome{to("probe", s3, s3, probeWrites...)}},
+		{name: "probe: own state not Initialising", drv: unbound, own: s6, other: s1, want: ignore},
+		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
+			want: []outcome{unreg("probe", s5)},
+			skip: "probe is guarded by exists(backend); doc 3: talk_to_otherend fails with xenbus_dev_fatal → FE Closing; the model ignores the case"},
+		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
+			want: []outcome{unreg("probe", s5)},
+			skip: "probe does not check that the backend path exists; doc 3 (xenbus_read_otherend_details): other-end path missing → xenbus_dev_fatal → Closing; the model publishes and goes to Initialised"},
+		{name: "BE InitWait, FE Initialised", drv: bound(s3), own: s3, other: s2,
+			want: []outcome{to("sees InitWait", s4, s4, initWaitWrites...)}},
+		{name: "BE Connected, FE Initialised: connected twice", drv: bound(s3), own: s3, other: s4, want: []outcome{to("sees Connected", s4, s4)}},
+		{name: "BE Connected, FE Connected", drv: bound(s4), own: s4, other: s4, want: ignore},
+		{name: "BE InitWait, FE Connected", drv: bound(s4), own: s4, other: s2, want: ignore},
+		{name: "BE InitWait, FE Closed", drv: bound(s6), own: s6, other: s2,
+			want: []outcome{to("sees InitWait", s4, s4, initWaitWrites...)},
+			skip: "'sees InitWait' is guarded by cached==Initialised; doc 4.2 kbdfront/fbfront: on BE=2 → 4 with no guard on FE; the model ignores it"},
+		{name: "BE Connected, FE Closed", drv: bound(s6), own: s6, other: s4, want: []outcome{to("sees Connected", s4, s4)},
+			skip: "'sees Connected' is guarded by cached==Initialised; doc 4.2: on BE=4 → 4 if not already Connected; the model ignores it"},
+		{name: "BE Closing, FE Connected", drv: bound(s4), own: s4, other: s5, want: []outcome{to("sees Closing/Closed", s6, s6)}},
+		{name: "BE Closed, FE Connected", drv: bound(s4), own: s4, other: s6, want: []outcome{to("sees Closing/Closed", s6, s6)}},
+		{name: "BE Closed, FE Closed", drv: bound(s6), own: s6, other: s6, want: ignore},
+		{name: "BE missing (Unknown)", drv: bound(s4), own: s4, other: s0, rmOther: true, want: ignore},
+		{name: "BE Initialising", drv: bound(s3), own: s3, other: s1, want: ignore},
+		{name: "BE Initialised", drv: bound(s3), own: s3, other: s3, want: ignore},
+		{name: "BE Reconfiguring", drv: bound(s4), own: s4, other: s7, want: ignore},
+		{name: "BE Reconfigured", drv: bound(s4), own: s4, other: s8, want: ignore},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+	}
+}
+
+func TestKbdfrontTable(t *testing.T) {
+	rows := pvFrontRows([]string{"FE/event-channel=17", "FE/page-ref=8"}, []string{"FE/request-abs-pointer=1"})
+	runTable(t, kbdfront, rows)
+	// Reference: xenbus-protocol.md 4.2 "kbdfront" (drivers/input/misc/xen-kbdfront.c, xenkbd_probe, xenkbd_connect_backend, xenkbd_backend_changed)
+}
+
+func TestFbfrontTable(t *testing.T) {
+	// The model publishes feature-update on InitWait, the doc at probe:
+	// the shared rows compare states only, two extra rows pin the keys.
+	rows := pvFrontRows(nil, nil)
+	for i := range rows {
+		rows[i].stateOnly = true
+	}
+	rows = append(rows,
+		row{name: "probe publishes feature-update", drv: unbound, own: s1, other: s1,
+			want: []outcome{to("probe", s3, s3, "FE/event-channel=17", "FE/feature-update=1", "FE/page-ref=8")},
+			skip: "fbfront writes feature-update on BE InitWait, not at probe; doc 4.2 fbfront: probe → 3 after writing page-ref, event-channel, protocol, feature-update (protocol is a documented reduction)"},
+		row{name: "BE InitWait writes only the state", drv: bound(s3), own: s3, other: s2,
+			want: []outcome{to("sees InitWait", s4, s4)},
+			skip: "fbfront 'sees InitWait' writes FE/feature-update=1; doc 4.2 fbfront: BE=2 → 4 with no other write (feature-update belongs to probe)"},
+	)
+	runTable(t, fbfront, rows)
+	// Reference: xenbus-protocol.md 4.2 "fbfront" (drivers/video/fbdev/xen-fbfront.c, xenfb_probe, xenfb_connect_backend, xenfb_backend_changed)
+}
+
+// TestCachedStateRule pins xenbus_switch_state's cache: a driver whose
+// cached state already equals the target writes nothing, even when the node
+// holds another value (written by someone else), and a switch never
+// re-creates a missing node.
+func TestCachedStateRule(t *testing.T) {
+	pdev := map[string]string{"physical-device": "8:0"}
+	cases := []struct {
+		sp driverSpec
+		r  row
+	}{
+		{blkback, row{name: "blkback: FE Closing, cached Closing, node Connected", drv: bound(s5), own: s4, other: s5, want: ignore}},
+		{blkback, row{name: "blkback: FE InitWait, cached Closing, node Connected", drv: bound(s5), own: s4, other: s2, want: ignore}},
+		{blkback, row{name: "blkback: FE Closed, online=1, cached Closed, node Closing", drv: bound(s6), own: s5, other: s6, want: ignore}},
+		{blkback, row{name: "blkback: FE Connected, cached Connected, node InitWait", drv: bound(s4), own: s2, other: s4, be: pdev, want: ignore}},
+		{netback, row{name: "netback: FE Closing, cached Closing, node Connected", drv: bound(s5), own: s4, other: s5, want: ignore}},
+		{pciback, row{name: "pciback: FE Closing, cached Closing, node Connected", drv: bound(s5), own: s4, other: s5, want: ignore}},
+		{pciback, row{name: "pciback: FE Connected, cached Connected, node Reconfigured", drv: bound(s4), own: s8, other: s4, want: ignore}},
+		{pciback, row{name: "pciback: reconfigure with cached Reconfigured: state-N only", drv: bound(s8), own: s7, other: s7,
+			be:   map[string]string{"num_devs": "2", "state-0": "3", "dev-1": "0000:04:00.0", "state-1": "1"},
+			want: []outcome{to("sees Reconfiguring", s7, s8, "BE/state-1=3")}}},
+		{blkfront, row{name: "blkfront: BE Closing, cached Closed, node Connected", drv: bound(s6), own: s4, other: s5, want: ignore}},
+		{blkfront, row{name: "blkfront: BE InitWait, cached Initialised, node Initialising", drv: bound(s3), own: s1, other: s2, want: ignore}},
+		{pcifront, row{name: "pcifront: BE Closing, cached Closed, node Connected", drv: bound(s6), own: s4, other: s5, want: ignore}},
+		{kbdfront, row{name: "kbdfront: BE Connected, cached Connected, node Initialised", drv: bound(s4), own: s3, other: s4, want: ignore}},
+		{fbfront, row{name: "fbfront: BE Closed, cached Closed, node Connected", drv: bound(s6), own: s4, other: s6, want: ignore}},
+		// The node exists check: "we don't want to resurrect that directory".
+		{blkback, row{name: "blkback: own state node missing: no write, cache kept", drv: bound(s4), own: s0, other: s5, be: pdev,
+			want: []outcome{to("sees Closing", gone, s4)}}},
+		{blkfront, row{name: "blkfront: own state node missing: no write, cache kept", drv: bound(s4), own: s0, other: s6,
+			want: []outcome{to("sees Closed", gone, s4)}}},
+	}
+	for _, c := range cases {
+		t.Run(c.r.name, func(t *testing.T) { runRow(t, c.sp, c.r) })
+	}
+	// Reference: xenbus-protocol.md 10.5 and 3 (drivers/xen/xenbus/xenbus_client.c, __xenbus_switch_state)
+}
+
+// TestPausedDomain checks that a driver in a paused or dead domain takes no
+// step, and that a backend in dom0 is not held back by the guest's pause.
+func TestPausedDomain(t *testing.T) {
+	cases := []struct {
+		sp      driverSpec
+		r       row
+		dom     int // the domain whose run state varies
+		running []outcome
+	}{
+		{blkfront, row{name: "blkfront probe", drv: unbound, own: s1, other: s1}, 1, []outcome{to("probe", s1, s1)}},
+		{blkfront, row{name: "blkfront sees InitWait", drv: bound(s1), own: s1, other: s2}, 1,
+			[]outcome{to("sees InitWait", s3, s3, "FE/event-channel=17", "FE/ring-ref=8")}},
+		{blkfront, row{name: "blkfront sees Closing", drv: bound(s4), own: s4, other: s5}, 1, []outcome{to("sees Closing", s6, s6)}},
+		{pcifront, row{name: "pcifront probe", drv: unbound, own: s1, other: s1}, 1,
+			[]outcome{to("probe", s3, s3, "FE/event-channel=17", "FE/pci-op-ref=8")}},
+		{kbdfront, row{name: "kbdfront sees InitWait", drv: bound(s3), own: s3, other: s2}, 1,
+			[]outcome{to("sees InitWait", s4, s4, "FE/request-abs-pointer=1")}},
+		{fbfront, row{name: "fbfront sees Connected", drv: bound(s3), own: s3, other: s4}, 1, []outcome{to("sees Connected", s4, s4)}},
+		{blkback, row{name: "blkback in driver domain: FE Closing", drv: bound(s4), own: s4, other: s5, beDom: 2}, 2, []outcome{to("sees Closing", s5, s5)}},
+		{pciback, row{name: "pciback in driver domain: probe", drv: unbound, own: s1, other: s1, beDom: 2}, 2, []outcome{to("probe", s2, s2)}},
+		{netback, row{name: "netback in driver domain: FE gone", drv: bound(s5), own: s5, other: s0, rmOther: true, beDom: 2}, 2,
+			[]outcome{unreg("sees Unknown", s6)}},
+	}
+	for _, c := range cases {
+		for _, st := range []uint8{model.DomainRunning, model.DomainPaused, model.DomainDead} {
+			r := c.r
+			r.name = c.r.name + ", domain " + model.DomainStateNames[st]
+			r.run = map[int]uint8{c.dom: st}
+			r.want = ignore
+			if st == model.DomainRunning {
+				r.want = c.running
+			}
+			t.Run(r.name, func(t *testing.T) { runRow(t, c.sp, r) })
+		}
+	}
+	// The guest's pause does not stop a backend in dom0.
+	r := row{name: "blkback in dom0, guest paused: probe", drv: unbound, own: s1, other: s1,
+		run: map[int]uint8{1: model.DomainPaused}, want: []outcome{to("probe", s2, s2)}}
+	t.Run(r.name, func(t *testing.T) { runRow(t, blkback, r) })
+	// Reference: xenbus-protocol.md 10.4 (model/system.go, Actor.Domain; model/step.go, Successors)
+}
