@@ -1,12 +1,16 @@
 package model
 
-import "math/bits"
+import (
+	"bytes"
+	"math/bits"
+)
 
 // This file is the engine: which transitions a state enables, and what
 // each does to the state. It allocates nothing per step.
 
-// Successors calls yield for every transition enabled in st, with the state
-// it leads to, in a fixed order (actors in declaration order; within an
+// Successors calls yield for every transition enabled in st that changes
+// the state (a step that changes nothing is a stutter, never a move), with
+// the state it leads to, in a fixed order (actors in declaration order; within an
 // actor, its location's transitions, then one handler case per pending
 // watch). next is a buffer of Size bytes that Successors overwrites for every
 // call: yield must copy it to keep it. Successors stops when yield returns
@@ -22,11 +26,14 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 		for _, ti := range a.byLoc[loc] {
 			t := &s.Trans[ti]
 			if s.evalAll(st, a, t.Guard) {
+				copy(next, st)
+				s.apply(st, next, a, t)
+				if bytes.Equal(next, st) {
+					continue // a step that changes nothing is a stutter, not a move
+				}
 				if a.Fair && t.Fault == "" && !t.Slow {
 					urgent = true
 				}
-				copy(next, st)
-				s.apply(st, next, a, t)
 				if !yield(t, next) {
 					return
 				}
@@ -65,6 +72,9 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 			if s.evalAll(st, a, t.Guard) {
 				copy(next, st)
 				s.apply(st, next, a, t)
+				if bytes.Equal(next, st) {
+					continue
+				}
 				if !yield(t, next) {
 					return
 				}

@@ -41,7 +41,7 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 
 	dr.probe("probe", "discovered with state Initialising: probe, watch the gate, switch to InitWait",
-		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(dev.FEDir)),
+		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir)),
 		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
 		set(gate, 0), set(rings, 0))
 
@@ -69,11 +69,9 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.Eq(online, one)),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)), set(rings, 0))
 	dr.unregister("sees Closed, offline", "frontend Closed: disconnect → Closed; online != 1: device_unregister",
-		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.In(online, model.Absent, b.Value("0"))),
+		and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
-	dr.unregister("sees Unknown", "frontend directory gone: device_unregister; xenbus_dev_remove writes Closed only if the node reads Closing",
-		and(model.IsAbsent(fe)),
-		ops(model.Read(fe), model.Replace(be, S(model.StateClosing), S(model.StateClosed))))
+	unknownCases(dr, be, fe, "frontend gone: device_unregister; xenbus_dev_remove switches to Closed only if the node reads Closing (allow_rebind)", true)
 	dr.on("sees bad state", "frontend in InitWait/Reconfiguring/Reconfigured: xenbus_dev_fatal → Closing",
 		and(model.StateIn(fe, model.StateInitWait, model.StateReconfiguring, model.StateReconfigured), cachedNotIn(dr.cached, model.StateClosing)),
 		ops(model.Read(fe), dr.switchTo(be, model.StateClosing)))
@@ -105,17 +103,22 @@ func Pciback(b *model.Builder, di int, start Bound, slots int) int {
 	dr.probe("probe", "discovered with state Initialising: probe → InitWait, watch own directory",
 		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(dev.FEDir)),
 		ops(model.Read(be), model.Read(frontendKey), dr.switchTo(be, model.StateInitWait)))
+	for _, missing := range []model.PathID{numDevs, b.BEKey(di, "dev-0")} {
+		dr.on("setup backend", "xen_pcibk_setup_backend: "+b.Sys().Paths[missing].Name+" missing: xenbus_dev_fatal → Closing",
+			and(model.VarEq(dr.cached, uint8(model.StateInitWait)), model.Eq(be, S(model.StateInitWait)), model.IsAbsent(missing)),
+			ops(model.Read(missing), dr.switchTo(be, model.StateClosing)))
+	}
 	dr.on("setup backend", "xen_pcibk_setup_backend (BE == InitWait, num_devs present): export devices, state-N := 3 → Initialised",
 		and(model.VarEq(dr.cached, uint8(model.StateInitWait)), model.Eq(be, S(model.StateInitWait)), model.Present(numDevs), model.Present(b.BEKey(di, "dev-0"))),
 		append(export, dr.switchTo(be, model.StateInitialised)))
 	dr.on("attach", "xen_pcibk_attach (BE == Initialised, FE == Initialised): map the ring → Connected",
-		and(model.VarEq(dr.cached, uint8(model.StateInitialised)), model.Eq(fe, S(model.StateInitialised))),
-		ops(model.Read(fe), model.Read(b.FEKey(di, "pci-op-ref")), dr.switchTo(be, model.StateConnected)))
+		and(model.VarEq(dr.cached, uint8(model.StateInitialised)), model.Eq(be, S(model.StateInitialised)), model.Eq(fe, S(model.StateInitialised))),
+		ops(model.Read(be), model.Read(fe), model.Read(b.FEKey(di, "pci-op-ref")), dr.switchTo(be, model.StateConnected)))
 	dr.on("sees Reconfiguring", "xen_pcibk_reconfigure (FE and BE read Reconfiguring): attach state-N == 1, detach state-N == 5 → Reconfigured",
 		and(model.Eq(fe, S(model.StateReconfiguring)), model.Eq(be, S(model.StateReconfiguring))),
 		append(reconf, dr.switchTo(be, model.StateReconfigured)))
-	dr.on("sees Connected", "frontend Connected after Reconfigured → Connected",
-		and(model.Eq(fe, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateReconfigured))),
+	dr.on("sees Connected", "frontend Connected → Connected (after Reconfigured, or any state but Closing/Closed)",
+		and(model.Eq(fe, S(model.StateConnected)), cachedNotIn(dr.cached, model.StateConnected, model.StateClosing, model.StateClosed)),
 		ops(model.Read(fe), dr.switchTo(be, model.StateConnected)))
 	dr.on("sees Closing", "frontend Closing: disconnect → Closing",
 		and(model.Eq(fe, S(model.StateClosing)), cachedNotIn(dr.cached, model.StateClosing)),
@@ -124,10 +127,9 @@ func Pciback(b *model.Builder, di int, start Bound, slots int) int {
 		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.Eq(online, one)),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
 	dr.unregister("sees Closed, offline", "frontend Closed: disconnect → Closed; not online: unregister",
-		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.In(online, model.Absent, b.Value("0"))),
+		and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
-	dr.unregister("sees Unknown", "frontend directory gone: unregister",
-		and(model.IsAbsent(fe)), ops(model.Read(fe), model.Replace(be, S(model.StateClosing), S(model.StateClosed))))
+	unknownCases(dr, be, fe, "frontend gone: device_unregister; pciback does not allow rebind, so xenbus_dev_remove switches to Closed", false)
 	dr.unregister("directory removed", "own directory gone: device_unregister",
 		and(model.IsAbsent(dev.BEDir)), ops(model.Read(be)))
 	return dr.a.Index()
@@ -138,4 +140,20 @@ func itoa(i int) string {
 		return string(rune('0' + i))
 	}
 	return itoa(i/10) + itoa(i%10)
+}
+
+// unknownCases adds the backend's reaction to a frontend state that reads
+// Unknown (missing, or "0"): device_unregister, whose xenbus_dev_remove
+// switches to Closed (with the cached-state rule) when the driver does not
+// allow rebinding, or when the node reads Closing (xenbus-protocol.md 3).
+func unknownCases(dr *driver, be, fe model.PathID, desc string, allowRebind bool) {
+	unknown := model.StateIn(fe, model.StateUnknown)
+	if !allowRebind {
+		dr.unregister("sees Unknown", desc, and(unknown), ops(model.Read(fe), dr.switchTo(be, model.StateClosed)))
+		return
+	}
+	closing := model.StateClosing.Value()
+	dr.unregister("sees Unknown", desc, and(unknown, model.Eq(be, closing)),
+		ops(model.Read(fe), model.Read(be), dr.switchTo(be, model.StateClosed)))
+	dr.unregister("sees Unknown", desc, and(unknown, model.StateNotIn(be, model.StateClosing)), ops(model.Read(fe), model.Read(be)))
 }

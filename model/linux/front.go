@@ -30,20 +30,30 @@ func genericFront(b *model.Builder, di int, name string, start Bound, opt FrontO
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 	backendKey := b.FEKey(di, "backend")
 	talk := ops(model.TxnStart(), model.Write(b.FEKey(di, "ring-ref"), b.Value("8")), model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised))
-	conn := ops(model.Read(b.BEKey(di, "sectors")), dr.switchTo(fe, model.StateConnected))
+	sectors := b.BEKey(di, "sectors")
+	conn := ops(model.Read(sectors), dr.switchTo(fe, model.StateConnected))
 
 	dr.probe("probe", "discovered with state Initialising: read virtual-device and the backend; stay Initialising",
-		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(b.FEKey(di, "backend-id"))),
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(b.FEKey(di, "backend-id")), model.Present(dev.BEDir)),
 		ops(model.Read(fe), model.Read(backendKey), model.Read(b.FEKey(di, "backend-id"))))
+	probeFails(dr, fe, dev.BEDir, backendKey, b.FEKey(di, "backend-id"))
 	dr.on("sees InitWait", "talk_to_blkback: one transaction publishes ring-ref and event-channel → Initialised",
 		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
 		append(ops(model.Read(be)), talk...))
-	dr.on("sees Connected, catch up", "backend Connected but InitWait missed: talk_to_blkback first, then connect → Connected",
-		and(model.Eq(be, S(model.StateConnected)), cachedIn(dr.cached, model.StateInitialising, model.StateInitWait)),
+	notConnecting := cachedNotIn(dr.cached, model.StateInitialised, model.StateConnected)
+	if opt.RefuseClose {
+		// A frontend refusing to close stays Closing until released.
+		notConnecting = cachedNotIn(dr.cached, model.StateInitialised, model.StateConnected, model.StateClosing)
+	}
+	dr.on("sees Connected, catch up", "backend Connected while not Initialised/Connected: talk_to_blkback first, then connect → Connected",
+		and(model.Eq(be, S(model.StateConnected)), notConnecting, model.Present(sectors)),
 		append(append(ops(model.Read(be)), talk...), conn...))
 	dr.on("sees Connected", "blkfront_connect: read sectors → Connected",
-		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised)), model.Present(sectors)),
 		append(ops(model.Read(be)), conn...))
+	dr.on("sees Connected", "blkfront_connect: sectors missing: xenbus_dev_fatal → Closing",
+		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised)), model.IsAbsent(sectors)),
+		ops(model.Read(be), model.Read(sectors), dr.switchTo(fe, model.StateClosing)))
 	dr.on("sees Closing", "blkfront_closing → xenbus_frontend_closed → Closed",
 		and(model.Eq(be, S(model.StateClosing)), cachedNotIn(dr.cached, model.StateClosing, model.StateClosed)),
 		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
@@ -70,8 +80,9 @@ func Pcifront(b *model.Builder, di int, start Bound) int {
 	be, fe := dev.BEState, dev.FEState
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 	backendKey := b.FEKey(di, "backend")
+	probeFails(dr, fe, dev.BEDir, backendKey)
 	dr.probe("probe", "pcifront_publish_info: one transaction writes pci-op-ref, event-channel, magic → Initialised",
-		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey)),
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir)),
 		ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "pci-op-ref"), b.Value("8")),
 			model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised)))
 	dr.on("sees Connected", "pcifront_try_connect (FE == Initialised): scan the roots → Connected",
@@ -109,15 +120,23 @@ func pvFront(b *model.Builder, di int, name string, start Bound) int {
 	if name == "fbfront" {
 		req = b.FEKey(di, "feature-update")
 	}
+	probeFails(dr, fe, dev.BEDir, backendKey)
+	publish := ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "page-ref"), b.Value("8")),
+		model.Write(b.FEKey(di, "event-channel"), b.Value("17")))
+	var onInitWait []model.Op
+	if name == "fbfront" {
+		publish = append(publish, model.Write(req, b.Value("1"))) // xenfb_connect_backend writes feature-update
+	} else {
+		onInitWait = append(onInitWait, model.Write(req, b.Value("1"))) // request-abs-pointer on InitWait
+	}
+	publish = append(publish, model.TxnCommit(), dr.switchTo(fe, model.StateInitialised))
 	dr.probe("probe", "connect_backend: publish page-ref and event-channel → Initialised",
-		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey)),
-		ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "page-ref"), b.Value("8")),
-			model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised)))
-	dr.on("sees InitWait", "backend InitWait: write the feature request → Connected",
-		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
-		ops(model.Read(be), model.Write(req, b.Value("1")), dr.switchTo(fe, model.StateConnected)))
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir)), publish)
+	dr.on("sees InitWait", "backend InitWait → Connected",
+		and(model.Eq(be, S(model.StateInitWait)), cachedNotIn(dr.cached, model.StateConnected)),
+		append(append(ops(model.Read(be)), onInitWait...), dr.switchTo(fe, model.StateConnected)))
 	dr.on("sees Connected", "backend Connected, InitWait not seen (\"we can get Connected twice\") → Connected",
-		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
+		and(model.Eq(be, S(model.StateConnected)), cachedNotIn(dr.cached, model.StateConnected)),
 		ops(model.Read(be), dr.switchTo(fe, model.StateConnected)))
 	dr.on("sees Closing/Closed", "xenbus_frontend_closed → Closed",
 		and(model.StateIn(be, model.StateClosing, model.StateClosed), cachedNotIn(dr.cached, model.StateClosed)),
@@ -125,4 +144,18 @@ func pvFront(b *model.Builder, di int, name string, start Bound) int {
 	dr.unregister("directory removed", "own directory gone: device_unregister",
 		and(model.IsAbsent(dev.FEDir)), ops(model.Read(fe)))
 	return dr.a.Index()
+}
+
+// probeFails adds the failed probe of a frontend: talk_to_otherend finds a
+// missing backend key or a missing backend directory
+// (xenbus_read_otherend_details) and calls xenbus_dev_fatal, which switches
+// to Closing; the driver is not bound (xenbus-protocol.md 3).
+func probeFails(dr *driver, fe, beDir model.PathID, keys ...model.PathID) {
+	init := model.Eq(fe, model.StateInitialising.Value())
+	reset := model.Set{Var: dr.cached, Val: uint8(model.StateInitialising)}
+	for _, k := range append(keys, beDir) {
+		dr.a.T(model.Transition{Name: "probe", Desc: "talk_to_otherend: " + dr.b.Sys().Paths[k].Name + " missing: xenbus_dev_fatal → Closing, not bound",
+			From: dr.unbound, To: dr.unbound, Guard: and(init, model.IsAbsent(k)),
+			Ops: ops(model.Read(fe), model.Read(k), dr.switchTo(fe, model.StateClosing)), Sets: []model.Set{reset}})
+	}
 }
