@@ -347,8 +347,18 @@ func (b *Builder) Build() (*System, error) {
 			}
 			for _, op := range t.Ops {
 				switch op.Kind {
-				case OpRead, OpDirectory:
+				case OpRead:
 					add(op.Path)
+				case OpDirectory:
+					// A listing changes when a child comes or goes: the
+					// record keeps every interned child (xenstore-wire.md
+					// 1.7: "DIRECTORY, then a concurrent new child: EAGAIN").
+					add(op.Path)
+					for i := range s.Paths {
+						if s.Paths[i].Parent == op.Path {
+							add(PathID(i))
+						}
+					}
 				}
 				if op.Kind.IsWrite() {
 					t.hasWrites = true
@@ -393,7 +403,9 @@ func (b *Builder) Build() (*System, error) {
 	for p, v := range b.initStore {
 		s.init[p] = byte(v)
 	}
-	s.init[0] = byte(Empty) // the root always exists
+	if s.init[0] == byte(Absent) {
+		s.init[0] = byte(Empty) // the root always exists
+	}
 	for i, v := range s.Vars {
 		s.init[s.varBase+i] = v.Init
 	}

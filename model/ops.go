@@ -23,7 +23,9 @@ const (
 	// OpSwitchState is Linux xenbus_switch_state(dev, Val): nothing when Val
 	// equals the driver's cached state (Var); otherwise, in a transaction,
 	// read the node and write Val only if it exists ("we don't want to
-	// resurrect that directory"), updating the cache on success.
+	// resurrect that directory"). The cache takes Val either way: the abort
+	// path of __xenbus_switch_state ends the transaction without error and
+	// so sets dev->state too.
 	OpSwitchState
 	// OpReplace writes Val only if the node currently holds From: an
 	// in-kernel read-modify-write done under one transaction (pciback's

@@ -306,10 +306,13 @@ func (s *System) applyOp(st State, op *Op) {
 		if st[cache] == byte(op.Val-2) {
 			return
 		}
+		// __xenbus_switch_state: when the node is gone the transaction
+		// aborts, xenbus_transaction_end(xbt, 1) returns 0, and the cache
+		// takes the new state although nothing was written.
 		if st[op.Path] != byte(Absent) {
 			s.write(st, op.Path, op.Val)
-			st[cache] = byte(op.Val - 2)
 		}
+		st[cache] = byte(op.Val - 2)
 	case OpReplace:
 		if st[op.Path] == byte(op.From) {
 			s.write(st, op.Path, op.Val)

@@ -374,7 +374,6 @@ func TestTxnWriteBeforeStart(t *testing.T) {
 // Reference: xenstore-wire.md 1.7, oxenstored consequences ("DIRECTORY,
 // then a concurrent new child: EAGAIN [verified]").
 func TestTxnDirectoryNewChild(t *testing.T) {
-	t.Skip("BUG: step.go conflict() compares only the values of the read set, so a DIRECTORY read conflicts with nothing that changes the node's children but not its value")
 	tx := newTxn(t, spec{
 		conflict: model.Oxenstored,
 		paths:    []string{"/dir/new"},

@@ -104,10 +104,10 @@ func TestBlkbackTable(t *testing.T) {
 		// Own directory removed: unregister; the switch cannot resurrect it.
 		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, be: pdev,
 			want: []outcome{unreg("directory removed", gone)}},
-		// The switch aborts (node gone) and changes nothing: a stutter, which
-		// the engine never offers as a move.
+		// The switch aborts (node gone): nothing written, but the cache
+		// takes the new state (__xenbus_switch_state's abort path).
 		{name: "own state node removed, FE Closing: nothing written", drv: bound(s4), own: s0, other: s5, be: pdev,
-			want: ignore},
+			want: []outcome{to("sees Closing", gone, s5)}},
 	}
 	runTable(t, blkback, rows)
 	// Reference: xenbus-protocol.md 4.1 (drivers/block/xen-blkback/xenbus.c, frontend_changed, backend_changed, xen_update_blkif_status; xenbus_probe.c, xenbus_dev_remove)
@@ -356,12 +356,13 @@ func TestCachedStateRule(t *testing.T) {
 		{kbdfront, row{name: "kbdfront: BE Connected, cached Connected, node Initialised", drv: bound(s4), own: s3, other: s4, want: ignore}},
 		{fbfront, row{name: "fbfront: BE Closed, cached Closed, node Connected", drv: bound(s6), own: s4, other: s6, want: ignore}},
 		// The node exists check: "we don't want to resurrect that directory".
-		// The switch writes nothing and keeps the cache, so the step changes
-		// nothing at all: a stutter, never offered as a move.
-		{blkback, row{name: "blkback: own state node missing: no write, cache kept", drv: bound(s4), own: s0, other: s5, be: pdev,
-			want: ignore}},
-		{blkfront, row{name: "blkfront: own state node missing: no write, cache kept", drv: bound(s4), own: s0, other: s6,
-			want: ignore}},
+		// Nothing is written, yet the cache takes the new state: the abort
+		// path of __xenbus_switch_state ends the transaction without error,
+		// so it sets dev->state (Linux xenbus_client.c).
+		{blkback, row{name: "blkback: own state node missing: no write, cache updated", drv: bound(s4), own: s0, other: s5, be: pdev,
+			want: []outcome{to("sees Closing", gone, s5)}}},
+		{blkfront, row{name: "blkfront: own state node missing: no write, cache updated", drv: bound(s4), own: s0, other: s6,
+			want: []outcome{to("sees Closed", gone, s6)}}},
 	}
 	for _, c := range cases {
 		t.Run(c.r.name, func(t *testing.T) { runRow(t, c.sp, c.r) })
