@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/xbcheck/xbcheck/model"
 )
@@ -25,6 +26,17 @@ type Trace struct {
 	// Steps[Loop]); len(Steps) when the run stops with no successor; -1
 	// for a plain run.
 	Loop int `json:"loop"`
+	// Scheduler and Seed say how a simulation chose its steps (xbsim run
+	// --scheduler S --seed N replays it); empty for a checker
+	// counterexample.
+	Scheduler string `json:"scheduler,omitempty"`
+	Seed      uint64 `json:"seed,omitempty"`
+	// Timers is "clock" when the run's timers fired by a virtual clock
+	// (every step has its time in At) rather than by the scenario's timer
+	// semantics; a replay then lets a timer fire whenever its actor waits.
+	Timers string `json:"timers,omitempty"`
+	// File is the scenario file the run was made from, when known.
+	File string `json:"file,omitempty"`
 }
 
 // A Step is one transition of one actor.
@@ -39,6 +51,8 @@ type Step struct {
 	Changes []string `json:"changes,omitempty"`
 	// ID is the transition's index in the compiled model.
 	ID int32 `json:"id"`
+	// At is the virtual time of the step in a clocked simulation.
+	At time.Duration `json:"at,omitempty"`
 }
 
 // FromPath replays the transitions ids from sys's initial state and
@@ -56,13 +70,15 @@ func FromPath(sys *model.System, scenario, property string, ids []int32, loop in
 			return nil, fmt.Errorf("step %d: %s %q is not enabled", i+1, sys.Actors[tr.Actor].Name, tr.Name)
 		}
 		next := sys.Apply(st, tr)
-		t.Steps = append(t.Steps, describe(sys, st, tr, next))
+		t.Steps = append(t.Steps, Describe(sys, st, tr, next))
 		st = next
 	}
 	return t, nil
 }
 
-func describe(sys *model.System, pre model.State, tr *model.Transition, post model.State) Step {
+// Describe returns the step tr makes from pre to post: its actor,
+// transition, locations, operations and changes.
+func Describe(sys *model.System, pre model.State, tr *model.Transition, post model.State) Step {
 	a := &sys.Actors[tr.Actor]
 	s := Step{Actor: a.Name, Transition: tr.Name, ID: int32(tr.ID),
 		From: a.LocName(sys.LocOf(pre, tr.Actor)), To: a.LocName(sys.LocOf(post, tr.Actor))}
@@ -117,18 +133,35 @@ func isLoc(sys *model.System, v model.VarID) bool {
 //	step 1 ACTOR "TRANSITION" FROM -> TO
 //	  op OPERATION
 //	  = CHANGE
+//
+// A simulation run adds scheduler=S seed=N (and timers=clock, file="F")
+// to the first line, and a line "  at TIME" after each step's first line
+// when it ran on a virtual clock. Parse reads the text back.
 func (t *Trace) Text() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "trace scenario=%s", t.Scenario)
+	fmt.Fprintf(&b, "trace scenario=%s", word(t.Scenario))
 	if t.Property != "" {
-		fmt.Fprintf(&b, " property=%s", t.Property)
+		fmt.Fprintf(&b, " property=%s", word(t.Property))
 	}
-	fmt.Fprintf(&b, " loop=%d\n", t.Loop)
+	fmt.Fprintf(&b, " loop=%d", t.Loop)
+	if t.Scheduler != "" {
+		fmt.Fprintf(&b, " scheduler=%s seed=%d", word(t.Scheduler), t.Seed)
+	}
+	if t.Timers != "" {
+		fmt.Fprintf(&b, " timers=%s", word(t.Timers))
+	}
+	if t.File != "" {
+		fmt.Fprintf(&b, " file=%q", t.File)
+	}
+	b.WriteByte('\n')
 	for i, s := range t.Steps {
 		if t.Loop >= 0 && i == t.Loop && t.Loop < len(t.Steps) {
 			b.WriteString("cycle: the steps below repeat forever\n")
 		}
 		fmt.Fprintf(&b, "step %d %s %q %s -> %s\n", i+1, s.Actor, s.Transition, s.From, s.To)
+		if s.At != 0 {
+			fmt.Fprintf(&b, "  at %s\n", s.At)
+		}
 		for _, op := range s.Ops {
 			fmt.Fprintf(&b, "  op %s\n", op)
 		}
@@ -140,6 +173,15 @@ func (t *Trace) Text() string {
 		b.WriteString("end: no transition is enabled\n")
 	}
 	return b.String()
+}
+
+// word renders a header value: as it is when it is one plain word, quoted
+// otherwise, so that Parse can read it back.
+func word(s string) string {
+	if s == "" || strings.ContainsAny(s, " \t\n\"=\\") {
+		return fmt.Sprintf("%q", s)
+	}
+	return s
 }
 
 // JSON renders t as indented JSON.
