@@ -1,0 +1,383 @@
+package diagram
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/model/linux"
+)
+
+// Drivers are the driver state machines the gallery draws.
+var Drivers = []string{"blkback", "blkfront", "pciback", "pcifront"}
+
+// DriverSystem builds the smallest system holding the Linux driver name
+// (blkback, netback, blkfront, netfront, pciback, pcifront, kbdfront or
+// fbfront) for one device, with every fault that adds a transition to it
+// allowed, and returns the system and the driver's actor.
+func DriverSystem(name string) (*model.System, int, error) {
+	b := model.NewBuilder("driver-" + name)
+	b.Allow("frontend-refuses-close")
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "guest", model.DomainRunning)
+	kind := map[string]string{
+		"blkback": "vbd", "blkfront": "vbd", "netback": "vif", "netfront": "vif",
+		"pciback": "pci", "pcifront": "pci", "kbdfront": "vkbd", "fbfront": "vfb",
+	}[name]
+	if kind == "" {
+		return nil, 0, fmt.Errorf("diagram: no driver %q (want one of blkback, blkfront, netback, netfront, pciback, pcifront, kbdfront, fbfront)", name)
+	}
+	di := b.NewDevice(model.DeviceSpec{Name: kind, Kind: kind, BEKind: kind, DevID: 0, FEDom: 1, BEDom: 0})
+	var a int
+	switch name {
+	case "blkback":
+		a = linux.Blkback(b, di, linux.Bound{})
+	case "netback":
+		a = linux.Netback(b, di, linux.Bound{})
+	case "blkfront":
+		a = linux.Blkfront(b, di, linux.Bound{}, linux.FrontOptions{RefuseClose: true})
+	case "netfront":
+		a = linux.Netfront(b, di, linux.Bound{}, linux.FrontOptions{RefuseClose: true})
+	case "pciback":
+		a = linux.Pciback(b, di, linux.Bound{}, 1)
+	case "pcifront":
+		a = linux.Pcifront(b, di, linux.Bound{})
+	case "kbdfront":
+		a = linux.Kbdfront(b, di, linux.Bound{})
+	case "fbfront":
+		a = linux.Fbfront(b, di, linux.Bound{})
+	}
+	sys, err := b.Build()
+	if err != nil {
+		return nil, 0, err
+	}
+	return sys, a, nil
+}
+
+// DriverMachine draws the driver named name (see DriverSystem).
+func DriverMachine(name string) (*Chart, error) {
+	sys, a, err := DriverSystem(name)
+	if err != nil {
+		return nil, err
+	}
+	c, err := DriverChart(sys, a)
+	if err != nil {
+		return nil, err
+	}
+	c.Name = "driver-" + name
+	return c, nil
+}
+
+// Unbound is the node of a driver's state machine that stands for "no
+// driver instance".
+const Unbound = "unbound"
+
+// DriverChart draws a driver actor as a XenbusState machine. The model
+// keeps a driver's state in its cached-state variable (dev->state) and its
+// own state node, and its control locations are only "unbound" and
+// "bound"; the chart has a node per XenbusState the driver can be in while
+// bound, and one for unbound. Each transition becomes an edge from every
+// state in which its guard's atoms about the driver's own state (its
+// cached state, its state node, read as equal to the cached state) can
+// hold, to the state its xenbus_switch_state writes (or back to unbound
+// when it unregisters, or the same state when it writes none). Only the
+// states reachable from the driver's start this way are drawn. Edge
+// labels are the transition's name and the rest of its guard, with
+// XenbusStates named: what triggers it.
+func DriverChart(sys *model.System, actor int) (*Chart, error) {
+	a := &sys.Actors[actor]
+	cache, own, ok := driverState(sys, actor)
+	if !ok {
+		return nil, fmt.Errorf("diagram: %s switches no state: not a xenbus driver", a.Name)
+	}
+	unbound, okU := a.LocByName("unbound")
+	bound, okB := a.LocByName("bound")
+	if !okU || !okB || len(a.Locs) != 2 {
+		return nil, fmt.Errorf("diagram: %s: want the locations unbound and bound", a.Name)
+	}
+	ab := newAbbrev(sys, []int{actor})
+	init := sys.Initial()
+	startNode := Unbound
+	if sys.LocOf(init, actor) == bound {
+		startNode = model.XenbusState(sys.VarValue(init, cache)).String()
+	}
+	type abs struct {
+		bound bool
+		x     model.XenbusState
+	}
+	name := func(s abs) string {
+		if !s.bound {
+			return Unbound
+		}
+		return s.x.String()
+	}
+	start := abs{bound: startNode != Unbound, x: model.XenbusState(sys.VarValue(init, cache))}
+	if !start.bound {
+		start.x = model.XenbusState(sys.Vars[cache].Init)
+	}
+	c := &Chart{Name: a.Name, Title: fmt.Sprintf("%s: XenbusState machine of the model's %s driver\nnode: the driver's own state (dev->state); edge: the transition, if the rest of its guard (what triggers it) holds\ngrey: back to unbound; dashed: fault; a node lists the transitions that keep its state", a.Name, strings.SplitN(a.Name, "(", 2)[0]),
+		Attrs:     map[string]string{"rankdir": "TB", "nodesep": "0.5"},
+		NodeAttrs: map[string]string{"shape": "box", "style": "rounded"}}
+	seen := map[abs]bool{start: true}
+	queue := []abs{start}
+	// Transitions between the same two states share an edge, one label
+	// line each; those that keep the state are listed in its node.
+	merged := map[string]*Edge{}
+	var order []string
+	descs := map[string]string{}
+	solid := map[string]bool{}
+	stays := map[string][]string{}
+	for len(queue) > 0 {
+		s := queue[0]
+		queue = queue[1:]
+		for _, ti := range a.Trans {
+			t := &sys.Trans[ti]
+			if t.Kind == model.Ignore {
+				continue
+			}
+			if (s.bound && t.From != bound) || (!s.bound && t.From != unbound) {
+				continue
+			}
+			if !ownHolds(sys, t.Guard, cache, own, s.x, s.bound) {
+				continue
+			}
+			next := s
+			if t.To == unbound {
+				next = abs{bound: false, x: model.XenbusState(sys.Vars[cache].Init)}
+			} else {
+				next.bound = true
+				for _, op := range t.Ops {
+					if op.Kind == model.OpSwitchState && op.Path == own {
+						next.x = model.XenbusState(op.Val - 2)
+					}
+				}
+				for _, st := range t.Sets {
+					if st.Var == cache {
+						next.x = model.XenbusState(st.Val)
+					}
+				}
+			}
+			if t.To == unbound {
+				next.x = model.XenbusState(sys.Vars[cache].Init)
+			}
+			if name(s) == name(next) {
+				stays[name(s)] = appendNew(stays[name(s)], t.Name)
+			} else {
+				key := name(s) + "\x00" + name(next)
+				if _, ok := merged[key]; !ok {
+					order = append(order, key)
+					merged[key] = &Edge{From: name(s), To: name(next), Attrs: map[string]string{}}
+				}
+				e := merged[key]
+				label := driverLabel(sys, ab, t, cache, own)
+				if !strings.Contains("\n"+e.Label+"\n", "\n"+label+"\n") {
+					e.Label = joinNonEmpty(e.Label, label, "\n")
+					e.Name = joinNonEmpty(e.Name, t.Name, "; ")
+					if desc := ab.text(t.Desc); desc != "" {
+						descs[key] = joinNonEmpty(descs[key], t.Name+": "+desc, "\n")
+					}
+					if t.Fault == "" {
+						solid[key] = true
+					}
+				}
+			}
+			if !seen[next] {
+				seen[next] = true
+				queue = append(queue, next)
+			}
+		}
+	}
+	for _, key := range order {
+		e := merged[key]
+		if !solid[key] {
+			e.Attrs["style"] = "dashed"
+		}
+		if descs[key] != "" {
+			e.Attrs["tooltip"] = escText(descs[key], false)
+		}
+		if e.To == Unbound {
+			e.Attrs["color"], e.Attrs["fontcolor"] = "gray40", "gray30"
+		}
+		c.Edges = append(c.Edges, *e)
+	}
+	// Nodes in XenbusState order, unbound first.
+	var nodes []abs
+	if seen[abs{bound: false, x: start.x}] || !start.bound {
+		nodes = append(nodes, abs{bound: false, x: model.XenbusState(sys.Vars[cache].Init)})
+	}
+	for x := model.StateUnknown; x <= model.StateReconfigured; x++ {
+		if seen[abs{bound: true, x: x}] {
+			nodes = append(nodes, abs{bound: true, x: x})
+		}
+	}
+	for _, n := range nodes {
+		id := name(n)
+		label := id
+		if n.bound {
+			label = fmt.Sprintf("%d %s", n.x, n.x)
+		} else {
+			label = "unbound\n" + wrap(a.Locs[unbound].Desc, 24)
+		}
+		if st := stays[id]; len(st) > 0 {
+			label += "\n" + wrap("stays on: "+strings.Join(st, "; "), 30)
+		}
+		attrs := map[string]string{}
+		if id == startNode {
+			attrs["penwidth"] = "2.5"
+		}
+		if !n.bound {
+			attrs["style"] = "rounded,dashed"
+		}
+		c.Nodes = append(c.Nodes, Node{ID: id, Label: label, Attrs: attrs})
+	}
+	return c, nil
+}
+
+// driverState finds a driver's cached-state variable and own state node:
+// the variable and path of its xenbus_switch_state operations.
+func driverState(sys *model.System, actor int) (model.VarID, model.PathID, bool) {
+	for _, ti := range sys.Actors[actor].Trans {
+		for _, op := range sys.Trans[ti].Ops {
+			if op.Kind == model.OpSwitchState {
+				return op.Var, op.Path, true
+			}
+		}
+	}
+	return 0, 0, false
+}
+
+// ownHolds reports whether the atoms of g about the driver's own state can
+// hold when its cached state is x and, while bound, its state node holds x
+// too. Unbound, the state node is not constrained.
+func ownHolds(sys *model.System, g []model.Cond, cache model.VarID, own model.PathID, x model.XenbusState, bound bool) bool {
+	for _, c := range g {
+		switch {
+		case isVarCond(c) && c.Var == cache:
+			v := uint8(x)
+			switch c.Kind {
+			case model.CondVarEq:
+				if v != c.X {
+					return false
+				}
+			case model.CondVarNe:
+				if v == c.X {
+					return false
+				}
+			case model.CondVarIn:
+				if c.Mask&(1<<v) == 0 {
+					return false
+				}
+			}
+		case isPathCond(c) && c.Path == own && bound:
+			v := x.Value()
+			switch c.Kind {
+			case model.CondPresent:
+			case model.CondAbsent:
+				return false
+			case model.CondEq:
+				if v != c.Val {
+					return false
+				}
+			case model.CondNe:
+				if v == c.Val {
+					return false
+				}
+			case model.CondIn:
+				if c.Mask&(1<<v) == 0 {
+					return false
+				}
+			}
+		}
+	}
+	return true
+}
+
+func isVarCond(c model.Cond) bool {
+	return c.Kind == model.CondVarEq || c.Kind == model.CondVarNe || c.Kind == model.CondVarIn
+}
+
+func isPathCond(c model.Cond) bool {
+	switch c.Kind {
+	case model.CondPresent, model.CondAbsent, model.CondEq, model.CondNe, model.CondIn:
+		return true
+	}
+	return false
+}
+
+// driverLabel is the trigger of a driver transition: its name, then the
+// atoms of its guard that are not about the driver's own state, with
+// state values named, then the writes it makes besides its state switch.
+func driverLabel(sys *model.System, ab *abbrev, t *model.Transition, cache model.VarID, own model.PathID) string {
+	lines := []string{t.Name}
+	if t.Fault != "" {
+		lines[0] += " (fault " + t.Fault + ")"
+	}
+	var conds []string
+	for _, c := range t.Guard {
+		if (isVarCond(c) && c.Var == cache) || (isPathCond(c) && c.Path == own) {
+			continue
+		}
+		conds = append(conds, ab.text(formatCondNamed(sys, c)))
+	}
+	if len(conds) > 0 {
+		lines = append(lines, "if "+strings.Join(conds, " && "))
+	}
+	for _, op := range t.Ops {
+		if op.Kind.IsWrite() && op.Kind != model.OpSwitchState {
+			lines = append(lines, ab.text(sys.FormatOp(op, nil)))
+		}
+	}
+	return strings.Join(lines, "\n")
+}
+
+// formatCondNamed is FormatCond with the values of state nodes written as
+// XenbusState names (a missing node as ⊥).
+func formatCondNamed(sys *model.System, c model.Cond) string {
+	p := ""
+	if isPathCond(c) {
+		p = sys.Paths[c.Path].Name
+	}
+	if !strings.HasSuffix(p, "/state") {
+		return sys.FormatCond(c)
+	}
+	named := func(v model.Value) string {
+		if v == model.Absent {
+			return "⊥"
+		}
+		if v >= 2 && v <= 10 {
+			return model.XenbusState(v - 2).String()
+		}
+		return sys.FormatValue(v)
+	}
+	switch c.Kind {
+	case model.CondEq:
+		return p + " == " + named(c.Val)
+	case model.CondNe:
+		return p + " != " + named(c.Val)
+	case model.CondIn:
+		var vs []string
+		for v := 0; v < 64 && v < len(sys.Values); v++ {
+			if c.Mask&(1<<v) != 0 {
+				vs = append(vs, named(model.Value(v)))
+			}
+		}
+		return p + " in {" + strings.Join(vs, ",") + "}"
+	}
+	return sys.FormatCond(c)
+}
+
+func appendNew(xs []string, x string) []string {
+	for _, y := range xs {
+		if y == x {
+			return xs
+		}
+	}
+	return append(xs, x)
+}
+
+func joinNonEmpty(a, b, sep string) string {
+	if a == "" {
+		return b
+	}
+	return a + sep + b
+}
