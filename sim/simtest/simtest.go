@@ -1,0 +1,209 @@
+// Package simtest puts interleaving tests of scenarios into go test: rapid
+// draws the scheduling choices of a simulation run, so that a failing run
+// shrinks to a minimal schedule. A failure prints the trace and the
+// command that replays it; -rapid.checks, -rapid.seed and the other rapid
+// flags work as usual, and Fuzz gives the same property to go test -fuzz.
+//
+//	func TestRemove(t *testing.T) {
+//		simtest.Check(t, "scenarios/vbd-remove-4.17.toml", simtest.Options{})
+//	}
+//
+//	func FuzzRemove(f *testing.F) {
+//		f.Fuzz(simtest.Fuzz(f, "scenarios/vbd-remove-4.17.toml", simtest.Options{}))
+//	}
+package simtest
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"pgregory.net/rapid"
+
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/scenario"
+	"github.com/xbcheck/xbcheck/sim"
+	"github.com/xbcheck/xbcheck/trace"
+)
+
+// Options tune the runs.
+type Options struct {
+	// Steps bounds a run (default 200).
+	Steps int
+	// TraceDir is where a failing trace is written for replay (default
+	// $TMPDIR/xbsim).
+	TraceDir string
+
+	_ struct{} // disallow positional literals, for extensibility
+}
+
+func (o Options) steps() int {
+	if o.Steps <= 0 {
+		return 200
+	}
+	return o.Steps
+}
+
+// Check fails t when rapid finds a schedule of the scenario at file that
+// violates one of the scenario's properties. The failure shows the
+// shrunk schedule as a trace and the xbsim command that replays it.
+func Check(t *testing.T, file string, opts Options) {
+	t.Helper()
+	rapid.Check(t, Property(t, file, opts))
+}
+
+// Property returns the rapid property Check checks: one run of the
+// scenario whose every choice between two or more enabled steps is a
+// rapid draw (protocol steps first, then faults, so that shrinking
+// prefers fewer faults). It fails tb at once if the scenario does not
+// load.
+func Property(tb testing.TB, file string, opts Options) func(*rapid.T) {
+	tb.Helper()
+	return property(tb, file, opts, nil)
+}
+
+// Fuzz returns Property as a fuzz target: f.Fuzz(simtest.Fuzz(f, file, opts)).
+func Fuzz(tb testing.TB, file string, opts Options) func(*testing.T, []byte) {
+	tb.Helper()
+	return rapid.MakeFuzz(Property(tb, file, opts))
+}
+
+// A Failure is the shrunk failing run Find found.
+type Failure struct {
+	// Result is the run; Result.Path is its schedule.
+	Result *sim.Result
+	Trace  *trace.Trace
+	// Report is what rapid would have printed.
+	Report string
+}
+
+// Find runs rapid as Check does, with the usual flags, but returns the
+// shrunk failing run instead of failing tb, or nil when rapid finds none:
+// for tests that expect a violation. It sets -rapid.nofailfile while it
+// runs, so it must not run in parallel with other rapid checks.
+func Find(tb testing.TB, file string, opts Options) *Failure {
+	tb.Helper()
+	var last *Failure
+	prop := property(tb, file, opts, func(r *sim.Result, tr *trace.Trace) {
+		last = &Failure{Result: r.Clone(), Trace: tr}
+	})
+	if f := flag.Lookup("rapid.nofailfile"); f != nil {
+		old := f.Value.String()
+		flag.Set("rapid.nofailfile", "true")
+		defer flag.Set("rapid.nofailfile", old)
+	}
+	rec := &recorder{name: tb.Name() + "/" + strings.TrimSuffix(filepath.Base(file), ".toml")}
+	rapid.Check(rec, prop)
+	if !rec.failed {
+		return nil
+	}
+	if last == nil {
+		tb.Fatalf("simtest: rapid failed without a failing run:\n%s", rec.log.String())
+	}
+	last.Report = rec.log.String()
+	return last
+}
+
+func property(tb testing.TB, file string, opts Options, onFail func(*sim.Result, *trace.Trace)) func(*rapid.T) {
+	tb.Helper()
+	c, err := scenario.Load(file)
+	if err != nil {
+		tb.Fatalf("simtest: %v", err)
+	}
+	s := sim.New(c)
+	sched := &drawn{}
+	var mu sync.Mutex // a Sim is not safe for concurrent use
+	return func(t *rapid.T) {
+		mu.Lock()
+		defer mu.Unlock()
+		sched.t = t
+		r := s.Run(sched, 0, opts.steps())
+		if !r.Failed() {
+			return
+		}
+		r = s.Reduce(r)
+		tr, err := s.Trace(r)
+		if err != nil {
+			t.Fatalf("simtest: %v", err)
+		}
+		if onFail != nil {
+			onFail(r, tr)
+		}
+		v := r.Violations[0]
+		var b strings.Builder
+		fmt.Fprintf(&b, "%s: %s (%s) fails at step %d of this schedule:\n%s", s.Scenario, v.Property, v.Kind, v.Step, tr.Text())
+		if path, err := writeTrace(opts.TraceDir, tb.Name(), tr); err == nil {
+			fmt.Fprintf(&b, "replay it with: go run github.com/xbcheck/xbcheck/cmd/xbsim replay %s", path)
+		} else {
+			fmt.Fprintf(&b, "(the trace could not be written for replay: %v)", err)
+		}
+		t.Fatal(b.String())
+	}
+}
+
+var unsafeName = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
+
+// writeTrace writes tr where xbsim replay can read it.
+func writeTrace(dir, test string, tr *trace.Trace) (string, error) {
+	if dir == "" {
+		dir = filepath.Join(os.TempDir(), "xbsim")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	name := unsafeName.ReplaceAllString(test, "_") + "." + tr.Scenario + "." + tr.Property + ".trace"
+	p := filepath.Join(dir, name)
+	return p, os.WriteFile(p, []byte(tr.Text()), 0o644)
+}
+
+// drawn is the scheduler whose choices rapid draws.
+type drawn struct {
+	t     *rapid.T
+	order []int
+}
+
+func (d *drawn) Name() string                { return "rapid" }
+func (d *drawn) Start(*model.System, uint64) {}
+func (d *drawn) Pick(e *sim.Enabled) int {
+	d.order = append(append(d.order[:0], e.Plain()...), e.Faults()...)
+	if len(d.order) == 1 {
+		return d.order[0]
+	}
+	return d.order[rapid.IntRange(0, len(d.order)-1).Draw(d.t, fmt.Sprintf("step %d", e.Step))]
+}
+
+// recorder is the rapid.TB that Find hands to rapid: it keeps the report
+// instead of failing the test.
+type recorder struct {
+	name   string
+	failed bool
+	log    strings.Builder
+}
+
+func (r *recorder) Helper()                         {}
+func (r *recorder) Name() string                    { return r.name }
+func (r *recorder) Logf(format string, args ...any) { fmt.Fprintf(&r.log, format+"\n", args...) }
+func (r *recorder) Log(args ...any)                 { fmt.Fprintln(&r.log, args...) }
+func (r *recorder) Skipf(format string, args ...any) {
+	r.Logf(format, args...)
+}
+func (r *recorder) Skip(args ...any) { r.Log(args...) }
+func (r *recorder) SkipNow()         {}
+func (r *recorder) Errorf(format string, args ...any) {
+	r.failed = true
+	r.Logf(format, args...)
+}
+func (r *recorder) Error(args ...any) {
+	r.failed = true
+	r.Log(args...)
+}
+func (r *recorder) Fatalf(format string, args ...any) { r.Errorf(format, args...) }
+func (r *recorder) Fatal(args ...any)                 { r.Error(args...) }
+func (r *recorder) FailNow()                          { r.failed = true }
+func (r *recorder) Fail()                             { r.failed = true }
+func (r *recorder) Failed() bool                      { return r.failed }
