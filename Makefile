@@ -13,6 +13,7 @@ SCENARIOS ?= scenarios
 .PHONY: help build check test race vet fmt fuzz clean
 
 include mk/xenstored.mk
+include mk/diagrams.mk
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 18

@@ -78,9 +78,10 @@ const Unbound = "unbound"
 // "bound"; the chart has a node per XenbusState the driver can be in while
 // bound, and one for unbound. Each transition becomes an edge from every
 // state in which its guard's atoms about the driver's own state (its
-// cached state, its state node, read as equal to the cached state) can
-// hold, to the state its xenbus_switch_state writes (or back to unbound
-// when it unregisters, or the same state when it writes none). Only the
+// cached state) can hold, to the state its xenbus_switch_state writes (or back to unbound
+// when it unregisters, or the same state when it writes none). Atoms
+// about its state node stay in the label: other actors write that node
+// too. Only the
 // states reachable from the driver's start this way are drawn. Edge
 // labels are the transition's name and the rest of its guard, with
 // XenbusStates named: what triggers it.
@@ -138,7 +139,7 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 			if (s.bound && t.From != bound) || (!s.bound && t.From != unbound) {
 				continue
 			}
-			if !ownHolds(sys, t.Guard, cache, own, s.x, s.bound) {
+			if !ownHolds(t.Guard, cache, s.x) {
 				continue
 			}
 			next := s
@@ -169,7 +170,7 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 					merged[key] = &Edge{From: name(s), To: name(next), Attrs: map[string]string{}}
 				}
 				e := merged[key]
-				label := driverLabel(sys, ab, t, cache, own)
+				label := driverLabel(sys, ab, t, cache)
 				if !strings.Contains("\n"+e.Label+"\n", "\n"+label+"\n") {
 					e.Label = joinNonEmpty(e.Label, label, "\n")
 					e.Name = joinNonEmpty(e.Name, t.Name, "; ")
@@ -246,46 +247,28 @@ func driverState(sys *model.System, actor int) (model.VarID, model.PathID, bool)
 	return 0, 0, false
 }
 
-// ownHolds reports whether the atoms of g about the driver's own state can
-// hold when its cached state is x and, while bound, its state node holds x
-// too. Unbound, the state node is not constrained.
-func ownHolds(sys *model.System, g []model.Cond, cache model.VarID, own model.PathID, x model.XenbusState, bound bool) bool {
+// ownHolds reports whether the atoms of g about the driver's cached state
+// hold when it is x. Atoms about the state node are triggers, not
+// constraints: other actors write it too (libxl writes a pciback's
+// Reconfiguring), so the node need not hold the cached state.
+func ownHolds(g []model.Cond, cache model.VarID, x model.XenbusState) bool {
 	for _, c := range g {
-		switch {
-		case isVarCond(c) && c.Var == cache:
-			v := uint8(x)
-			switch c.Kind {
-			case model.CondVarEq:
-				if v != c.X {
-					return false
-				}
-			case model.CondVarNe:
-				if v == c.X {
-					return false
-				}
-			case model.CondVarIn:
-				if c.Mask&(1<<v) == 0 {
-					return false
-				}
-			}
-		case isPathCond(c) && c.Path == own && bound:
-			v := x.Value()
-			switch c.Kind {
-			case model.CondPresent:
-			case model.CondAbsent:
+		if !isVarCond(c) || c.Var != cache {
+			continue
+		}
+		v := uint8(x)
+		switch c.Kind {
+		case model.CondVarEq:
+			if v != c.X {
 				return false
-			case model.CondEq:
-				if v != c.Val {
-					return false
-				}
-			case model.CondNe:
-				if v == c.Val {
-					return false
-				}
-			case model.CondIn:
-				if c.Mask&(1<<v) == 0 {
-					return false
-				}
+			}
+		case model.CondVarNe:
+			if v == c.X {
+				return false
+			}
+		case model.CondVarIn:
+			if c.Mask&(1<<v) == 0 {
+				return false
 			}
 		}
 	}
@@ -307,14 +290,14 @@ func isPathCond(c model.Cond) bool {
 // driverLabel is the trigger of a driver transition: its name, then the
 // atoms of its guard that are not about the driver's own state, with
 // state values named, then the writes it makes besides its state switch.
-func driverLabel(sys *model.System, ab *abbrev, t *model.Transition, cache model.VarID, own model.PathID) string {
+func driverLabel(sys *model.System, ab *abbrev, t *model.Transition, cache model.VarID) string {
 	lines := []string{t.Name}
 	if t.Fault != "" {
 		lines[0] += " (fault " + t.Fault + ")"
 	}
 	var conds []string
 	for _, c := range t.Guard {
-		if (isVarCond(c) && c.Var == cache) || (isPathCond(c) && c.Path == own) {
+		if isVarCond(c) && c.Var == cache {
 			continue
 		}
 		conds = append(conds, ab.text(formatCondNamed(sys, c)))

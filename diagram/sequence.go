@@ -64,7 +64,7 @@ func Sequence(tr *trace.Trace) *Chart {
 	// then the footer. Each row is one rank; invisible edges keep the
 	// lifelines, and a step's label between its two ends, in order.
 	rows := 2*n + 2
-	labelOf := map[int]Node{} // label row → the step's label node
+	labelOf := map[int]Node{}  // label row → the step's label node
 	afterLane := map[int]int{} // label row → the lane the label follows
 	for i, s := range tr.Steps {
 		row := 2*i + 1

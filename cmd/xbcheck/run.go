@@ -61,10 +61,14 @@ type Counterexample struct {
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && args[0] == "diagram" {
+		return runDiagram(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("xbcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report on stdout")
 	traceDir := fs.String("trace-dir", "", "write each counterexample to `DIR` as text (.trace) and JSON (.json)")
+	seqDir := fs.String("seq-dir", "", "write each counterexample to `DIR` as a sequence diagram (DOT, and SVG when dot is installed)")
 	maxStates := fs.Int("max-states", 0, "stop each exploration after `N` distinct states (verdict unknown)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
@@ -122,6 +126,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		if *traceDir != "" {
 			if err := writeTraces(*traceDir, sr); err != nil {
+				fmt.Fprintf(stderr, "xbcheck: %v\n", err)
+				code = 2
+			}
+		}
+		if *seqDir != "" {
+			if err := writeSequences(*seqDir, sr, stderr); err != nil {
 				fmt.Fprintf(stderr, "xbcheck: %v\n", err)
 				code = 2
 			}
