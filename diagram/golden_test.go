@@ -56,7 +56,7 @@ func TestGolden(t *testing.T) {
 			continue
 		}
 		if !bytes.Equal(old, got) {
-			t.Errorf("docs/diagrams/%s is stale (-file +model):\n%s\n%s", name, cmp.Diff(string(old), string(got)), refresh)
+			t.Errorf("docs/diagrams/%s is stale (-file +model):\n%s\n%s", name, cmp.Diff(strings.Split(string(old), "\n"), strings.Split(string(got), "\n")), refresh)
 		}
 		if _, err := os.Stat(filepath.Join(docsDir, FileName(c.Name)+".svg")); err != nil {
 			t.Errorf("docs/diagrams/%s.svg is missing; %s", FileName(c.Name), refresh)
