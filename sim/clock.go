@@ -160,6 +160,7 @@ func (d Delays) String() string {
 // class draws after it became enabled; the earliest step goes first.
 // Faults take no time; they follow the fault policy.
 type Clock struct {
+	name   string
 	delays Delays
 	pcg    *rand.PCG
 	r      *rand.Rand
@@ -173,6 +174,7 @@ type Clock struct {
 	gen     uint32
 	entered []time.Duration // per actor: when it entered its location
 	loc     []model.LocID   // per actor: its location at the last pick
+	initLoc []model.LocID
 }
 
 // NewClock returns a clock scheduler with the given delays (missing
@@ -183,11 +185,13 @@ func NewClock(delays Delays, faultProb float64, points []FaultPoint) *Clock {
 		d[k] = v
 	}
 	p := seedStream(0)
-	return &Clock{delays: d, pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	c := &Clock{delays: d, pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	c.name = "clock(" + d.String() + c.faults.suffix() + ")"
+	return c
 }
 
 // Name implements Scheduler.
-func (c *Clock) Name() string { return "clock(" + c.delays.String() + c.faults.suffix() + ")" }
+func (c *Clock) Name() string { return c.name }
 
 // Now implements Clocked.
 func (c *Clock) Now() time.Duration { return c.now }
@@ -206,15 +210,17 @@ func (c *Clock) Start(sys *model.System, seed uint64) {
 		c.seen = make([]uint32, len(sys.Trans))
 		c.entered = make([]time.Duration, len(sys.Actors))
 		c.loc = make([]model.LocID, len(sys.Actors))
+		c.initLoc = make([]model.LocID, len(sys.Actors))
+		init := sys.Initial()
+		for a := range c.initLoc {
+			c.initLoc[a] = sys.LocOf(init, a)
+		}
 	}
 	c.now = 0
 	clear(c.seen)
 	c.gen = 1
 	clear(c.entered)
-	init := sys.Initial()
-	for a := range c.loc {
-		c.loc[a] = sys.LocOf(init, a)
-	}
+	copy(c.loc, c.initLoc)
 }
 
 func (c *Clock) classOf(t *model.Transition) Dist {

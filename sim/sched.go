@@ -90,6 +90,7 @@ func seedStream(seed uint64) *rand.PCG { return rand.NewPCG(seed, 0x9e3779b97f4a
 
 // Random picks uniformly among the enabled non-fault steps.
 type Random struct {
+	name   string
 	pcg    *rand.PCG
 	r      *rand.Rand
 	faults faults
@@ -98,11 +99,13 @@ type Random struct {
 // NewRandom returns the uniform random scheduler with a fault policy.
 func NewRandom(faultProb float64, points []FaultPoint) *Random {
 	p := seedStream(0)
-	return &Random{pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	s := &Random{pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	s.name = "random" + paren(s.faults.suffix())
+	return s
 }
 
 // Name implements Scheduler.
-func (s *Random) Name() string { return "random" + paren(s.faults.suffix()) }
+func (s *Random) Name() string { return s.name }
 
 // Start implements Scheduler.
 func (s *Random) Start(_ *model.System, seed uint64) {
@@ -132,6 +135,7 @@ func paren(suffix string) string {
 // random one of its steps when it has several), and at d-1 random steps
 // among the first k the running actor drops below every other.
 type PCT struct {
+	name   string
 	d, k   int
 	pcg    *rand.PCG
 	r      *rand.Rand
@@ -152,11 +156,13 @@ func NewPCT(d, k int, faultProb float64, points []FaultPoint) *PCT {
 		k = 1
 	}
 	p := seedStream(0)
-	return &PCT{d: d, k: k, pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	s := &PCT{d: d, k: k, pcg: p, r: rand.New(p), faults: newFaults(faultProb, points)}
+	s.name = fmt.Sprintf("pct(d=%d,k=%d%s)", s.d, s.k, s.faults.suffix())
+	return s
 }
 
 // Name implements Scheduler.
-func (s *PCT) Name() string { return fmt.Sprintf("pct(d=%d,k=%d%s)", s.d, s.k, s.faults.suffix()) }
+func (s *PCT) Name() string { return s.name }
 
 // Start implements Scheduler.
 func (s *PCT) Start(sys *model.System, seed uint64) {
