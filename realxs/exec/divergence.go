@@ -1,0 +1,68 @@
+package exec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// A Known names a way in which the real daemon and the model differ on
+// purpose: the model simplifies, and the executor tolerates and counts the
+// difference instead of reporting a divergence. Each has its own test
+// (realxs/exec and realxs/difftest), which fails if the daemon ever
+// stops behaving that way.
+type Known string
+
+// The known, tolerated differences.
+const (
+	// EventMultiplicity: the daemon sends one event per change (and per
+	// write of a transaction), the model keeps one pending bit per watch,
+	// so several events coalesce into one (xenstore-wire.md 1.6: "at least
+	// one, possibly coalesced"). The executor checks that an event came
+	// when the model marks the watch pending, and none when it does not.
+	EventMultiplicity Known = "event-multiplicity"
+	// RmMissingParent: RM of a node whose parent is missing is ENOENT in
+	// both daemons (xenstore-wire.md 1.2); the model makes it a no-op
+	// (docs/model.md: nobody in the model relies on the error).
+	RmMissingParent Known = "rm-missing-parent"
+	// InjectedEAGAIN: the model's "eagain" fault fails a commit that the
+	// daemon would accept; the executor aborts the transaction instead.
+	InjectedEAGAIN Known = "injected-eagain"
+	// EAGAINRetried: the daemon failed a commit the model accepts (with
+	// test-eagain); the executor reran the body through the retry helper,
+	// as every client does.
+	EAGAINRetried Known = "eagain-retried"
+	// DomainGoneEmulated: no domain dies on the test daemon; the executor
+	// performs the removals xenstored 4.17 (XSA-419) makes on a domain's
+	// death itself, and nothing before 4.17.
+	DomainGoneEmulated Known = "domain-gone-emulated"
+	// PermsNotModelled: SET_PERMS is performed with the path's owner as
+	// the model fixes it; permissions are not checked (every client of
+	// the test daemon is dom0).
+	PermsNotModelled Known = "perms-not-modelled"
+)
+
+// Knowns lists every known difference, for documentation and tests.
+var Knowns = []Known{EventMultiplicity, RmMissingParent, InjectedEAGAIN, EAGAINRetried, DomainGoneEmulated, PermsNotModelled}
+
+// A Divergence is the first point where the daemon did something the
+// model does not predict.
+type Divergence struct {
+	// Step is the 1-based index of the step in the run; 0 is the setup
+	// of the initial state.
+	Step       int
+	Actor      string
+	Transition string
+	// What says which comparison failed: "store", "watch", "read",
+	// "error", "commit", "observed".
+	What string
+	// Diff is a go-cmp diff (-model +daemon), or a sentence.
+	Diff string
+}
+
+func (d *Divergence) Error() string {
+	where := "setup"
+	if d.Step > 0 {
+		where = fmt.Sprintf("step %d %s %q", d.Step, d.Actor, d.Transition)
+	}
+	return fmt.Sprintf("divergence at %s (%s):\n%s", where, d.What, strings.TrimRight(d.Diff, "\n"))
+}
