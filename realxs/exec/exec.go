@@ -96,7 +96,7 @@ type run struct {
 	created  []string        // root mode: the root, once it is ours
 	existed  map[string]bool // live mode: the model's nodes there at the start
 	wrote    map[string]bool // live mode: nodes the run wrote, and their parents
-	strict   bool // compare the whole subtree, not only the model's paths
+	strict   bool            // compare the whole subtree, not only the model's paths
 }
 
 // Run performs the transitions ids from the model's initial state. It
