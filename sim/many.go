@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -81,7 +82,8 @@ type PropertySummary struct {
 // RunMany runs the scenario runs times with seeds seed, seed+1, ... and
 // counts the failures of each property. onFail, when set, sees each
 // failing run (the Result is reused afterwards: Clone it to keep it).
-func (s *Sim) RunMany(sched Scheduler, seed uint64, runs, maxSteps int, onFail func(*Result)) *Summary {
+// When ctx is done it stops early; Summary.Runs says how many ran.
+func (s *Sim) RunMany(ctx context.Context, sched Scheduler, seed uint64, runs, maxSteps int, onFail func(*Result)) *Summary {
 	sum := &Summary{Scenario: s.Scenario, Scheduler: sched.Name(), FirstSeed: seed, Runs: runs, Ends: map[string]int{}}
 	idx := map[string]int{}
 	for _, p := range s.props {
@@ -91,6 +93,11 @@ func (s *Sim) RunMany(sched Scheduler, seed uint64, runs, maxSteps int, onFail f
 	var virt time.Duration
 	start := time.Now()
 	for i := 0; i < runs; i++ {
+		if i%1024 == 1023 && ctx != nil && ctx.Err() != nil {
+			runs = i
+			sum.Runs = i
+			break
+		}
 		r := s.Run(sched, seed+uint64(i), maxSteps)
 		sum.Steps += int64(len(r.Path))
 		sum.Ends[r.End.String()]++

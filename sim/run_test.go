@@ -1,6 +1,7 @@
 package sim_test
 
 import (
+	"context"
 	"math"
 	"runtime"
 	"strconv"
@@ -25,7 +26,7 @@ func TestFixedScenarios(t *testing.T) {
 			{Scheduler: "pct", PCTDepth: 3, FaultProb: 0.05},
 			{Scheduler: "pct", PCTDepth: 2, PCTSteps: 15, FaultProb: 0.05},
 		} {
-			sum := s.RunMany(mustScheduler(t, cfg), 1, runs, 1000, nil)
+			sum := s.RunMany(context.Background(), mustScheduler(t, cfg), 1, runs, 1000, nil)
 			total += sum.Runs
 			steps += sum.Steps
 			for _, p := range sum.Properties {
@@ -103,7 +104,7 @@ func bodgeRate(t *testing.T, dist string, n int) float64 {
 	if err := d.ParseDelay("qemu-exit=" + dist); err != nil {
 		t.Fatal(err)
 	}
-	sum := sim.New(c).RunMany(mustScheduler(t, sim.Config{Scheduler: "clock", Delays: d}), 1, n, 1000, nil)
+	sum := sim.New(c).RunMany(context.Background(), mustScheduler(t, sim.Config{Scheduler: "clock", Delays: d}), 1, n, 1000, nil)
 	return sum.Properties[0].Rate
 }
 
