@@ -40,3 +40,7 @@ fuzz: ## Fuzz the scenario parser for 60 s
 
 clean: ## Remove build output (keeps .cache/)
 	rm -rf $(BIN)
+
+.PHONY: sim
+sim: build ## Simulate every scenario 10000 times (random scheduler) and print each property's failure rate
+	@for f in $(SCENARIOS)/*.toml; do $(BIN)/xbsim run $$f --runs 10000 --seed 1; done; true
