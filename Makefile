@@ -24,7 +24,7 @@ build: ## Build bin/xbcheck
 check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
 	$(BIN)/xbcheck $(SCENARIOS)
 
-test: xenstored vet ## Run every test (the realxs tests against a private oxenstored)
+test: xenstored diagrams-deps vet ## Run every test (the realxs tests against a private oxenstored)
 	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
 
 race: xenstored ## Run every test with the race detector

@@ -89,6 +89,20 @@ type Options struct {
 	ProgressEvery time.Duration
 	// Context cancels the check; the verdict is then unknown.
 	Context context.Context
+	// Workers is the number of goroutines exploring (0: GOMAXPROCS). The
+	// result is the same for any number.
+	Workers int
+	// MemoryBudget, in bytes, stops the exploration cleanly (verdict
+	// unknown) before the seen set, the parent links and the frontier would
+	// need more (0: no budget).
+	MemoryBudget int64
+}
+
+func (o Options) progressEvery() time.Duration {
+	if o.ProgressEvery > 0 {
+		return o.ProgressEvery
+	}
+	return 2 * time.Second
 }
 
 // Stats describe an exploration.
@@ -99,6 +113,18 @@ type Stats struct {
 	Elapsed     time.Duration `json:"elapsed_ns"`
 	// Complete is true when the whole reachable state space was explored.
 	Complete bool `json:"complete"`
+	// Workers is the number of goroutines that explored.
+	Workers int `json:"workers"`
+	// SeenBytes is the memory of the seen set and the parent links, and
+	// BytesPerState that divided by States.
+	SeenBytes     int64   `json:"seen_bytes"`
+	BytesPerState float64 `json:"bytes_per_state"`
+	// ExpandTime, InsertTime and AssembleTime split the time of the
+	// parallel explorer's phases: successor generation (parallel), seen
+	// set insertion (parallel), next frontier (sequential).
+	ExpandTime   time.Duration `json:"expand_ns"`
+	InsertTime   time.Duration `json:"insert_ns"`
+	AssembleTime time.Duration `json:"assemble_ns"`
 }
 
 // A Counterexample is one property's violation: the transition ids from the

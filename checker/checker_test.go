@@ -74,8 +74,8 @@ func TestOkExploresEverything(t *testing.T) {
 	m := newToy(3, 2)
 	res := Check(m, []Property{{Name: "true", Kind: Invariant, State: func([]byte) bool { return true }}}, Options{})
 	want := Stats{States: 12, Transitions: 17, Depth: 5, Complete: true}
-	res.Stats.Elapsed = 0
-	if diff := cmp.Diff(want, res.Stats); diff != "" {
+	got := Stats{States: res.Stats.States, Transitions: res.Stats.Transitions, Depth: res.Stats.Depth, Complete: res.Stats.Complete}
+	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("stats mismatch (-want +got):\n%s", diff)
 	}
 	if res.Verdict != Ok {

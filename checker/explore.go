@@ -84,6 +84,10 @@ func Check(m Model, props []Property, opt Options) Result {
 		}
 	}
 	keepGraph := len(ev) > 0
+	if !keepGraph {
+		res := checkSafety(m, props, opt, ctx, start)
+		return finish(res, start)
+	}
 	found := make([]*Counterexample, len(props))
 	nfound := 0
 	safety := len(props) - len(ev)
@@ -254,6 +258,13 @@ explore:
 			res.Violations = append(res.Violations, *v)
 		}
 	}
+	stats.Workers = 1
+	return finish(res, start)
+}
+
+// finish sets the verdict and the elapsed time.
+func finish(res Result, start time.Time) Result {
+	stats := &res.Stats
 	stats.Elapsed = time.Since(start)
 	switch {
 	case len(res.Violations) > 0:

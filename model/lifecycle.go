@@ -53,3 +53,15 @@ func (b *Builder) DropTimeouts() {
 	}
 	b.trans = kept
 }
+
+// Chain makes actor b follow actor a: every transition of a into location
+// done also moves b to location start. An operation that waits at an idle
+// location thus starts when another completes.
+func (b *Builder) Chain(a int, done LocID, next int, start LocID) {
+	set := Set{Var: b.sys.Actors[next].Loc, Val: uint8(start)}
+	for i := range b.trans {
+		if b.trans[i].Actor == a && b.trans[i].To == done {
+			b.trans[i].Sets = append(b.trans[i].Sets, set)
+		}
+	}
+}

@@ -480,3 +480,7 @@ func (s *System) EffectiveOps(st State, t *Transition) (body, own []Op) {
 // semantics, outside any actor: for tests, and for tools that drive the
 // store directly. OpTxn* operations do nothing here.
 func (s *System) ApplyOp(st State, op Op) { s.applyOp(st, &op) }
+
+// NumTransitions is the number of transition ids (checker's optional
+// interface: ids that fit 16 bits are stored in 2 bytes per state).
+func (s *System) NumTransitions() int { return len(s.Trans) }

@@ -301,6 +301,13 @@ func (bl *builder) operations() error {
 		switch op.Kind {
 		case "add":
 			libxl.Add(b, di, bl.lv)
+		case "add-remove":
+			add := libxl.Add(b, di, bl.lv)
+			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge()})
+			sys := b.Sys()
+			done, _ := sys.Actors[add].LocByName(libxl.LocDone)
+			start, _ := sys.Actors[rm].LocByName(libxl.LocInitiate)
+			b.Chain(add, done, rm, start)
 		case "remove", "destroy", "safe-remove":
 			force := libxl.ForceAuto
 			if op.Kind == "destroy" {

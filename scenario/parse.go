@@ -936,6 +936,7 @@ func (p *parser) checkRefs() []*Error {
 		}
 		allowed := map[string][]string{
 			"add":            {"device"},
+			"add-remove":     {"device"},
 			"remove":         {"device"},
 			"destroy":        {"device"},
 			"safe-remove":    {"device"},
@@ -965,7 +966,7 @@ func (p *parser) checkRefs() []*Error {
 				case "pci-attach":
 					// A pci device is one xenbus device per guest: the first
 					// attach creates it, later ones add functions to it.
-				case "add":
+				case "add", "add-remove":
 					if d.State != "absent" {
 						add(dl, "%s: device %q has state %q; %s wants a device with state = \"absent\"", l, d.Name, d.State, o.Kind)
 					}

@@ -85,7 +85,7 @@ type Device struct {
 
 // Operation is one toolstack operation requested at the start.
 type Operation struct {
-	// Kind is add, remove, destroy, safe-remove, pci-attach,
+	// Kind is add, remove, destroy, safe-remove, add-remove, pci-attach,
 	// domain-destroy (libxl) or create-devices (xend).
 	Kind   string `toml:"kind"`
 	Device string `toml:"device"` // device name, for device operations
@@ -163,7 +163,9 @@ var (
 	FrontendDrivers = []string{"blkfront", "netfront", "pcifront", "kbdfront", "fbfront", "none"}
 	BackendDrivers  = []string{"blkback", "netback", "pciback", "qemu", "xenfb", "none"}
 	// LibxlOperations and XendOperations are the operation kinds per toolstack.
-	LibxlOperations = []string{"add", "remove", "destroy", "safe-remove", "pci-attach", "domain-destroy"}
+	// add-remove attaches a device and, once the add has completed,
+	// removes it (the benchmark family's lifecycle).
+	LibxlOperations = []string{"add", "remove", "destroy", "safe-remove", "add-remove", "pci-attach", "domain-destroy"}
 	XendOperations  = []string{"create-devices"}
 	// Faults; the last three take a domain name after a colon,
 	// e.g. "domain-destroy:D".

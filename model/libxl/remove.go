@@ -99,7 +99,7 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 	complete := model.Mark{Kind: model.MarkComplete, Var: rc, Device: di, Op: "remove"}
 
 	// initiate: the qemu bodge decision (4.2, kept in 4.17 for my_domid == 0).
-	if QemuBackend(dev.BEKind) && guest != 0 && !opt.NoQemuBodge {
+	if QemuBackend(dev.BEKind) && dev.FEDom != 0 && !opt.NoQemuBodge {
 		T(model.Transition{Name: "qemu backend, domain not running", Desc: "QEMU_BACKEND && (paused || dying || shutdown): arm the 2 s timer",
 			From: initiate, To: bodgeWait, Guard: []model.Cond{model.VarIn(guest, model.DomainPaused, model.DomainDead)}})
 		T(model.Transition{Name: "qemu backend, domain alive", Desc: "hopefully qemu is still running",
@@ -143,9 +143,12 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 			return append(out, ops...)
 		}
 		if v.BackendGoneEarlyOut() {
-			T(model.Transition{Name: "backend gone" + suffix, Desc: "state missing: \"backend already removed, cleanup frontend only\"; abort, rc = 0 (9eaaedfcdee5)",
+			// The abort discards the body, the forced path_cleanup of the
+			// frontend included (xenbus-protocol.md 10.3): only the read is
+			// left; device_hotplug_done removes the frontend later.
+			T(model.Transition{Name: "backend gone" + suffix, Desc: "state missing: \"backend already removed, cleanup frontend only\"; abort (discarding the body), rc = 0 (9eaaedfcdee5)",
 				From: txn, To: hotplugDone, Guard: []model.Cond{fg, model.IsAbsent(dev.BEState)},
-				Ops: with(model.TxnAbort()), Sets: []model.Set{set(rc, RCOk)}})
+				Ops: []model.Op{model.TxnStart(), read, model.TxnAbort()}, Sets: []model.Set{set(rc, RCOk)}})
 		} else {
 			var ops []model.Op
 			desc := "state missing: write nothing"

@@ -1,0 +1,390 @@
+package checker
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// This file is the explorer for safety properties (invariants, step
+// invariants, deadlock): a level-synchronous breadth-first search on all
+// cores that gives exactly the result of the sequential search, whatever
+// the number of workers.
+//
+// Each level runs in three phases:
+//
+//  1. Expand (parallel): workers take chunks of the frontier in turn,
+//     generate successors, check step properties and deadlock, and keep as
+//     candidates the successors whose fingerprint the seen set does not
+//     hold yet (it is read-only in this phase).
+//  2. Insert (parallel): worker w inserts the candidates whose fingerprint
+//     is w modulo the number of workers, in frontier order, so the first
+//     occurrence of a state in frontier order is the one kept, as in the
+//     sequential search; it checks invariants on the new states.
+//  3. Assemble (sequential): the new states, in frontier order, become
+//     the next frontier.
+//
+// Memory per distinct state: the seen set (8-byte fingerprints at load
+// 0.6 to 0.9: 8.9 to 13.3 bytes), the transition that discovered the state
+// (2 bytes, 4 for models with more than 65535 transitions) and its parent:
+// states are numbered in breadth-first order and expanded in that order,
+// so parents are non-decreasing and are kept as a unary code of the
+// number of children of each expanded state (2 bits per state). A
+// counterexample is rebuilt by following parents and replaying.
+
+// NumTransitions is implemented by models that can say how many
+// transition ids they use (*model.System does); the explorer then stores
+// ids in 16 bits when they fit.
+type numTransitions interface{ NumTransitions() int }
+
+type candidates struct {
+	fps    []uint64
+	parent []uint32 // frontier position of the parent
+	via    []int32
+	acc    []bool
+	states []byte
+	viols  []pending // step and deadlock violations, in frontier order
+	trans  int
+}
+
+type pending struct {
+	prop int
+	k    uint32 // frontier position of the state where it was found
+	id   int32  // the violating transition, -1 for a deadlock
+}
+
+// bitvec is an append-only bit vector with rank-select for parents.
+type bitvec struct {
+	words []uint64
+	n     int
+}
+
+func (b *bitvec) push(one bool) {
+	if b.n%64 == 0 {
+		b.words = append(b.words, 0)
+	}
+	if one {
+		b.words[b.n/64] |= 1 << (b.n % 64)
+	}
+	b.n++
+}
+
+// parents returns the parent of every child index in want (each >= 1):
+// the parent of child g is the number of zeros before the g-th one.
+func (b *bitvec) parents(want map[uint32]uint32) {
+	ones, zeros := uint32(0), uint32(0)
+	left := len(want)
+	for i := 0; i < b.n && left > 0; i++ {
+		if b.words[i/64]&(1<<(i%64)) != 0 {
+			ones++
+			if _, ok := want[ones]; ok {
+				want[ones] = zeros
+				left--
+			}
+		} else {
+			zeros++
+		}
+	}
+}
+
+func checkSafety(m Model, props []Property, opt Options, ctx context.Context, start time.Time) Result {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	size := m.Size()
+	var inv, step []int
+	deadlock := -1
+	for i, p := range props {
+		switch p.Kind {
+		case Invariant:
+			inv = append(inv, i)
+		case StepInvariant:
+			step = append(step, i)
+		case Deadlock:
+			deadlock = i
+		}
+	}
+	wide := true
+	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
+		wide = false
+	}
+	var via16 []uint16
+	var via32 []int32
+	addVia := func(id int32) {
+		if wide {
+			via32 = append(via32, id)
+		} else {
+			via16 = append(via16, uint16(id))
+		}
+	}
+	viaOf := func(g uint32) int32 {
+		if wide {
+			return via32[g]
+		}
+		return int32(via16[g])
+	}
+	var parents bitvec
+	seen := newFPSet(1 << 10)
+	found := make([]*Counterexample, len(props))
+	nfound := 0
+	res := Result{}
+	stats := &res.Stats
+	stats.Workers = workers
+
+	pathTo := func(g uint32) []int32 {
+		var chain []uint32
+		for g != 0 {
+			chain = append(chain, g)
+			want := map[uint32]uint32{g: 0}
+			parents.parents(want)
+			g = want[g]
+		}
+		p := make([]int32, len(chain))
+		for i, c := range chain {
+			p[len(chain)-1-i] = viaOf(c)
+		}
+		return p
+	}
+	report := func(pi int, path []int32) {
+		if found[pi] == nil {
+			found[pi] = &Counterexample{Property: props[pi].Name, Kind: props[pi].Kind, Path: path, Loop: -1}
+			nfound++
+		}
+	}
+
+	init := m.InitialState()
+	seen.insert(fingerprint(init))
+	addVia(-1)
+	for _, pi := range inv {
+		if !props[pi].State(init) {
+			report(pi, nil)
+		}
+	}
+	cur := append([]byte(nil), init...)
+	curN := 1
+	levelStart := 0 // global index of the frontier's first state
+	total := 1
+	const chunkStates = 64
+	var pool []*candidates
+	complete := true
+	last := time.Now()
+	var expandT, insertT, assembleT time.Duration
+
+explore:
+	for depth := 0; curN > 0; depth++ {
+		stats.Depth = depth
+		if nfound == len(inv)+len(step)+b2i(deadlock >= 0) && nfound > 0 {
+			complete = false // every property already fails
+			break
+		}
+		// Phase 1: expand.
+		t0 := time.Now()
+		nchunks := (curN + chunkStates - 1) / chunkStates
+		for len(pool) < nchunks {
+			pool = append(pool, &candidates{})
+		}
+		chunks := pool[:nchunks]
+		var nextChunk atomic.Int64
+		var cancelled atomic.Bool
+		var wg sync.WaitGroup
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				buf := make([]byte, size)
+				for {
+					ci := int(nextChunk.Add(1) - 1)
+					if ci >= nchunks {
+						return
+					}
+					if ci%64 == 0 && ctx.Err() != nil {
+						cancelled.Store(true)
+						return
+					}
+					c := chunks[ci]
+					c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
+					k0, k1 := ci*chunkStates, min((ci+1)*chunkStates, curN)
+					for k := k0; k < k1; k++ {
+						st := cur[k*size : (k+1)*size]
+						succ := 0
+						m.Next(st, buf, func(id, _ int32, _ bool, next []byte) bool {
+							succ++
+							for _, pi := range step {
+								if !props[pi].Step(st, id, next) {
+									c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
+								}
+							}
+							fp := fingerprint(next)
+							if seen.contains(fp) {
+								return true
+							}
+							c.fps = append(c.fps, fp)
+							c.parent = append(c.parent, uint32(k))
+							c.via = append(c.via, id)
+							c.states = append(c.states, next...)
+							return true
+						})
+						c.trans += succ
+						if succ == 0 && deadlock >= 0 && !m.Quiescent(st) {
+							c.viols = append(c.viols, pending{prop: deadlock, k: uint32(k), id: -1})
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		expandT += time.Since(t0)
+		if cancelled.Load() {
+			complete = false
+			res.Reason = "cancelled: " + ctx.Err().Error()
+			break
+		}
+		// Step and deadlock violations: the first in frontier order.
+		for _, c := range chunks {
+			stats.Transitions += c.trans
+			for _, v := range c.viols {
+				if found[v.prop] != nil {
+					continue
+				}
+				p := pathTo(uint32(levelStart) + v.k)
+				if v.id >= 0 {
+					p = append(p, v.id)
+				}
+				report(v.prop, p)
+			}
+		}
+		// Phase 2: insert, partitioned by fingerprint.
+		t1 := time.Now()
+		ncand := 0
+		for _, c := range chunks {
+			ncand += len(c.fps)
+			c.acc = append(c.acc[:0], make([]bool, len(c.fps))...)
+		}
+		if opt.MemoryBudget > 0 {
+			need := seen.sizeAfter(ncand) + int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8 +
+				int64(len(cur)) + int64(ncand)*int64(size+24)
+			if need > opt.MemoryBudget {
+				complete = false
+				res.Reason = fmt.Sprintf("memory budget reached (%d bytes needed for depth %d)", need, depth+1)
+				break
+			}
+		}
+		seen.reserve(ncand)
+		invFound := make([][]struct{ prop, ci, i int }, workers)
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func(w int) {
+				defer wg.Done()
+				for ci, c := range chunks {
+					for i, fp := range c.fps {
+						if workers > 1 && int(fp%uint64(workers)) != w {
+							continue
+						}
+						if !seen.insert(fp) {
+							continue
+						}
+						c.acc[i] = true
+						st := c.states[i*size : (i+1)*size]
+						for _, pi := range inv {
+							if !props[pi].State(st) {
+								invFound[w] = append(invFound[w], struct{ prop, ci, i int }{pi, ci, i})
+							}
+						}
+					}
+				}
+			}(w)
+		}
+		wg.Wait()
+		insertT += time.Since(t1)
+		// Phase 3: assemble the next frontier in frontier order.
+		t2 := time.Now()
+		next := make([]byte, 0, ncand*size)
+		nextN := 0
+		closed := 0 // frontier states whose unary parent code is written
+		newIndex := map[[2]int]uint32{}
+		wantInv := map[[2]int]bool{}
+		for _, l := range invFound {
+			for _, f := range l {
+				wantInv[[2]int{f.ci, f.i}] = true
+			}
+		}
+		for ci, c := range chunks {
+			for i := range c.fps {
+				if !c.acc[i] {
+					continue
+				}
+				for closed < int(c.parent[i]) {
+					parents.push(false)
+					closed++
+				}
+				parents.push(true)
+				addVia(c.via[i])
+				next = append(next, c.states[i*size:(i+1)*size]...)
+				if wantInv[[2]int{ci, i}] {
+					newIndex[[2]int{ci, i}] = uint32(total + nextN)
+				}
+				nextN++
+			}
+		}
+		for closed < curN {
+			parents.push(false)
+			closed++
+		}
+		// Invariant violations: the first new state in frontier order.
+		for pi := range props {
+			if props[pi].Kind != Invariant || found[pi] != nil {
+				continue
+			}
+			best := -1
+			for _, l := range invFound {
+				for _, f := range l {
+					if f.prop == pi {
+						if g := int(newIndex[[2]int{f.ci, f.i}]); best < 0 || g < best {
+							best = g
+						}
+					}
+				}
+			}
+			if best >= 0 {
+				report(pi, pathTo(uint32(best)))
+			}
+		}
+		assembleT += time.Since(t2)
+		levelStart = total
+		total += nextN
+		cur, curN = next, nextN
+		stats.States = total
+		if opt.MaxStates > 0 && total >= opt.MaxStates && curN > 0 {
+			complete = false
+			res.Reason = "state bound reached"
+			break explore
+		}
+		if opt.Progress != nil && time.Since(last) >= opt.progressEvery() {
+			last = time.Now()
+			stats.Elapsed = time.Since(start)
+			opt.Progress(*stats)
+		}
+	}
+	stats.States = total
+	stats.Complete = complete
+	stats.SeenBytes = seen.bytes() + int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8
+	stats.BytesPerState = float64(stats.SeenBytes) / float64(total)
+	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = expandT, insertT, assembleT
+	for _, v := range found {
+		if v != nil {
+			res.Violations = append(res.Violations, *v)
+		}
+	}
+	return res
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
