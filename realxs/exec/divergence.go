@@ -39,10 +39,44 @@ const (
 	// the model fixes it; permissions are not checked (every client of
 	// the test daemon is dom0).
 	PermsNotModelled Known = "perms-not-modelled"
+	// RmPhantomEvent: when a node is removed, the model fires every
+	// watch below it; oxenstored 4.17 fires only those whose own node
+	// existed (it looks the watched node up in the old tree to check
+	// its permissions; C xenstored fires them all). The model predicts
+	// an event the daemon does not send.
+	RmPhantomEvent Known = "rm-phantom-event"
+	// TxnEventsFromBody: at a commit, oxenstored fires one event per
+	// modifying request the transaction made, as it went in the
+	// snapshot, even where replaying it on the current store changes
+	// nothing (a MKDIR of a node created meanwhile); the model fires
+	// for what the commit changes. The daemon sends an event the model
+	// does not predict.
+	TxnEventsFromBody Known = "txn-events-from-body"
+	// TxnNoopWrites: oxenstored does not record a request of a
+	// transaction that changes nothing in its snapshot (MKDIR of an
+	// existing node, RM of a missing one): a transaction whose only
+	// writes are such always commits, and they are not replayed at
+	// commit. The model's rule decides on the body's request kinds: it
+	// may fail such a transaction with EAGAIN, or apply the RM to a node
+	// created meanwhile.
+	TxnNoopWrites Known = "txn-noop-writes"
+	// TxnFailedRequestReplayed: oxenstored records a failed request of a
+	// transaction (an RM whose parent is missing: ENOENT) and replays it
+	// at commit; if it would now succeed, the commit fails with EAGAIN.
+	// The model has no failed requests (see RmMissingParent).
+	TxnFailedRequestReplayed Known = "txn-failed-request-replayed"
+	// Coalesce: oxenstored commits a transaction without replaying it
+	// when the subtrees its reads and writes lie in are unchanged (its
+	// "coalesce" fast path), which accepts commits the replay rule
+	// fails with EAGAIN (package model: "its coalesce fast path, which
+	// can accept more, is not" modelled). The model is stricter: more
+	// retries, never fewer.
+	Coalesce Known = "oxenstored-coalesce"
 )
 
 // Knowns lists every known difference, for documentation and tests.
-var Knowns = []Known{EventMultiplicity, RmMissingParent, InjectedEAGAIN, EAGAINRetried, DomainGoneEmulated, PermsNotModelled}
+var Knowns = []Known{EventMultiplicity, RmMissingParent, InjectedEAGAIN, EAGAINRetried, DomainGoneEmulated, PermsNotModelled,
+	RmPhantomEvent, TxnEventsFromBody, TxnNoopWrites, TxnFailedRequestReplayed, Coalesce}
 
 // A Divergence is the first point where the daemon did something the
 // model does not predict.
