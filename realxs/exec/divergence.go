@@ -52,13 +52,13 @@ const (
 	// for what the commit changes. The daemon sends an event the model
 	// does not predict.
 	TxnEventsFromBody Known = "txn-events-from-body"
-	// TxnNoopWrites: oxenstored does not record a request of a
-	// transaction that changes nothing in its snapshot (MKDIR of an
-	// existing node, RM of a missing one): a transaction whose only
-	// writes are such always commits, and they are not replayed at
-	// commit. The model's rule decides on the body's request kinds: it
-	// may fail such a transaction with EAGAIN, or apply the RM to a node
-	// created meanwhile.
+	// TxnNoopWrites: a transaction whose modifying requests changed
+	// nothing in its snapshot (MKDIR of an existing node, RM of a missing
+	// one) writes nothing for oxenstored and always commits, even when
+	// what it read changed; and such an RM is replayed at commit with
+	// its response (it fails the commit if its parent went away). The
+	// model's rule decides on the body's request kinds and compares only
+	// what it read.
 	TxnNoopWrites Known = "txn-noop-writes"
 	// TxnFailedRequestReplayed: oxenstored records a failed request of a
 	// transaction (an RM whose parent is missing: ENOENT) and replays it
