@@ -93,7 +93,7 @@ type run struct {
 	txns     map[int]Txn            // open transactions by actor
 	rep      *Report
 	cur      *StepReport
-	last     int // the transition of the step being compared
+	last     int             // the transition of the step being compared
 	created  []string        // root mode: the root, once it is ours
 	existed  map[string]bool // live mode: the model's nodes there at the start
 	wrote    map[string]bool // live mode: nodes the run wrote, and their parents
