@@ -161,20 +161,108 @@ func writeTrace(dir, test string, tr *trace.Trace) (string, error) {
 	return p, os.WriteFile(p, []byte(tr.Text()), 0o644)
 }
 
-// drawn is the scheduler whose choices rapid draws.
+// drawn is the scheduler whose choices rapid draws. Each run first draws
+// its strategy:
+//
+//   - uniform (what shrinking goes back to): every choice between two or
+//     more enabled steps is a draw, protocol steps first, then faults;
+//   - slow last: the same, but a slow step (qemu's exit after SIGHUP, which
+//     may outlast any timer) is taken only when no other protocol step is
+//     enabled;
+//   - priorities (PCT-like): rapid draws a priority per actor and two
+//     priority-change points, and each step goes to the highest-priority
+//     actor that can move (a draw among its steps when it has several; a
+//     draw whether to inject a fault when one is enabled).
+//
+// Uniform choices find bugs that need many small interleavings; the other
+// two find those that need one actor to stay behind for many steps, which
+// uniform choices reach with probability 2^-k.
 type drawn struct {
-	t     *rapid.T
-	order []int
+	t       *rapid.T
+	sys     *model.System
+	started bool
+	mode    int // 0 uniform, 1 slow last, 2 priorities
+	prio    []int
+	change  [2]int
+	order   []int
 }
 
-func (d *drawn) Name() string                { return "rapid" }
-func (d *drawn) Start(*model.System, uint64) {}
+// pctSteps is the range of the PCT change points: about a run's length.
+const pctSteps = 20
+
+func (d *drawn) Name() string { return "rapid" }
+
+func (d *drawn) Start(sys *model.System, _ uint64) { d.sys, d.started = sys, false }
+
 func (d *drawn) Pick(e *sim.Enabled) int {
-	d.order = append(append(d.order[:0], e.Plain()...), e.Faults()...)
+	if !d.started {
+		d.started = true
+		d.mode = rapid.IntRange(0, 2).Draw(d.t, "strategy (uniform, slow last, priorities)")
+		if d.mode == 2 {
+			n := len(d.sys.Actors)
+			d.prio = d.prio[:0]
+			for a := 0; a < n; a++ {
+				d.prio = append(d.prio, rapid.IntRange(0, n-1).Draw(d.t, "priority of "+d.sys.Actors[a].Name))
+			}
+			for i := range d.change {
+				d.change[i] = rapid.IntRange(1, pctSteps).Draw(d.t, "priority change")
+			}
+		}
+	}
+	if d.mode < 2 {
+		d.order = d.order[:0]
+		for _, i := range e.Plain() {
+			if d.mode == 0 || !e.Transition(i).Slow {
+				d.order = append(d.order, i)
+			}
+		}
+		if len(d.order) == 0 {
+			d.order = append(d.order, e.Plain()...)
+		}
+		d.order = append(d.order, e.Faults()...)
+		return d.choose(e, "step")
+	}
+	if len(e.Faults()) > 0 {
+		if len(e.Plain()) == 0 || rapid.IntRange(0, 3).Draw(d.t, fmt.Sprintf("step %d: fault?", e.Step)) == 3 {
+			d.order = append(d.order[:0], e.Faults()...)
+			return d.choose(e, "fault")
+		}
+	}
+	a := d.top(e)
+	for i, c := range d.change {
+		if c == e.Step {
+			d.prio[a] = -1 - i // below every drawn priority
+			a = d.top(e)
+		}
+	}
+	d.order = d.order[:0]
+	for _, i := range e.Plain() {
+		if e.Transition(i).Actor == a {
+			d.order = append(d.order, i)
+		}
+	}
+	return d.choose(e, "step")
+}
+
+// choose draws among d.order, when there is a choice.
+func (d *drawn) choose(e *sim.Enabled, what string) int {
 	if len(d.order) == 1 {
 		return d.order[0]
 	}
-	return d.order[rapid.IntRange(0, len(d.order)-1).Draw(d.t, fmt.Sprintf("step %d", e.Step))]
+	return d.order[rapid.IntRange(0, len(d.order)-1).Draw(d.t, fmt.Sprintf("%s %d", what, e.Step))]
+}
+
+// top is the highest-priority actor with an enabled protocol step (the
+// lower index among equals).
+func (d *drawn) top(e *sim.Enabled) int {
+	best := -1
+	for _, i := range e.Plain() {
+		a := e.Transition(i).Actor
+		if best < 0 || d.prio[a] > d.prio[best] {
+			best = a
+		}
+	}
+	return best
 }
 
 // recorder is the rapid.TB that Find hands to rapid: it keeps the report
