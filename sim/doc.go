@@ -40,6 +40,14 @@
 // if it never held on the run. A run cut by the step bound says nothing
 // about eventually-properties; cycles are not looked for.
 //
+// # Reduction
+//
+// Reduce shortens a failing run to a 1-minimal schedule (dropping any one
+// step loses the violation), replaying the rest of the schedule and
+// skipping steps that are no longer enabled, as pebble's metamorphic
+// reducer does for its op lists. Package simtest applies it after rapid's
+// own shrinking.
+//
 // # Time
 //
 // Without the clock, timers follow the scenario's semantics (LastResort or
