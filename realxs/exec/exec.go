@@ -40,6 +40,12 @@ type Executor struct {
 	// Live, when not nil, runs on a real host's own paths. See
 	// [LiveTarget].
 	Live *LiveTarget
+	// Observed, when not nil, names the actors that a real component
+	// plays (observed mode, package realxs/observe): the executor does
+	// not register their watches, and leaves the comparisons to the
+	// observer, which explains every change it sees by their
+	// transitions ([Session.Advance]).
+	Observed func(actor int) bool
 	// Log, when not nil, receives one line per operation performed.
 	Log io.Writer
 	_   struct{}
@@ -54,6 +60,8 @@ type StepReport struct {
 	Ops []string
 	// Events counts the watch events delivered after the step, by watch.
 	Events map[string]int `json:",omitempty"`
+	// Observed: a real component took the step; the executor saw it.
+	Observed bool `json:",omitempty"`
 }
 
 // A Report is the outcome of a run.
@@ -168,6 +176,33 @@ func (r *run) Close() error {
 	return r.rep.CleanupErr
 }
 
+// Advance records that an observed actor took transition t, which must be
+// enabled: the model moves, and nothing is performed.
+func (r *run) Advance(t *model.Transition) {
+	a := &r.sys.Actors[t.Actor]
+	r.rep.Steps = append(r.rep.Steps, StepReport{Step: len(r.rep.Steps) + 1, Actor: a.Name, Transition: t.Name, Observed: true})
+	if r.e.Log != nil {
+		fmt.Fprintf(r.e.Log, "step %d %s %q (observed)\n", len(r.rep.Steps), a.Name, t.Name)
+	}
+	r.st = r.sys.Apply(r.st, t)
+}
+
+// ReadStore reads the model's paths back from the backend.
+func (r *run) ReadStore(ctx context.Context) (map[string]string, error) {
+	saved := r.strict
+	r.strict = false
+	defer func() { r.strict = saved }()
+	return r.readStore(ctx)
+}
+
+// Diverge records a divergence found by the caller after the steps done:
+// a change of the observed actors that the model does not allow.
+func (r *run) Diverge(what, diff string) {
+	if r.rep.Divergence == nil {
+		r.rep.Divergence = &Divergence{Step: len(r.rep.Steps) + 1, Actor: "observed actors", Transition: "(none allowed)", What: what, Diff: diff}
+	}
+}
+
 // Path maps a model path to the backend's.
 func (r *run) Path(p string) string { return r.mapPath(p) }
 
@@ -222,6 +257,9 @@ func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*run, er
 		}
 	}
 	for w := range sys.Watches {
+		if e.Observed != nil && e.Observed(sys.Watches[w].Actor) {
+			continue
+		}
 		if sys.WatchRegistered(r.st, model.WatchID(w)) {
 			if err := r.watch(ctx, model.WatchID(w)); err != nil {
 				r.cleanup()
@@ -729,6 +767,9 @@ func (r *run) compare(ctx context.Context, n int, pre model.State, counts map[mo
 		if len(evs) > 1 || len(evs) == 1 && pre != nil && sys.WatchPending(pre, w) {
 			r.rep.Known[EventMultiplicity]++
 		}
+	}
+	if r.e.Observed != nil {
+		return nil // the observer compares
 	}
 	got, err := r.readStore(ctx)
 	if err != nil {
