@@ -15,7 +15,7 @@
 # otherwise.
 
 XENSTORED_DIR ?= $(CURDIR)/.cache/xenstored
-XENSTORED_SRC := tools/xenstored/setup.sh tools/xenstored/shim.c tools/xenstored/oxenstored.conf
+XENSTORED_SRC := tools/xenstored/setup.sh tools/xenstored/shim.c tools/xenstored/oxenstored.conf tools/xenstored/xsbench.c
 XENSTORED_TEST_ENV = XBCHECK_XENSTORED="$$(test -f '$(XENSTORED_DIR)/stamp' && echo '$(XENSTORED_DIR)')"
 
 .PHONY: xenstored xenstored-clean

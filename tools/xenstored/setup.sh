@@ -7,6 +7,9 @@
 #     into DIR/root;
 #   - builds the LD_PRELOAD shim (shim.c, next to this script) into
 #     DIR/shim.so;
+#   - fetches Xen's C client library (libxenstore4, xenstore-utils) the
+#     same way and builds xsbench.c against it into DIR/xsbench, for the
+#     client benchmark;
 #   - copies oxenstored.conf into DIR;
 #   - writes DIR/stamp when all of it worked.
 #
@@ -62,12 +65,32 @@ if [ ! -x "$dir/$bin" ]; then
 	fi
 fi
 
+# Xen's C client library and tools, for the benchmark against it
+# (realxs/cbench_test.go). Optional: without them only that benchmark is
+# skipped.
+clib=root/usr/lib/x86_64-linux-gnu/libxenstore.so.4
+if [ ! -e "$dir/$clib" ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ]; then
+	mkdir -p "$dir/debs"
+	if (cd "$dir/debs" && apt-get -q -o APT::Sandbox::User=root download libxenstore4 xenstore-utils) >"$dir/debs/clib.log" 2>&1; then
+		for deb in "$dir"/debs/libxenstore4_*.deb "$dir"/debs/xenstore-utils_*.deb; do
+			dpkg -x "$deb" "$dir/root"
+		done
+	else
+		say "could not fetch libxenstore4 (see $dir/debs/clib.log); the benchmark against the C client will be skipped"
+	fi
+fi
+
 if ! command -v gcc >/dev/null 2>&1; then
 	say "gcc not found: cannot build the shim; tests that need a real xenstored will be skipped"
 	exit 0
 fi
 gcc -shared -fPIC -O2 -Wall -Wextra -Werror -o "$dir/shim.so.tmp" "$src/shim.c"
 mv "$dir/shim.so.tmp" "$dir/shim.so"
+if [ -e "$dir/$clib" ]; then
+	gcc -O2 -Wall -Wextra -Werror -o "$dir/xsbench.tmp" "$src/xsbench.c" "$dir/$clib" \
+		-Wl,--disable-new-dtags,-rpath,"$dir/root/usr/lib/x86_64-linux-gnu" && mv "$dir/xsbench.tmp" "$dir/xsbench" ||
+		say "could not build xsbench; the benchmark against the C client will be skipped"
+fi
 cp "$src/oxenstored.conf" "$dir/oxenstored.conf"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$dir/stamp"
 say "ready in $dir"
