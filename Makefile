@@ -24,7 +24,7 @@ build: ## Build bin/xbcheck
 check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
 	$(BIN)/xbcheck $(SCENARIOS)
 
-test: xenstored diagrams-deps vet ## Run every test (the realxs tests against a private oxenstored)
+test: xenstored diagrams-deps bench-deps vet ## Run every test (the realxs tests against a private oxenstored)
 	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
 
 race: xenstored ## Run every test with the race detector
@@ -44,3 +44,13 @@ clean: ## Remove build output (keeps .cache/)
 .PHONY: sim
 sim: build ## Simulate every scenario 10000 times (random scheduler) and print each property's failure rate
 	@for f in $(SCENARIOS)/*.toml; do $(BIN)/xbsim run $$f --runs 10000 --seed 1; done; true
+
+.PHONY: bench bench-deps
+bench-deps: ## Install spin and gcc for the SPIN comparison (apt-get)
+	@command -v spin >/dev/null && command -v gcc >/dev/null || \
+	  { apt-get update -q >/dev/null && apt-get install -y -q spin gcc >/dev/null; } || \
+	  echo "bench-deps: could not install spin; the SPIN comparison will be skipped"
+
+bench: bench-deps ## Benchmark the checker against SPIN and write docs/performance.md
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./bench/ ./checker/
+	$(GO) run ./bench/perf -o docs/performance.md

@@ -96,6 +96,9 @@ func (s *System) Enabled(st State, t *Transition) bool {
 		if byte(t.From) != loc || !s.evalAll(st, a, t.Guard) {
 			return false
 		}
+		if bytes.Equal(s.Apply(st, t), st) {
+			return false // a stutter is never a move (see Successors)
+		}
 		return t.Timeout == 0 || s.Timers == AnyTime || !s.urgent(st)
 	}
 	if st[s.watchOff+int(t.Watch)] != watchPending {
@@ -484,3 +487,11 @@ func (s *System) ApplyOp(st State, op Op) { s.applyOp(st, &op) }
 // NumTransitions is the number of transition ids (checker's optional
 // interface: ids that fit 16 bits are stored in 2 bytes per state).
 func (s *System) NumTransitions() int { return len(s.Trans) }
+
+// WithTimers returns a copy of s that uses timer semantics t (the
+// simulator's virtual clock runs the model with AnyTime timers).
+func (s *System) WithTimers(t TimerSemantics) *System {
+	c := *s
+	c.Timers = t
+	return &c
+}

@@ -170,6 +170,9 @@ func (bl *builder) build() error {
 		case "fbfront":
 			bl.fronts[di] = linux.Fbfront(b, di, start)
 		}
+		if isLibxl && bl.lv.DriverDomainWait() && be != 0 && (bdrv == "blkback" || bdrv == "netback") {
+			libxl.Devd(b, di)
+		}
 		switch bdrv {
 		case "blkback":
 			linux.Blkback(b, di, start)
