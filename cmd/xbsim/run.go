@@ -13,13 +13,14 @@ import (
 	"time"
 
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
+	"github.com/xbcheck/xbcheck/realxs/exec"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/sim"
 	"github.com/xbcheck/xbcheck/trace"
 )
 
 const usage = `usage: xbsim run SCENARIO [flags]
-       xbsim replay [--scenario FILE] [--json] TRACE
+       xbsim replay [--scenario FILE] [--json] [--xenstore SOCKET|/dev/xen/xenbus] [--root PATH] TRACE
 
 run simulates a scenario under a scheduler and prints the trace (one run)
 or a summary of property failures (--runs N). replay re-executes a trace
@@ -316,6 +317,8 @@ type ReplayReport struct {
 	// Agrees: every step replays and the run ends as recorded.
 	Agrees bool   `json:"agrees"`
 	Reason string `json:"reason,omitempty"`
+	// Xenstore: the run against a xenstore (--xenstore, --root).
+	Xenstore *exec.Report `json:"xenstore,omitempty"`
 }
 
 func replayCmd(args []string, stdout, stderr io.Writer) int {
@@ -323,6 +326,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	scen := fs.String("scenario", "", "the scenario `FILE` (default: found from the trace)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	xsf := addXenstoreFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage+"\nreplay flags:\n")
 		fs.PrintDefaults()
@@ -385,6 +389,9 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	var xtext string
+	var xcode int
+	rep.Xenstore, xtext, xcode = xsf.run(c, tr, stderr)
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -394,6 +401,10 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		}
 	} else {
 		printReplay(stdout, &rep, tr, res)
+		fmt.Fprint(stdout, xtext)
+	}
+	if xcode != 0 {
+		return xcode
 	}
 	if !rep.Agrees {
 		return 1

@@ -77,7 +77,7 @@ type Report struct {
 	// Known counts the known differences met (see [Known]).
 	Known map[Known]int
 	// CleanupErr says why removing what the run created failed.
-	CleanupErr error
+	CleanupErr error `json:"-"`
 }
 
 // Replay performs the transitions ids of sys, from its initial state,
