@@ -96,6 +96,19 @@ type Options struct {
 	// unknown) before the seen set, the parent links and the frontier would
 	// need more (0: no budget).
 	MemoryBudget int64
+	// Symmetry explores one state per class of states equal up to
+	// swapping interchangeable devices, when the model offers a
+	// canonicalization (SymmetryCanonicalizer). It applies to safety
+	// properties; eventually-properties are always checked on the full
+	// state graph. Counterexamples are turned back into real runs.
+	Symmetry bool
+}
+
+// symmetric is implemented by models with a symmetry reduction:
+// SymmetryCanonicalizer returns a function, for one goroutine, writing into
+// dst the canonical representative of st (nil: no symmetry).
+type symmetric interface {
+	SymmetryCanonicalizer() func(st, dst []byte)
 }
 
 func (o Options) progressEvery() time.Duration {
@@ -115,6 +128,9 @@ type Stats struct {
 	Complete bool `json:"complete"`
 	// Workers is the number of goroutines that explored.
 	Workers int `json:"workers"`
+	// Symmetry is true when states were reduced by symmetry: States then
+	// counts classes of states.
+	Symmetry bool `json:"symmetry,omitempty"`
 	// SeenBytes is the memory of the seen set and the parent links, and
 	// BytesPerState that divided by States.
 	SeenBytes     int64   `json:"seen_bytes"`

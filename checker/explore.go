@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"fmt"
 	"math/bits"
 	"time"
 )
@@ -223,6 +224,14 @@ explore:
 				complete = false
 				res.Reason = "state bound reached"
 				break explore
+			}
+			if opt.MemoryBudget > 0 {
+				used := int64(len(g.states)+len(cur)+len(nxt)) + int64(len(g.edgeDst))*13 + int64(seen.bytes()) + int64(len(parent))*8
+				if used > opt.MemoryBudget {
+					complete = false
+					res.Reason = fmt.Sprintf("memory budget reached (%d bytes in use)", used)
+					break explore
+				}
 			}
 			stats.States = len(parent)
 			if stats.States%4096 == 0 {

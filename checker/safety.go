@@ -48,6 +48,7 @@ type candidates struct {
 	states []byte
 	viols  []pending // step and deadlock violations, in frontier order
 	trans  int
+	sink   uint64 // keeps the touch loads alive
 }
 
 type pending struct {
@@ -134,6 +135,11 @@ func checkSafety(m Model, props []Property, opt Options, ctx context.Context, st
 	res := Result{}
 	stats := &res.Stats
 	stats.Workers = workers
+	var newCanon func() func(st, dst []byte)
+	if sm, ok := m.(symmetric); ok && opt.Symmetry && sm.SymmetryCanonicalizer() != nil {
+		newCanon = sm.SymmetryCanonicalizer
+		stats.Symmetry = true
+	}
 
 	pathTo := func(g uint32) []int32 {
 		var chain []uint32
@@ -157,6 +163,12 @@ func checkSafety(m Model, props []Property, opt Options, ctx context.Context, st
 	}
 
 	init := m.InitialState()
+	if newCanon != nil {
+		// The frontier holds representatives, the initial state included.
+		c := make([]byte, size)
+		newCanon()(init, c)
+		init = c
+	}
 	seen.insert(fingerprint(init))
 	addVia(-1)
 	for _, pi := range inv {
@@ -165,6 +177,7 @@ func checkSafety(m Model, props []Property, opt Options, ctx context.Context, st
 		}
 	}
 	cur := append([]byte(nil), init...)
+	var spare []byte
 	curN := 1
 	levelStart := 0 // global index of the frontier's first state
 	total := 1
@@ -196,6 +209,11 @@ explore:
 			go func() {
 				defer wg.Done()
 				buf := make([]byte, size)
+				var canon func(st, dst []byte)
+				var cbuf []byte
+				if newCanon != nil {
+					canon, cbuf = newCanon(), make([]byte, size)
+				}
 				for {
 					ci := int(nextChunk.Add(1) - 1)
 					if ci >= nchunks {
@@ -208,6 +226,9 @@ explore:
 					c := chunks[ci]
 					c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
 					k0, k1 := ci*chunkStates, min((ci+1)*chunkStates, curN)
+					// All successors of the chunk first, then one batch of
+					// seen-set lookups (touched first, so that their cache
+					// misses overlap), then the filter.
 					for k := k0; k < k1; k++ {
 						st := cur[k*size : (k+1)*size]
 						succ := 0
@@ -218,11 +239,11 @@ explore:
 									c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
 								}
 							}
-							fp := fingerprint(next)
-							if seen.contains(fp) {
-								return true
+							if canon != nil {
+								canon(next, cbuf)
+								next = cbuf
 							}
-							c.fps = append(c.fps, fp)
+							c.fps = append(c.fps, fingerprint(next))
 							c.parent = append(c.parent, uint32(k))
 							c.via = append(c.via, id)
 							c.states = append(c.states, next...)
@@ -233,6 +254,19 @@ explore:
 							c.viols = append(c.viols, pending{prop: deadlock, k: uint32(k), id: -1})
 						}
 					}
+					c.sink += seen.touch(c.fps)
+					j := 0
+					for i, fp := range c.fps {
+						if seen.contains(fp) {
+							continue
+						}
+						c.fps[j], c.parent[j], c.via[j] = fp, c.parent[i], c.via[i]
+						if j != i {
+							copy(c.states[j*size:(j+1)*size], c.states[i*size:(i+1)*size])
+						}
+						j++
+					}
+					c.fps, c.parent, c.via, c.states = c.fps[:j], c.parent[:j], c.via[:j], c.states[:j*size]
 				}
 			}()
 		}
@@ -262,7 +296,10 @@ explore:
 		ncand := 0
 		for _, c := range chunks {
 			ncand += len(c.fps)
-			c.acc = append(c.acc[:0], make([]bool, len(c.fps))...)
+			c.acc = c.acc[:0]
+			for range c.fps {
+				c.acc = append(c.acc, false)
+			}
 		}
 		if opt.MemoryBudget > 0 {
 			need := seen.sizeAfter(ncand) + int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8 +
@@ -279,6 +316,11 @@ explore:
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
+				var sink uint64
+				for _, c := range chunks {
+					sink += seen.touch(c.fps)
+				}
+				chunks[0].sink += sink * 0
 				for ci, c := range chunks {
 					for i, fp := range c.fps {
 						if workers > 1 && int(fp%uint64(workers)) != w {
@@ -302,7 +344,7 @@ explore:
 		insertT += time.Since(t1)
 		// Phase 3: assemble the next frontier in frontier order.
 		t2 := time.Now()
-		next := make([]byte, 0, ncand*size)
+		next := spare[:0]
 		nextN := 0
 		closed := 0 // frontier states whose unary parent code is written
 		newIndex := map[[2]int]uint32{}
@@ -356,6 +398,7 @@ explore:
 		assembleT += time.Since(t2)
 		levelStart = total
 		total += nextN
+		spare = cur
 		cur, curN = next, nextN
 		stats.States = total
 		if opt.MaxStates > 0 && total >= opt.MaxStates && curN > 0 {
@@ -374,12 +417,70 @@ explore:
 	stats.SeenBytes = seen.bytes() + int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8
 	stats.BytesPerState = float64(stats.SeenBytes) / float64(total)
 	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = expandT, insertT, assembleT
-	for _, v := range found {
-		if v != nil {
-			res.Violations = append(res.Violations, *v)
+	for pi, v := range found {
+		if v == nil {
+			continue
 		}
+		if newCanon != nil {
+			var last func(pre []byte, id int32, post []byte) bool
+			if props[pi].Kind == StepInvariant {
+				last = props[pi].Step
+			}
+			v.Path = realize(m, newCanon(), v.Path, last)
+		}
+		res.Violations = append(res.Violations, *v)
 	}
 	return res
+}
+
+// realize turns a path of the symmetry-reduced search (each step taken
+// from a representative, its result canonicalized) into a run of the
+// model: at each step it takes, from the real state, a transition whose
+// result has the same representative (one exists, by symmetry). When last
+// is set, the final step must also violate it.
+func realize(m Model, canon func(st, dst []byte), ids []int32, last func(pre []byte, id int32, post []byte) bool) []int32 {
+	size := m.Size()
+	init := m.InitialState()
+	c := make([]byte, size)
+	canon(init, c)
+	r := init
+	buf, want, got := make([]byte, size), make([]byte, size), make([]byte, size)
+	out := make([]int32, 0, len(ids))
+	for k, id := range ids {
+		// The representative after this step.
+		var post []byte
+		m.Next(c, buf, func(tid, _ int32, _ bool, next []byte) bool {
+			if tid == id {
+				post = append([]byte(nil), next...)
+				canon(next, want)
+				return false
+			}
+			return true
+		})
+		if post == nil {
+			return ids // cannot happen; keep the reduced path
+		}
+		var nr []byte
+		final := k == len(ids)-1 && last != nil
+		m.Next(r, buf, func(tid, _ int32, _ bool, next []byte) bool {
+			canon(next, got)
+			if string(got) != string(want) {
+				return true
+			}
+			if final && last(r, tid, next) {
+				return true
+			}
+			out = append(out, tid)
+			nr = append([]byte(nil), next...)
+			return false
+		})
+		if nr == nil {
+			return ids
+		}
+		r = nr
+		copy(c, want)
+	}
+	return out
 }
 
 func b2i(b bool) int {

@@ -119,7 +119,7 @@ func (b *Builder) Value(v string) Value {
 // Var declares a one-byte variable with its initial value and, optionally,
 // names for its values.
 func (b *Builder) Var(name string, init uint8, names ...string) VarID {
-	b.sys.Vars = append(b.sys.Vars, Var{Name: name, Init: init, Names: names})
+	b.sys.Vars = append(b.sys.Vars, Var{Name: name, Init: init, Names: names, Actor: -1})
 	return VarID(len(b.sys.Vars) - 1)
 }
 
@@ -181,6 +181,7 @@ type ActorBuilder struct {
 func (b *Builder) Actor(name string, kind ActorKind, domain int, fair bool) *ActorBuilder {
 	a := Actor{Name: name, Kind: kind, Domain: domain, Fair: fair, txnSlot: -1}
 	a.Loc = b.Var(name+".loc", 0)
+	b.sys.Vars[a.Loc].Actor = len(b.sys.Actors)
 	b.sys.Actors = append(b.sys.Actors, a)
 	return &ActorBuilder{b: b, index: len(b.sys.Actors) - 1}
 }
@@ -213,7 +214,9 @@ func (ab *ActorBuilder) LocVar() VarID { return ab.actor().Loc }
 
 // Var declares a variable local to the actor (its name is prefixed).
 func (ab *ActorBuilder) Var(name string, init uint8, names ...string) VarID {
-	return ab.b.Var(ab.actor().Name+"."+name, init, names...)
+	v := ab.b.Var(ab.actor().Name+"."+name, init, names...)
+	ab.b.sys.Vars[v].Actor = ab.index
+	return v
 }
 
 // Watch declares a watch of the actor on p; registered watches start
@@ -413,6 +416,7 @@ func (b *Builder) Build() (*System, error) {
 		s.init[s.watchOff+int(w)] = watchOn
 	}
 	sort.Strings(s.Faults)
+	s.findSymmetry()
 	return s, nil
 }
 

@@ -144,6 +144,9 @@ type Watch struct {
 // A Var is a one-byte state variable.
 type Var struct {
 	Name string
+	// Actor is the actor the variable belongs to (its location, its own
+	// variables), or -1 for a shared one.
+	Actor int
 	// Names, when set, name the values (for traces).
 	Names []string
 	Init  uint8
@@ -252,6 +255,10 @@ type Device struct {
 	Hotplug PathID
 	// QemuActor is the qemu actor serving the backend, or -1.
 	QemuActor int
+	// Actors are the actors that act on this device alone (its drivers,
+	// the toolstack operations on it): with the device's nodes they form
+	// the block that symmetry reduction permutes.
+	Actors []int
 }
 
 // A ConflictRule says when xenstored fails a transaction commit with EAGAIN.
@@ -311,6 +318,8 @@ type System struct {
 	// txnReaders lists, per path, the actors whose transaction bodies may
 	// read it (for the C xenstored rule).
 	txnReaders [][]int
+	// sym holds the groups of interchangeable devices (symmetry.go).
+	sym []symGroup
 }
 
 // TimerSemantics says when a timer (a transition with a Timeout) may fire.

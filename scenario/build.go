@@ -158,6 +158,7 @@ func (bl *builder) build() error {
 		case "closed":
 			start = linux.Bound{Bound: true, Cached: model.StateClosed}
 		}
+		own := func(a int) { b.Device(di).Actors = append(b.Device(di).Actors, a) }
 		switch fdrv {
 		case "blkfront":
 			bl.fronts[di] = linux.Blkfront(b, di, start, linux.FrontOptions{RefuseClose: b.Allowed("frontend-refuses-close")})
@@ -170,16 +171,19 @@ func (bl *builder) build() error {
 		case "fbfront":
 			bl.fronts[di] = linux.Fbfront(b, di, start)
 		}
+		if f, ok := bl.fronts[di]; ok {
+			own(f)
+		}
 		if isLibxl && bl.lv.DriverDomainWait() && be != 0 && (bdrv == "blkback" || bdrv == "netback") {
-			libxl.Devd(b, di)
+			own(libxl.Devd(b, di))
 		}
 		switch bdrv {
 		case "blkback":
-			linux.Blkback(b, di, start)
+			own(linux.Blkback(b, di, start))
 		case "netback":
-			linux.Netback(b, di, start)
+			own(linux.Netback(b, di, start))
 		case "pciback":
-			linux.Pciback(b, di, start, pciSlots)
+			own(linux.Pciback(b, di, start, pciSlots))
 		case "qemu":
 			qemuDevs[fe] = append(qemuDevs[fe], di)
 			if _, ok := qemuState[fe]; !ok || sd.Qemu != "" {
@@ -295,6 +299,11 @@ func (bl *builder) operations() error {
 	pciCount := 0
 	for i, op := range sp.Operations {
 		di, hasDev := bl.devIdx[op.Device]
+		own := func(a int) {
+			if hasDev {
+				b.Device(di).Actors = append(b.Device(di).Actors, a)
+			}
+		}
 		suffix := ""
 		key := op.Kind + "/" + op.Device + op.Domain
 		if seen[key] > 0 {
@@ -303,10 +312,12 @@ func (bl *builder) operations() error {
 		seen[key]++
 		switch op.Kind {
 		case "add":
-			libxl.Add(b, di, bl.lv)
+			own(libxl.Add(b, di, bl.lv))
 		case "add-remove":
 			add := libxl.Add(b, di, bl.lv)
 			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge()})
+			own(add)
+			own(rm)
 			sys := b.Sys()
 			done, _ := sys.Actors[add].LocByName(libxl.LocDone)
 			start, _ := sys.Actors[rm].LocByName(libxl.LocInitiate)
@@ -324,7 +335,7 @@ func (bl *builder) operations() error {
 			} else if suffix != "" {
 				name = fmt.Sprintf("libxl-remove(%s)%s", op.Device, suffix)
 			}
-			libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge()})
+			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge()}))
 		case "pci-attach":
 			dev := b.Sys().Devices[di]
 			lock, ok := pciLock[dev.FEDom]

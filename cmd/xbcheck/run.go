@@ -70,6 +70,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	traceDir := fs.String("trace-dir", "", "write each counterexample to `DIR` as text (.trace) and JSON (.json)")
 	seqDir := fs.String("seq-dir", "", "write each counterexample to `DIR` as a sequence diagram (DOT, and SVG when dot is installed)")
 	maxStates := fs.Int("max-states", 0, "stop each exploration after `N` distinct states (verdict unknown)")
+	workers := fs.Int("workers", 0, "explore with `N` goroutines (0: one per core); the result does not depend on it")
+	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
+	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
 	fs.Usage = func() {
@@ -102,6 +105,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return 2
 	}
+	budget, err := parseSize(*memory)
+	if err != nil {
+		fmt.Fprintf(stderr, "xbcheck: --memory: %v\n", err)
+		return 2
+	}
 	files, err := expand(paths)
 	if err != nil {
 		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
@@ -110,7 +118,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep := Report{Match: true}
 	code := 0
 	for _, f := range files {
-		sr := checkFile(ctx, f, *maxStates, stderr)
+		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry}, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -189,7 +197,7 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-func checkFile(ctx context.Context, file string, maxStates int, stderr io.Writer) ScenarioReport {
+func checkFile(ctx context.Context, file string, flags checker.Options, stderr io.Writer) ScenarioReport {
 	sr := ScenarioReport{File: file}
 	c, err := scenario.Load(file)
 	if err != nil {
@@ -198,9 +206,10 @@ func checkFile(ctx context.Context, file string, maxStates int, stderr io.Writer
 	}
 	sp := c.Spec
 	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
-	opt := checker.Options{MaxStates: sp.Check.MaxStates, Context: ctx}
-	if maxStates > 0 {
-		opt.MaxStates = maxStates
+	opt := flags
+	opt.Context = ctx
+	if opt.MaxStates == 0 {
+		opt.MaxStates = sp.Check.MaxStates
 	}
 	opt.Progress = func(s checker.Stats) {
 		fmt.Fprintf(stderr, "xbcheck: %s: %d states, %d transitions, depth %d, %.0f states/s\n",
@@ -215,6 +224,7 @@ func checkFile(ctx context.Context, file string, maxStates int, stderr io.Writer
 			sr.Error = fmt.Sprintf("xbcheck: %s: internal error: counterexample of %s does not replay: %v", file, v.Property, err)
 			return sr
 		}
+		tr.File = file // lets `xbsim replay` find the scenario
 		sr.Counterexamples = append(sr.Counterexamples, Counterexample{Property: v.Property, Kind: v.Kind, Trace: tr})
 	}
 	switch sp.Check.Expect {
@@ -276,4 +286,28 @@ func writeTraces(dir string, sr ScenarioReport) error {
 		}
 	}
 	return nil
+}
+
+// parseSize reads a size such as "2GiB", "500MB", "1048576" ("" is 0).
+func parseSize(s string) (int64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	units := []struct {
+		suffix string
+		mult   int64
+	}{{"GiB", 1 << 30}, {"MiB", 1 << 20}, {"KiB", 1 << 10}, {"GB", 1e9}, {"MB", 1e6}, {"KB", 1e3}, {"G", 1 << 30}, {"M", 1 << 20}, {"K", 1 << 10}, {"B", 1}}
+	mult := int64(1)
+	num := s
+	for _, u := range units {
+		if strings.HasSuffix(s, u.suffix) {
+			num, mult = strings.TrimSuffix(s, u.suffix), u.mult
+			break
+		}
+	}
+	var n float64
+	if _, err := fmt.Sscan(strings.TrimSpace(num), &n); err != nil || n <= 0 {
+		return 0, fmt.Errorf("%q is not a size (want e.g. 2GiB, 500MB)", s)
+	}
+	return int64(n * float64(mult)), nil
 }

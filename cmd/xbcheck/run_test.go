@@ -154,3 +154,13 @@ func TestFlagsAfterFiles(t *testing.T) {
 		t.Errorf("exit %d; want 0 and no trace:\n%s", code, out)
 	}
 }
+
+func TestMemoryBudgetGivesUnknown(t *testing.T) {
+	code, out, _ := runXbcheck(t, "--quiet", "--memory", "1KB", "../../scenarios/vbd-add-4.17.toml")
+	if code != 1 || !strings.Contains(out, "unknown") || !strings.Contains(out, "memory budget reached") {
+		t.Errorf("exit %d; want 1 with an unknown verdict and the reason:\n%s", code, out)
+	}
+	if code, _, errs := runXbcheck(t, "--memory", "lots", "../../scenarios/vbd-add-4.17.toml"); code != 2 || !strings.Contains(errs, "not a size") {
+		t.Errorf("bad --memory: exit %d, stderr %q", code, errs)
+	}
+}
