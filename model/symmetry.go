@@ -37,9 +37,9 @@ type symGroup struct {
 }
 
 const (
-	symRaw   uint8 = iota // a variable, a watch, a conflict flag
-	symValue              // a store value: neutral form
-	symBodyLo             // the low byte of a transaction body id (with the next position)
+	symRaw    uint8 = iota // a variable, a watch, a conflict flag
+	symValue               // a store value: neutral form
+	symBodyLo              // the low byte of a transaction body id (with the next position)
 	symBodyHi
 )
 
