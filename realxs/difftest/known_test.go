@@ -115,7 +115,7 @@ func TestKnownRmMissingParent(t *testing.T) {
 }
 
 // oxenstored fires a watch below a removed node only if the watched node
-// existed; the model fires it anyway.
+// or its parent existed; the model fires it anyway.
 func TestKnownRmPhantomEvent(t *testing.T) {
 	e := newKnownEnv(t)
 	lw := e.watch(2) // /a/b/c, missing
@@ -127,6 +127,15 @@ func TestKnownRmPhantomEvent(t *testing.T) {
 	if !e.u.sys.WatchPending(e.st, 2) {
 		t.Errorf("model: watch /a/b/c not pending after RM /a")
 	}
+	// With the watched node's parent there, both fire.
+	e.do(model.Mkdir(e.u.p("/a/b")))
+	e.events(lw)
+	e.st = e.u.sys.Apply(e.st, e.u.ignore[2])
+	e.do(model.Rm(e.u.p("/a")))
+	if n := e.events(lw); n != 1 {
+		t.Errorf("daemon: %d events on /a/b/c (missing, parent present) for RM /a; want 1", n)
+	}
+	e.st = e.u.sys.Apply(e.st, e.u.ignore[2])
 	// With the watched node there, both fire.
 	e.do(model.Write(e.u.p("/a/b/c"), e.u.v("x")))
 	e.events(lw)

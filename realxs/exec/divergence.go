@@ -40,17 +40,21 @@ const (
 	// the test daemon is dom0).
 	PermsNotModelled Known = "perms-not-modelled"
 	// RmPhantomEvent: when a node is removed, the model fires every
-	// watch below it; oxenstored 4.17 fires only those whose own node
-	// existed (it looks the watched node up in the old tree to check
-	// its permissions; C xenstored fires them all). The model predicts
-	// an event the daemon does not send.
+	// watch below it; oxenstored 4.17 delivers an event only when its
+	// node exists before or after the change, or the node's parent
+	// before it (it looks them up to check that the watcher may read the
+	// node; C xenstored fires them all). The model predicts an event the
+	// daemon does not send.
 	RmPhantomEvent Known = "rm-phantom-event"
 	// TxnEventsFromBody: at a commit, oxenstored fires one event per
-	// modifying request the transaction made, as it went in the
-	// snapshot, even where replaying it on the current store changes
-	// nothing (a MKDIR of a node created meanwhile); the model fires
-	// for what the commit changes. The daemon sends an event the model
-	// does not predict.
+	// modifying request the transaction made, for the watches it fired
+	// in the snapshot (even where replaying it on the current store
+	// changes nothing: a MKDIR of a node created meanwhile), delivered
+	// when the node exists in the transaction's snapshot or after the
+	// commit, or its parent in the snapshot (a node written then removed
+	// in the transaction fires nothing, nor does a removal for a watched
+	// node created meanwhile). The model fires for what the commit
+	// changes.
 	TxnEventsFromBody Known = "txn-events-from-body"
 	// TxnNoopWrites: a transaction whose modifying requests changed
 	// nothing in its snapshot (MKDIR of an existing node, RM of a missing

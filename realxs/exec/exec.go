@@ -99,6 +99,7 @@ type run struct {
 	watchers map[model.WatchID]Watcher
 	pending  map[model.WatchID]bool // an event came that no handler took yet
 	txns     map[int]Txn            // open transactions by actor
+	snaps    map[int]model.State    // the model state when each was opened
 	rep      *Report
 	cur      *StepReport
 	last     int             // the transition of the step being compared
@@ -209,7 +210,7 @@ func (r *run) Path(p string) string { return r.mapPath(p) }
 func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*run, error) {
 	sys := e.Sys
 	r := &run{e: e, sys: sys, b: e.Backend, st: sys.Initial(),
-		watchers: map[model.WatchID]Watcher{}, pending: map[model.WatchID]bool{}, txns: map[int]Txn{},
+		watchers: map[model.WatchID]Watcher{}, pending: map[model.WatchID]bool{}, txns: map[int]Txn{}, snaps: map[int]model.State{},
 		rep: &Report{Scenario: sys.Name, Known: map[Known]int{}}, existed: map[string]bool{}, wrote: map[string]bool{}}
 	r.rep.Trace = &trace.Trace{Scenario: sys.Name, Loop: -1}
 	if e.Live != nil {
@@ -398,6 +399,7 @@ func (r *run) perform(ctx context.Context, t *model.Transition, pre model.State)
 			return err
 		}
 		r.txns[t.Actor] = tx
+		r.snaps[t.Actor] = pre
 		r.logOp("TXN_START")
 		return r.body(ctx, tx, t, cur)
 	case model.Commit:
@@ -820,25 +822,81 @@ func (r *run) tolerate(n int, pre model.State, want, got map[string]string) {
 			continue
 		}
 		wp := sys.Paths[sys.Watches[i].Path].Name
-		switch {
-		case want[name] == "pending" && got[name] == "on":
+		if want[name] == "pending" && got[name] == "on" {
+			wid := sys.Watches[i].Path
 			for _, op := range append(append([]model.Op{}, body...), own...) {
 				rp := sys.Paths[op.Path].Name
-				if op.Kind == model.OpRm || op.Kind == model.OpCleanup {
-					if strings.HasPrefix(wp, rp+"/") && !sys.Exists(pre, sys.Watches[i].Path) {
-						r.rep.Known[RmPhantomEvent]++
-						r.pending[w] = true
-						got[name] = want[name]
-						break
-					}
+				if (op.Kind == model.OpRm || op.Kind == model.OpCleanup) && strings.HasPrefix(wp, rp+"/") &&
+					!sys.Exists(pre, wid) && !sys.Exists(pre, sys.Paths[wid].Parent) {
+					r.rep.Known[RmPhantomEvent]++
+					r.pending[w] = true
+					got[name] = want[name]
+					break
 				}
 			}
-		case want[name] == "on" && got[name] == "pending" && t.Kind == model.Commit && !sys.WatchPending(pre, w):
+		}
+		if want[name] != got[name] && t.Kind == model.Commit && want[name] != "off" && got[name] != "off" &&
+			!firesAny(sys, own[1:], w) && (got[name] == "pending") == r.commitEvents(r.snaps[t.Actor], pre, body, w) {
 			r.rep.Known[TxnEventsFromBody]++
-			r.pending[w] = false
+			r.pending[w] = want[name] == "pending"
 			got[name] = want[name]
 		}
 	}
+}
+
+// fires reports whether op, by its path alone, concerns watch w: it
+// modifies the watched node or a node below it, or removes an ancestor.
+func fires(sys *model.System, op model.Op, w model.WatchID) bool {
+	if !op.Kind.IsWrite() || op.Kind == model.OpDomainGone {
+		return false
+	}
+	wp, p := sys.Paths[sys.Watches[w].Path].Name, sys.Paths[op.Path].Name
+	if p == wp || wp == "/" || strings.HasPrefix(p, wp+"/") {
+		return true
+	}
+	return (op.Kind == model.OpRm || op.Kind == model.OpCleanup) && (p == "/" || strings.HasPrefix(wp, p+"/"))
+}
+
+func firesAny(sys *model.System, ops []model.Op, w model.WatchID) bool {
+	for _, op := range ops {
+		if fires(sys, op, w) {
+			return true
+		}
+	}
+	return false
+}
+
+// commitEvents is what oxenstored sends watch w at the commit of body,
+// opened in snap and committed in pre: one event per modifying request
+// that changed the snapshot, delivered if its node exists in the
+// snapshot or after the commit, or its parent in the snapshot (see
+// TxnEventsFromBody).
+func (r *run) commitEvents(snap, pre model.State, body []model.Op, w model.WatchID) bool {
+	sys := r.sys
+	if snap == nil {
+		snap = pre
+	}
+	cur := append(model.State(nil), snap...)
+	post := append(model.State(nil), pre...)
+	for _, op := range body {
+		sys.ApplyOp(post, op)
+	}
+	wid := sys.Watches[w].Path
+	for _, op := range body {
+		noop := op.Kind == model.OpMkdir && sys.Exists(cur, op.Path) ||
+			(op.Kind == model.OpRm || op.Kind == model.OpCleanup) && !sys.Exists(cur, op.Path)
+		if !noop && fires(sys, op, w) {
+			e := op.Path
+			if strings.HasPrefix(sys.Paths[wid].Name, sys.Paths[op.Path].Name+"/") {
+				e = wid
+			}
+			if sys.Exists(snap, e) || sys.Exists(post, e) || sys.Paths[e].Parent != model.NoPath && sys.Exists(snap, sys.Paths[e].Parent) {
+				return true
+			}
+		}
+		sys.ApplyOp(cur, op)
+	}
+	return false
 }
 
 // readStore reads the store back: the whole subtree below the root, or
