@@ -96,7 +96,7 @@ func TestThroughputVsC(t *testing.T) {
 		pipe := goOps(t, c, mode, n, 8)
 		t.Logf("%-5s ops/s: C libxenstore %8.0f | Go one at a time %8.0f | Go pipelined (8) %8.0f",
 			mode, rate(cd), rate(seq), rate(pipe))
-		if rate(pipe) < rate(cd) {
+		if rate(pipe) < rate(cd) && !raceEnabled {
 			t.Errorf("%s: the pipelined Go client is slower than libxenstore (%.0f < %.0f ops/s)", mode, rate(pipe), rate(cd))
 		}
 	}

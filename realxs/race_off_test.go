@@ -1,0 +1,5 @@
+//go:build !race
+
+package realxs_test
+
+const raceEnabled = false
