@@ -139,3 +139,15 @@ func (s *fpset) touch(fps []uint64) uint64 {
 	}
 	return sum
 }
+
+// touchAtomic is touch for the insert phase, where other workers may be
+// writing slots: the loads are atomic (plain loads on amd64).
+func (s *fpset) touchAtomic(fps []uint64) uint64 {
+	var sum uint64
+	n := uint64(len(s.keys))
+	for _, fp := range fps {
+		hi, _ := bits.Mul64(fp, n)
+		sum += atomic.LoadUint64(&s.keys[hi])
+	}
+	return sum
+}

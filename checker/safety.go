@@ -312,15 +312,16 @@ explore:
 		}
 		seen.reserve(ncand)
 		invFound := make([][]struct{ prop, ci, i int }, workers)
+		sinks := make([]uint64, workers)
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
 				var sink uint64
 				for _, c := range chunks {
-					sink += seen.touch(c.fps)
+					sink += seen.touchAtomic(c.fps)
 				}
-				chunks[0].sink += sink * 0
+				sinks[w] = sink
 				for ci, c := range chunks {
 					for i, fp := range c.fps {
 						if workers > 1 && int(fp%uint64(workers)) != w {

@@ -1,5 +1,0 @@
-//go:build !race
-
-package realxs_test
-
-const raceEnabled = false
