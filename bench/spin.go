@@ -20,12 +20,15 @@ type SPINMode struct {
 	Args   []string
 }
 
-// SPINModes are the exhaustive modes compared, all without partial-order
+// SPINModes are the exhaustive modes compared, without partial-order
 // reduction (-DNOREDUCE) and without state compression: depth-first
-// search with full state storage, and the multi-core breadth-first search.
+// search with full state storage. SPIN's multi-core breadth-first search
+// (-DBFS_PAR) is left out: it stores the states inside atomic sequences
+// (256,788 states for the N=2 model where the depth-first search and
+// xbcheck store 16,488), so it does not explore the same state space, and
+// the Promela cannot use d_step instead (SPIN refuses sequences that long).
 var SPINModes = []SPINMode{
 	{Name: "dfs", CFlags: []string{"-DNOREDUCE", "-DSAFETY"}, Args: []string{"-m100000"}},
-	{Name: "bfs-par-2", CFlags: []string{"-DNOREDUCE", "-DSAFETY", "-DBFS_PAR"}, Args: []string{"-m100000", "-u2"}},
 }
 
 // A SPINResult is one verifier run.

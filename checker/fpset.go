@@ -2,6 +2,7 @@ package checker
 
 import (
 	"math/bits"
+	"sync"
 	"sync/atomic"
 )
 
@@ -81,9 +82,8 @@ func (s *fpset) insert(fp uint64) bool {
 }
 
 // reserve grows the set so that extra more fingerprints fit under
-// maxLoad. It returns the new size in bytes (unchanged when no growth was
-// needed).
-func (s *fpset) reserve(extra int) {
+// maxLoad, rehashing with the given number of goroutines.
+func (s *fpset) reserve(extra, workers int) {
 	need := float64(int(s.n.Load())+extra) / maxLoad
 	if need <= float64(len(s.keys)) {
 		return
@@ -95,11 +95,28 @@ func (s *fpset) reserve(extra int) {
 	old := s.keys
 	s.keys = make([]uint64, int(size)+1)
 	s.n.Store(0)
-	for _, k := range old {
-		if k != 0 {
-			s.insertNew(k)
+	if workers <= 1 || len(old) < 1<<16 {
+		for _, k := range old {
+			if k != 0 {
+				s.insertNew(k)
+			}
 		}
+		return
 	}
+	var wg sync.WaitGroup
+	part := (len(old) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for _, k := range old[lo:hi] {
+				if k != 0 {
+					s.insert(k)
+				}
+			}
+		}(w*part, min((w+1)*part, len(old)))
+	}
+	wg.Wait()
 }
 
 // sizeAfter is the byte size the set would have after reserve(extra).

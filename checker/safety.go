@@ -3,6 +3,7 @@ package checker
 import (
 	"context"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -214,6 +215,9 @@ explore:
 				if newCanon != nil {
 					canon, cbuf = newCanon(), make([]byte, size)
 				}
+				// A chunk's successors go to a scratch that stays in the
+				// cache; only the unseen ones are copied to the chunk.
+				sc := &candidates{}
 				for {
 					ci := int(nextChunk.Add(1) - 1)
 					if ci >= nchunks {
@@ -225,6 +229,7 @@ explore:
 					}
 					c := chunks[ci]
 					c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
+					sc.fps, sc.parent, sc.via, sc.states = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0]
 					k0, k1 := ci*chunkStates, min((ci+1)*chunkStates, curN)
 					// All successors of the chunk first, then one batch of
 					// seen-set lookups (touched first, so that their cache
@@ -243,10 +248,10 @@ explore:
 								canon(next, cbuf)
 								next = cbuf
 							}
-							c.fps = append(c.fps, fingerprint(next))
-							c.parent = append(c.parent, uint32(k))
-							c.via = append(c.via, id)
-							c.states = append(c.states, next...)
+							sc.fps = append(sc.fps, fingerprint(next))
+							sc.parent = append(sc.parent, uint32(k))
+							sc.via = append(sc.via, id)
+							sc.states = append(sc.states, next...)
 							return true
 						})
 						c.trans += succ
@@ -254,19 +259,16 @@ explore:
 							c.viols = append(c.viols, pending{prop: deadlock, k: uint32(k), id: -1})
 						}
 					}
-					c.sink += seen.touch(c.fps)
-					j := 0
-					for i, fp := range c.fps {
+					c.sink += seen.touch(sc.fps)
+					for i, fp := range sc.fps {
 						if seen.contains(fp) {
 							continue
 						}
-						c.fps[j], c.parent[j], c.via[j] = fp, c.parent[i], c.via[i]
-						if j != i {
-							copy(c.states[j*size:(j+1)*size], c.states[i*size:(i+1)*size])
-						}
-						j++
+						c.fps = append(c.fps, fp)
+						c.parent = append(c.parent, sc.parent[i])
+						c.via = append(c.via, sc.via[i])
+						c.states = append(c.states, sc.states[i*size:(i+1)*size]...)
 					}
-					c.fps, c.parent, c.via, c.states = c.fps[:j], c.parent[:j], c.via[:j], c.states[:j*size]
 				}
 			}()
 		}
@@ -310,24 +312,28 @@ explore:
 				break
 			}
 		}
-		seen.reserve(ncand)
+		seen.reserve(ncand, workers)
 		invFound := make([][]struct{ prop, ci, i int }, workers)
 		sinks := make([]uint64, workers)
+		mine := func(fp uint64, w int) bool { return workers == 1 || int(fp%uint64(workers)) == w }
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
 				var sink uint64
+				n := uint64(len(seen.keys))
 				for _, c := range chunks {
-					sink += seen.touchAtomic(c.fps)
+					for _, fp := range c.fps {
+						if mine(fp, w) {
+							hi, _ := bits.Mul64(fp, n)
+							sink += atomic.LoadUint64(&seen.keys[hi])
+						}
+					}
 				}
 				sinks[w] = sink
 				for ci, c := range chunks {
 					for i, fp := range c.fps {
-						if workers > 1 && int(fp%uint64(workers)) != w {
-							continue
-						}
-						if !seen.insert(fp) {
+						if !mine(fp, w) || !seen.insert(fp) {
 							continue
 						}
 						c.acc[i] = true
@@ -345,7 +351,6 @@ explore:
 		insertT += time.Since(t1)
 		// Phase 3: assemble the next frontier in frontier order.
 		t2 := time.Now()
-		next := spare[:0]
 		nextN := 0
 		closed := 0 // frontier states whose unary parent code is written
 		newIndex := map[[2]int]uint32{}
@@ -355,7 +360,9 @@ explore:
 				wantInv[[2]int{f.ci, f.i}] = true
 			}
 		}
+		chunkBase := make([]int, len(chunks)+1)
 		for ci, c := range chunks {
+			chunkBase[ci] = nextN
 			for i := range c.fps {
 				if !c.acc[i] {
 					continue
@@ -366,13 +373,39 @@ explore:
 				}
 				parents.push(true)
 				addVia(c.via[i])
-				next = append(next, c.states[i*size:(i+1)*size]...)
 				if wantInv[[2]int{ci, i}] {
 					newIndex[[2]int{ci, i}] = uint32(total + nextN)
 				}
 				nextN++
 			}
 		}
+		chunkBase[len(chunks)] = nextN
+		// Copy the new states into the next frontier, chunks in parallel.
+		if cap(spare) < nextN*size {
+			spare = make([]byte, nextN*size)
+		}
+		next := spare[:nextN*size]
+		var nextCopy atomic.Int64
+		for w := 0; w < workers; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					ci := int(nextCopy.Add(1) - 1)
+					if ci >= len(chunks) {
+						return
+					}
+					c, o := chunks[ci], chunkBase[ci]*size
+					for i := range c.fps {
+						if c.acc[i] {
+							copy(next[o:o+size], c.states[i*size:(i+1)*size])
+							o += size
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
 		for closed < curN {
 			parents.push(false)
 			closed++
