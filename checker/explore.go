@@ -3,40 +3,13 @@ package checker
 import (
 	"context"
 	"fmt"
-	"math/bits"
 	"time"
+
+	fp "github.com/xbcheck/xbcheck/internal/fingerprint"
 )
 
-// fingerprint hashes a packed state (the same hash as model.Fingerprint,
-// repeated here so that the checker depends on no model).
-func fingerprint(st []byte) uint64 {
-	const (
-		m1 = 0xa0761d6478bd642f
-		m2 = 0xe7037ed1a0b428db
-	)
-	h := uint64(len(st)) * m1
-	i := 0
-	for ; i+8 <= len(st); i += 8 {
-		w := uint64(st[i]) | uint64(st[i+1])<<8 | uint64(st[i+2])<<16 | uint64(st[i+3])<<24 |
-			uint64(st[i+4])<<32 | uint64(st[i+5])<<40 | uint64(st[i+6])<<48 | uint64(st[i+7])<<56
-		h = mix(h^w, m2)
-	}
-	var w uint64
-	for j := 0; i < len(st); i, j = i+1, j+8 {
-		w |= uint64(st[i]) << j
-	}
-	h = mix(h^w, m1)
-	h ^= h >> 29
-	h *= m2
-	h ^= h >> 32
-	return h
-}
-
-// mix folds a 64x64→128-bit product, as wyhash does.
-func mix(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
+// fingerprint hashes a packed state (the model's hash too).
+func fingerprint(st []byte) uint64 { return fp.Of(st) }
 
 // graph is the explored state graph, kept when an eventually-property is
 // checked: states in BFS order, and their out-edges.
@@ -70,20 +43,7 @@ func Check(m Model, props []Property, opt Options) Result {
 		every = 2 * time.Second
 	}
 	size := m.Size()
-	var inv, step, ev []int
-	deadlock := -1
-	for i, p := range props {
-		switch p.Kind {
-		case Invariant:
-			inv = append(inv, i)
-		case StepInvariant:
-			step = append(step, i)
-		case Deadlock:
-			deadlock = i
-		case Eventually:
-			ev = append(ev, i)
-		}
-	}
+	inv, step, ev, deadlock := byKind(props)
 	keepGraph := len(ev) > 0
 	if !keepGraph {
 		res := checkSafety(m, props, opt, ctx, start)
@@ -287,4 +247,23 @@ func finish(res Result, start time.Time) Result {
 		res.Verdict = Ok
 	}
 	return res
+}
+
+// byKind splits the properties' indexes by kind; deadlock is -1 when not
+// checked.
+func byKind(props []Property) (inv, step, ev []int, deadlock int) {
+	deadlock = -1
+	for i, p := range props {
+		switch p.Kind {
+		case Invariant:
+			inv = append(inv, i)
+		case StepInvariant:
+			step = append(step, i)
+		case Deadlock:
+			deadlock = i
+		case Eventually:
+			ev = append(ev, i)
+		}
+	}
+	return inv, step, ev, deadlock
 }

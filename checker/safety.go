@@ -98,18 +98,7 @@ func checkSafety(m Model, props []Property, opt Options, ctx context.Context, st
 		workers = runtime.GOMAXPROCS(0)
 	}
 	size := m.Size()
-	var inv, step []int
-	deadlock := -1
-	for i, p := range props {
-		switch p.Kind {
-		case Invariant:
-			inv = append(inv, i)
-		case StepInvariant:
-			step = append(step, i)
-		case Deadlock:
-			deadlock = i
-		}
-	}
+	inv, step, _, deadlock := byKind(props)
 	wide := true
 	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
 		wide = false

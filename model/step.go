@@ -2,7 +2,8 @@ package model
 
 import (
 	"bytes"
-	"math/bits"
+
+	"github.com/xbcheck/xbcheck/internal/fingerprint"
 )
 
 // This file is the engine: which transitions a state enables, and what
@@ -413,34 +414,7 @@ func (s *System) touch(st State, p PathID) {
 
 // Fingerprint hashes a state to 64 bits without allocating. The checker
 // keeps fingerprints, not states, in its seen set.
-func Fingerprint(st State) uint64 {
-	const (
-		m1 = 0xa0761d6478bd642f
-		m2 = 0xe7037ed1a0b428db
-	)
-	h := uint64(len(st)) * m1
-	i := 0
-	for ; i+8 <= len(st); i += 8 {
-		w := uint64(st[i]) | uint64(st[i+1])<<8 | uint64(st[i+2])<<16 | uint64(st[i+3])<<24 |
-			uint64(st[i+4])<<32 | uint64(st[i+5])<<40 | uint64(st[i+6])<<48 | uint64(st[i+7])<<56
-		h = mix(h^w, m2)
-	}
-	var w uint64
-	for j := 0; i < len(st); i, j = i+1, j+8 {
-		w |= uint64(st[i]) << j
-	}
-	h = mix(h^w, m1)
-	h ^= h >> 29
-	h *= m2
-	h ^= h >> 32
-	return h
-}
-
-// mix folds a 64x64→128-bit product, as wyhash does.
-func mix(a, b uint64) uint64 {
-	hi, lo := bits.Mul64(a, b)
-	return hi ^ lo
-}
+func Fingerprint(st State) uint64 { return fingerprint.Of(st) }
 
 // Next is Successors in the checker's terms (see package checker's Model):
 // for every enabled transition it yields the transition's ID, its actor,
