@@ -14,7 +14,7 @@
 #   - writes DIR/stamp when all of it worked.
 #
 # No service is started and nothing outside DIR changes, except apt's own
-# package lists (`apt-get update`) when a download first fails. Without
+# package lists (`apt-get update`, run before downloading). Without
 # root or apt-get it prints one line and exits 0, so that `make test` still
 # runs the tests that need no daemon.
 set -eu
@@ -49,11 +49,9 @@ if [ ! -x "$dir/$bin" ]; then
 	# apt's sandbox user cannot write into the cache folder; download as
 	# root instead.
 	get() { (cd "$dir/debs" && apt-get -q -o APT::Sandbox::User=root download $pkgs); }
-	if ! get >"$dir/debs/download.log" 2>&1; then
-		say "apt-get download failed; running apt-get update and retrying"
-		apt-get -q update >"$dir/debs/update.log" 2>&1 || { cat "$dir/debs/update.log" >&2; exit 1; }
-		get >"$dir/debs/download.log" 2>&1 || { cat "$dir/debs/download.log" >&2; exit 1; }
-	fi
+	# Fresh package lists first: a new machine's may be empty or stale.
+	apt-get -q update >"$dir/debs/update.log" 2>&1 || { cat "$dir/debs/update.log" >&2; exit 1; }
+	get >"$dir/debs/download.log" 2>&1 || { cat "$dir/debs/download.log" >&2; exit 1; }
 	for deb in "$dir"/debs/*.deb; do
 		dpkg -x "$deb" "$dir/root"
 	done
