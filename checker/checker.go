@@ -102,6 +102,15 @@ type Options struct {
 	// properties; eventually-properties are always checked on the full
 	// state graph. Counterexamples are turned back into real runs.
 	Symmetry bool
+	// Ample, when set, is a partial-order reduction for the safety
+	// properties: in a state it yields the moves of an ample set and
+	// returns true, or returns false for a full expansion. The checker adds
+	// the cycle proviso (a state whose ample successors include one
+	// already seen is expanded fully). The verdict is the same; when there
+	// is a violation the checker searches again without reduction, so the
+	// counterexamples stay the shortest. Not combined with Symmetry (the
+	// symmetry reduction wins when both apply).
+	Ample func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
 }
 
 // symmetric is implemented by models with a symmetry reduction:
@@ -131,6 +140,9 @@ type Stats struct {
 	// Symmetry is true when states were reduced by symmetry: States then
 	// counts classes of states.
 	Symmetry bool `json:"symmetry,omitempty"`
+	// Reduced counts the states expanded through an ample set (partial-
+	// order reduction) rather than fully.
+	Reduced int `json:"reduced,omitempty"`
 	// SeenBytes is the memory of the seen set and the parent links, and
 	// BytesPerState that divided by States.
 	SeenBytes     int64   `json:"seen_bytes"`

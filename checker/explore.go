@@ -47,6 +47,12 @@ func Check(m Model, props []Property, opt Options) Result {
 	keepGraph := len(ev) > 0
 	if !keepGraph {
 		res := checkSafety(m, props, opt, ctx, start)
+		if len(res.Violations) > 0 && opt.Ample != nil && res.Stats.Reduced > 0 {
+			// The reduced graph keeps the verdict, not the shortest runs.
+			full := opt
+			full.Ample = nil
+			res = checkSafety(m, props, full, ctx, start)
+		}
 		return finish(res, start)
 	}
 	found := make([]*Counterexample, len(props))

@@ -130,6 +130,11 @@ func checkSafety(m Model, props []Property, opt Options, ctx context.Context, st
 		newCanon = sm.SymmetryCanonicalizer
 		stats.Symmetry = true
 	}
+	ample := opt.Ample
+	if newCanon != nil {
+		ample = nil
+	}
+	var reduced atomic.Int64
 
 	pathTo := func(g uint32) []int32 {
 		var chain []uint32
@@ -226,7 +231,7 @@ explore:
 					for k := k0; k < k1; k++ {
 						st := cur[k*size : (k+1)*size]
 						succ := 0
-						m.Next(st, buf, func(id, _ int32, _ bool, next []byte) bool {
+						yield := func(id, _ int32, _ bool, next []byte) bool {
 							succ++
 							for _, pi := range step {
 								if !props[pi].Step(st, id, next) {
@@ -242,7 +247,30 @@ explore:
 							sc.via = append(sc.via, id)
 							sc.states = append(sc.states, next...)
 							return true
-						})
+						}
+						if ample != nil {
+							mark, vmark := len(sc.fps), len(c.viols)
+							if ample(st, buf, yield) {
+								// Cycle proviso: an ample successor seen
+								// already means a full expansion.
+								again := false
+								for _, fp := range sc.fps[mark:] {
+									if seen.contains(fp) {
+										again = true
+										break
+									}
+								}
+								if !again {
+									reduced.Add(1)
+									c.trans += succ
+									continue
+								}
+								sc.fps, sc.parent, sc.via, sc.states = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size]
+								c.viols = c.viols[:vmark]
+								succ = 0
+							}
+						}
+						m.Next(st, buf, yield)
 						c.trans += succ
 						if succ == 0 && deadlock >= 0 && !m.Quiescent(st) {
 							c.viols = append(c.viols, pending{prop: deadlock, k: uint32(k), id: -1})
@@ -437,6 +465,7 @@ explore:
 	}
 	stats.States = total
 	stats.Complete = complete
+	stats.Reduced = int(reduced.Load())
 	stats.SeenBytes = seen.bytes() + int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8
 	stats.BytesPerState = float64(stats.SeenBytes) / float64(total)
 	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = expandT, insertT, assembleT

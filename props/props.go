@@ -20,6 +20,11 @@ type Def struct {
 	// Doc says what the property means and where it comes from.
 	Doc  string
 	make func(s *model.System) checker.Property
+	// reads lists the state offsets the property's predicate reads, and
+	// says whether it inspects transitions' marks: partial-order
+	// reduction keeps every transition that writes one of these, or
+	// carries a mark, out of its ample sets.
+	reads func(s *model.System, add func(off int)) (marks bool)
 }
 
 // Defs lists every property, by name.
@@ -27,6 +32,85 @@ var Defs = map[string]Def{}
 
 func def(name string, kind checker.Kind, doc string, make func(s *model.System) checker.Property) {
 	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make}
+}
+
+var reads = map[string]func(s *model.System, add func(off int)) bool{
+	"result-reflects-state": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			add(s.PathOffset(s.Devices[i].FEDir))
+			if s.Devices[i].LibxlDir != model.NoPath {
+				add(s.PathOffset(s.Devices[i].LibxlDir))
+			}
+		}
+		for v := range s.Vars {
+			if strings.HasSuffix(s.Vars[v].Name, ".rc") {
+				add(s.VarOffset(model.VarID(v)))
+			}
+		}
+		return true
+	},
+	"no-resurrection": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			add(s.PathOffset(s.Devices[i].FEDir))
+			add(s.PathOffset(s.Devices[i].BEDir))
+		}
+		return false
+	},
+	"no-premature-teardown": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			d := &s.Devices[i]
+			add(s.PathOffset(d.BEDir))
+			add(s.PathOffset(d.BEState))
+			if d.QemuActor >= 0 {
+				add(s.VarOffset(s.Actors[d.QemuActor].Loc))
+			}
+		}
+		return false
+	},
+	"wait-only-on-existing-backend": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			add(s.PathOffset(s.Devices[i].BEState))
+		}
+		return true
+	},
+	"backend-created-by-toolstack": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			add(s.PathOffset(s.Devices[i].BEDir))
+		}
+		return false
+	},
+	"reconfigure-only-when-connected": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			add(s.PathOffset(s.Devices[i].BEState))
+		}
+		return false
+	},
+	"already-connected-only-if-created": func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			if p, ok := s.PathByName(s.Paths[s.Devices[i].BEDir].Name + "/frontend-id"); ok {
+				add(s.PathOffset(p))
+			}
+		}
+		return true
+	},
+	"deadlock": func(*model.System, func(int)) bool { return false },
+}
+
+// Visible returns the state offsets the named safety properties read and
+// whether any inspects marks, for partial-order reduction. ok is false
+// when a property cannot be reduced for (an eventually-property).
+func Visible(s *model.System, names []string) (offs map[int]bool, marks, ok bool) {
+	offs = map[int]bool{}
+	for _, n := range names {
+		r, found := reads[n]
+		if !found {
+			return nil, false, false
+		}
+		if r(s, func(o int) { offs[o] = true }) {
+			marks = true
+		}
+	}
+	return offs, marks, true
 }
 
 // Names returns the property names in order.

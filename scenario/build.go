@@ -18,6 +18,9 @@ type Compiled struct {
 	Spec       *Spec
 	System     *model.System
 	Properties []checker.Property
+	// POR is the partial-order reduction for these properties, or nil
+	// when one of them is an eventually-property.
+	POR *model.POR
 }
 
 // Load parses, validates and builds the scenario file at path.
@@ -44,7 +47,11 @@ func Build(sp *Spec) (*Compiled, error) {
 	if err != nil {
 		return nil, &Error{File: sp.File, Line: sp.Line("check", -1, "properties"), Msg: err.Error()}
 	}
-	return &Compiled{Spec: sp, System: sys, Properties: ps}, nil
+	c := &Compiled{Spec: sp, System: sys, Properties: ps}
+	if offs, marks, ok := props.Visible(sys, sp.Check.Properties); ok {
+		c.POR = sys.NewPOR(offs, marks)
+	}
+	return c, nil
 }
 
 type builder struct {

@@ -73,6 +73,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "explore with `N` goroutines (0: one per core); the result does not depend on it")
 	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
+	por := fs.Bool("por", false, "partial-order reduction for scenarios with safety properties only (sound; small on the current models, see docs/model.md)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
 	fs.Usage = func() {
@@ -118,7 +119,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep := Report{Match: true}
 	code := 0
 	for _, f := range files {
-		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry}, stderr)
+		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry}, *por, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -197,7 +198,7 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-func checkFile(ctx context.Context, file string, flags checker.Options, stderr io.Writer) ScenarioReport {
+func checkFile(ctx context.Context, file string, flags checker.Options, por bool, stderr io.Writer) ScenarioReport {
 	sr := ScenarioReport{File: file}
 	c, err := scenario.Load(file)
 	if err != nil {
@@ -208,6 +209,9 @@ func checkFile(ctx context.Context, file string, flags checker.Options, stderr i
 	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
 	opt := flags
 	opt.Context = ctx
+	if por && c.POR != nil {
+		opt.Ample = c.POR.Ample
+	}
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates
 	}

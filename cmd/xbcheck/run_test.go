@@ -164,3 +164,10 @@ func TestMemoryBudgetGivesUnknown(t *testing.T) {
 		t.Errorf("bad --memory: exit %d, stderr %q", code, errs)
 	}
 }
+
+func TestPORFlagKeepsVerdicts(t *testing.T) {
+	code, out, _ := runXbcheck(t, "--quiet", "--por", "../../scenarios/")
+	if code != 0 || !strings.Contains(out, "scenarios as expected") {
+		t.Errorf("exit %d with --por:\n%s", code, out)
+	}
+}
