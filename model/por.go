@@ -1,7 +1,5 @@
 package model
 
-import "bytes"
-
 // Partial-order reduction.
 //
 // A POR picks, in a state, an ample set: all the moves of one actor, when
@@ -264,62 +262,17 @@ func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
 // one; when it returns false the caller expands st fully.
 func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
 	s := p.s
+	noop := func(*Transition, State) bool { return true }
 	for ai := range s.Actors {
-		a := &s.Actors[ai]
-		loc := st[s.varBase+int(a.Loc)]
-		if !p.safe[ai][loc] || !s.evalAll(st, a, a.enabled) {
+		if !p.safe[ai][st[s.varBase+int(s.Actors[ai].Loc)]] {
 			continue
 		}
-		// Does it have an urgent move?
-		urgent := false
-		for _, ti := range a.byLoc[loc] {
-			t := &s.Trans[ti]
-			if t.Fault == "" && !t.Slow && s.evalAll(st, a, t.Guard) {
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if !bytes.Equal(next, st) {
-					urgent = true
-					break
-				}
-			}
-		}
-		for wi, w := range a.Watches {
-			if !urgent && st[s.watchOff+int(w)] == watchPending && len(a.handlers[wi]) > 0 {
-				urgent = true
-			}
-		}
-		if !urgent {
+		if urgent, _ := s.actorMoves(st, next, ai, noop); !urgent {
 			continue
 		}
-		for _, ti := range a.byLoc[loc] {
-			t := &s.Trans[ti]
-			if s.evalAll(st, a, t.Guard) {
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if bytes.Equal(next, st) {
-					continue
-				}
-				if !yield(int32(t.ID), int32(ai), t.Fault != "", next) {
-					return true
-				}
-			}
-		}
-		for wi, w := range a.Watches {
-			if st[s.watchOff+int(w)] != watchPending {
-				continue
-			}
-			for _, ti := range a.handlers[wi] {
-				t := &s.Trans[ti]
-				if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
-					copy(next, st)
-					s.apply(st, next, a, t)
-					if !yield(int32(t.ID), int32(ai), t.Fault != "", next) {
-						return true
-					}
-					break
-				}
-			}
-		}
+		s.actorMoves(st, next, ai, func(t *Transition, n State) bool {
+			return yield(int32(t.ID), int32(ai), t.Fault != "", n)
+		})
 		return true
 	}
 	return false

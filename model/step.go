@@ -19,46 +19,11 @@ import (
 func (s *System) Successors(st, next State, yield func(t *Transition, next State) bool) {
 	urgent := false
 	for ai := range s.Actors {
-		a := &s.Actors[ai]
-		if !s.evalAll(st, a, a.enabled) {
-			continue
+		u, stop := s.actorMoves(st, next, ai, yield)
+		if stop {
+			return
 		}
-		loc := st[s.varBase+int(a.Loc)]
-		for _, ti := range a.byLoc[loc] {
-			t := &s.Trans[ti]
-			if s.evalAll(st, a, t.Guard) {
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if bytes.Equal(next, st) {
-					continue // a step that changes nothing is a stutter, not a move
-				}
-				if a.Fair && t.Fault == "" && !t.Slow {
-					urgent = true
-				}
-				if !yield(t, next) {
-					return
-				}
-			}
-		}
-		for wi, w := range a.Watches {
-			if st[s.watchOff+int(w)] != watchPending {
-				continue
-			}
-			for _, ti := range a.handlers[wi] {
-				t := &s.Trans[ti]
-				if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
-					if a.Fair {
-						urgent = true
-					}
-					copy(next, st)
-					s.apply(st, next, a, t)
-					if !yield(t, next) {
-						return
-					}
-					break
-				}
-			}
-		}
+		urgent = urgent || u
 	}
 	if urgent && s.Timers == LastResort {
 		return
@@ -82,6 +47,55 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 			}
 		}
 	}
+}
+
+// actorMoves yields actor ai's moves in st other than timers: its
+// location's transitions, then one handler case per pending watch. urgent
+// reports whether one of them holds LastResort timers back (a move of a
+// fair actor that is neither a fault nor slow); stop, that yield asked to
+// stop.
+func (s *System) actorMoves(st, next State, ai int, yield func(t *Transition, next State) bool) (urgent, stop bool) {
+	a := &s.Actors[ai]
+	if !s.evalAll(st, a, a.enabled) {
+		return false, false
+	}
+	loc := st[s.varBase+int(a.Loc)]
+	for _, ti := range a.byLoc[loc] {
+		t := &s.Trans[ti]
+		if s.evalAll(st, a, t.Guard) {
+			copy(next, st)
+			s.apply(st, next, a, t)
+			if bytes.Equal(next, st) {
+				continue // a step that changes nothing is a stutter, not a move
+			}
+			if a.Fair && t.Fault == "" && !t.Slow {
+				urgent = true
+			}
+			if !yield(t, next) {
+				return urgent, true
+			}
+		}
+	}
+	for wi, w := range a.Watches {
+		if st[s.watchOff+int(w)] != watchPending {
+			continue
+		}
+		for _, ti := range a.handlers[wi] {
+			t := &s.Trans[ti]
+			if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
+				if a.Fair {
+					urgent = true
+				}
+				copy(next, st)
+				s.apply(st, next, a, t)
+				if !yield(t, next) {
+					return urgent, true
+				}
+				break
+			}
+		}
+	}
+	return urgent, false
 }
 
 // Enabled reports whether transition t may be taken in st: its actor may
