@@ -187,13 +187,13 @@ func init() {
 		"P2 (seed 1; also the 4.2 bodge's unconditional write): the toolstack never re-creates a device directory by writing below it when it is missing; only its create transaction (MKDIR) makes one.",
 		func(s *model.System) checker.Property {
 			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if s.Actors[t.Actor].Kind != model.Toolstack {
+				if !byToolstack(s, t) {
 					return true
 				}
 				for i := range s.Devices {
 					d := &s.Devices[i]
 					for _, dir := range [2]model.PathID{d.FEDir, d.BEDir} {
-						if s.Exists(pre, dir) || !s.Exists(post, dir) {
+						if !created(s, pre, post, dir) {
 							continue
 						}
 						made := false
@@ -214,7 +214,7 @@ func init() {
 		"S2 (seed 2, the 4.2 qemu bodge): the toolstack removes a qemu-served backend directory, or writes its state Closed itself, only after that qemu has exited.",
 		func(s *model.System) checker.Property {
 			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if s.Actors[t.Actor].Kind != model.Toolstack {
+				if !byToolstack(s, t) {
 					return true
 				}
 				for i := range s.Devices {
@@ -258,12 +258,12 @@ func init() {
 		"P4a (seed 4, efe6d12251): a backend directory is created only by the toolstack, never by a backend process writing below a missing one.",
 		func(s *model.System) checker.Property {
 			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if s.Actors[t.Actor].Kind == model.Toolstack {
+				if byToolstack(s, t) {
 					return true
 				}
 				for i := range s.Devices {
 					d := &s.Devices[i]
-					if !s.Exists(pre, d.BEDir) && s.Exists(post, d.BEDir) {
+					if created(s, pre, post, d.BEDir) {
 						return false
 					}
 				}
@@ -274,7 +274,7 @@ func init() {
 		"P3c (seed 3): the toolstack writes be/state = 7 (Reconfiguring) only while be/state is 4 (Connected), the state libxl__wait_for_backend waited for.",
 		func(s *model.System) checker.Property {
 			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if s.Actors[t.Actor].Kind != model.Toolstack {
+				if !byToolstack(s, t) {
 					return true
 				}
 				ok := true
@@ -372,6 +372,16 @@ func init() {
 				return true
 			})
 		})
+}
+
+// byToolstack reports whether t is a toolstack actor's step.
+func byToolstack(s *model.System, t *model.Transition) bool {
+	return s.Actors[t.Actor].Kind == model.Toolstack
+}
+
+// created reports whether node p is missing before a step and there after.
+func created(s *model.System, pre, post model.State, p model.PathID) bool {
+	return !s.Exists(pre, p) && s.Exists(post, p)
 }
 
 func toolstack(s *model.System) []int {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
+	"github.com/xbcheck/xbcheck/internal/cli"
 	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/trace"
@@ -80,19 +81,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
 	}
-	var paths []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
+	paths, err := cli.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
 		}
-		if fs.NArg() == 0 {
-			break
-		}
-		paths = append(paths, fs.Arg(0))
-		args = fs.Args()[1:]
+		return 2
 	}
 	if *listProps {
 		for _, n := range props.Names() {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
+	"github.com/xbcheck/xbcheck/internal/cli"
 	"github.com/xbcheck/xbcheck/realxs/exec"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/sim"
@@ -55,18 +56,22 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 // parse parses flags that may come before or after the arguments.
-func parse(fs *flag.FlagSet, args []string) ([]string, error) {
-	var pos []string
-	for {
-		if err := fs.Parse(args); err != nil {
-			return nil, err
+// oneArg parses a subcommand's flags and its single positional argument
+// (what it is: "scenario file", "trace file"). code is the exit status to
+// return when ok is false.
+func oneArg(fs *flag.FlagSet, args []string, what string, stderr io.Writer) (arg string, code int, ok bool) {
+	pos, err := cli.Parse(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return "", 0, false
 		}
-		if fs.NArg() == 0 {
-			return pos, nil
-		}
-		pos = append(pos, fs.Arg(0))
-		args = fs.Args()[1:]
+		return "", 2, false
 	}
+	if len(pos) != 1 {
+		fmt.Fprintf(stderr, "%s: want one %s\n", fs.Name(), what)
+		return "", 2, false
+	}
+	return pos[0], 0, true
 }
 
 func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -89,16 +94,9 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage+"\nrun flags:\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
-	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "xbsim run: want one scenario file")
-		return 2
+	arg, code, ok := oneArg(fs, args, "scenario file", stderr)
+	if !ok {
+		return code
 	}
 	seedGiven := false
 	fs.Visit(func(f *flag.Flag) { seedGiven = seedGiven || f.Name == "seed" })
@@ -136,14 +134,14 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xbsim run: %v\n", err)
 		return 2
 	}
-	c, err := scenario.Load(pos[0])
+	c, err := scenario.Load(arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "xbsim: %v\n", err)
 		return 2
 	}
 	for _, f := range cfg.Faults {
 		if !allowed(c, f.Fault) {
-			fmt.Fprintf(stderr, "xbsim run: fault %q is not allowed by %s (allowed: %s)\n", f.Fault, pos[0], strings.Join(c.System.Faults, ", "))
+			fmt.Fprintf(stderr, "xbsim run: fault %q is not allowed by %s (allowed: %s)\n", f.Fault, arg, strings.Join(c.System.Faults, ", "))
 			return 2
 		}
 	}
@@ -151,7 +149,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *runs == 1 {
 		return runOnce(s, sched, *seed, *steps, *jsonOut, *reduce, *traceDir, stdout, stderr)
 	}
-	return runMany(ctx, s, sched, *seed, *runs, *steps, *jsonOut, *traceDir, pos[0], stdout, stderr)
+	return runMany(ctx, s, sched, *seed, *runs, *steps, *jsonOut, *traceDir, arg, stdout, stderr)
 }
 
 func allowed(c *scenario.Compiled, fault string) bool {
@@ -331,30 +329,23 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage+"\nreplay flags:\n")
 		fs.PrintDefaults()
 	}
-	pos, err := parse(fs, args)
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return 0
-		}
-		return 2
+	arg, code, ok := oneArg(fs, args, "trace file", stderr)
+	if !ok {
+		return code
 	}
-	if len(pos) != 1 {
-		fmt.Fprintln(stderr, "xbsim replay: want one trace file")
-		return 2
-	}
-	data, err := os.ReadFile(pos[0])
+	data, err := os.ReadFile(arg)
 	if err != nil {
 		fmt.Fprintf(stderr, "xbsim: %v\n", err)
 		return 2
 	}
 	tr, err := trace.Parse(data)
 	if err != nil {
-		fmt.Fprintf(stderr, "xbsim: %s: %v\n", pos[0], err)
+		fmt.Fprintf(stderr, "xbsim: %s: %v\n", arg, err)
 		return 2
 	}
 	file := *scen
 	if file == "" {
-		if file, err = sim.FindScenario(tr, pos[0]); err != nil {
+		if file, err = sim.FindScenario(tr, arg); err != nil {
 			fmt.Fprintf(stderr, "xbsim: %v\n", err)
 			return 2
 		}
@@ -367,7 +358,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	if c.Spec.Name != tr.Scenario {
 		fmt.Fprintf(stderr, "xbsim: warning: the trace is of scenario %s, %s is %s\n", tr.Scenario, file, c.Spec.Name)
 	}
-	rep := ReplayReport{Trace: pos[0], Scenario: file, Recorded: len(tr.Steps), Violations: []sim.Violation{}}
+	rep := ReplayReport{Trace: arg, Scenario: file, Recorded: len(tr.Steps), Violations: []sim.Violation{}}
 	res, err := sim.New(c).Replay(tr)
 	var div *sim.Divergence
 	switch {
@@ -375,7 +366,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		rep.Diverged = div
 		rep.Reason = div.Error()
 	case err != nil:
-		fmt.Fprintf(stderr, "xbsim: %s: %v\n", pos[0], err)
+		fmt.Fprintf(stderr, "xbsim: %s: %v\n", arg, err)
 		return 2
 	}
 	if res != nil {
