@@ -169,6 +169,9 @@ func (e *Error) Unwrap() error { return e.Err }
 var (
 	// ErrNoCache: the images are not built (run `make xenhost`).
 	ErrNoCache = errors.New("test host images not built (run `make xenhost`)")
+	// ErrStaleCache: tools/xenhost changed since the images were built
+	// (run `make xenhost`).
+	ErrStaleCache = errors.New("test host images older than tools/xenhost (run `make xenhost`)")
 	// ErrClosed: the host was closed.
 	ErrClosed = errors.New("test host closed")
 )

@@ -24,5 +24,6 @@
 // `make realhost`; plain `go test ./...` never boots a VM.
 //
 // Errors are *[Error] values, shaped like io/fs.PathError. Without the
-// images, Boot fails with an error matching [ErrNoCache].
+// images, Boot fails with an error matching [ErrNoCache]; with images
+// older than tools/xenhost, one matching [ErrStaleCache].
 package xenhost

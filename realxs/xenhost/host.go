@@ -61,6 +61,9 @@ func Boot(ctx context.Context, cfg Config) (*Host, error) {
 			return nil, &Error{Op: "boot", Path: cfg.Cache, Err: fmt.Errorf("%w: no %s", ErrNoCache, f)}
 		}
 	}
+	if err := checkFresh(cfg.Cache); err != nil {
+		return nil, err
+	}
 	if cfg.LogDir == "" {
 		d, err := os.MkdirTemp("", "xbcheck-xenhost-logs-")
 		if err != nil {
@@ -137,6 +140,27 @@ func Boot(ctx context.Context, cfg Config) (*Host, error) {
 	}
 	h.logf("xenhost: booted in %.1fs (%s, %s)", h.bootTime.Seconds(), h.accel, cfg.Xenstored)
 	return h, nil
+}
+
+// checkFresh fails with ErrStaleCache when a source of the images in
+// tools/xenhost is newer than the cache's build stamp (the images would
+// not match the code).
+func checkFresh(cache string) error {
+	root := moduleRoot()
+	if root == "" {
+		return nil
+	}
+	st, err := os.Stat(filepath.Join(cache, "build.stamp"))
+	if err != nil {
+		return nil
+	}
+	srcs, _ := filepath.Glob(filepath.Join(root, "tools", "xenhost", "*"))
+	for _, src := range srcs {
+		if fi, err := os.Stat(src); err == nil && fi.ModTime().After(st.ModTime()) {
+			return &Error{Op: "boot", Path: cache, Err: fmt.Errorf("%w: %s is newer than the images", ErrStaleCache, filepath.Base(src))}
+		}
+	}
+	return nil
 }
 
 func (h *Host) logf(format string, args ...any) {
