@@ -425,6 +425,7 @@ func (h *Host) close() error {
 	for _, g := range guests {
 		g.closeClient()
 	}
+	poweredOff := false
 	if h.sess != nil && !h.sess.IsClosed() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		keep(h.fetchLogs(ctx))
@@ -435,15 +436,24 @@ func (h *Host) close() error {
 		if err != nil {
 			h.logf("xenhost: shutdown request: %v", err)
 		}
+		poweredOff = err == nil
 	}
 	h.mu.Lock()
 	h.closed = true
 	h.mu.Unlock()
 	if h.qemu != nil && h.qemu.Process != nil {
+		// After a power-off QEMU exits by itself (-no-reboot); without one
+		// (a failed boot) there is nothing to wait for.
+		grace := 20 * time.Second
+		if !poweredOff {
+			grace = 0
+		}
 		select {
 		case <-h.qemuDone:
-		case <-time.After(20 * time.Second):
-			h.logf("xenhost: QEMU did not exit after the power-off; killing it")
+		case <-time.After(grace):
+			if poweredOff {
+				h.logf("xenhost: QEMU did not exit after the power-off; killing it")
+			}
 			syscall.Kill(-h.qemu.Process.Pid, syscall.SIGKILL)
 			select {
 			case <-h.qemuDone:

@@ -25,7 +25,7 @@ say() { echo "xenhost: $*" >&2; }
 mkdir -p "$dir"
 dir=$(cd "$dir" && pwd)
 stamp=$dir/fetch.stamp
-if [ -f "$stamp" ] && [ -x "$dir/root/usr/lib/xen-4.17/bin/xl" ]; then
+if [ -f "$stamp" ] && [ -x "$dir/root/usr/lib/xen-4.17/bin/xl" ] && command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -38,13 +38,12 @@ mkdir -p "$dir/debs" "$dir/root"
 
 # A fresh machine's package lists may be empty or stale.
 apt-get -q update >"$dir/debs/update.log" 2>&1 || { cat "$dir/debs/update.log" >&2; exit 1; }
-if ! command -v qemu-system-x86_64 >/dev/null || ! command -v cpio >/dev/null ||
-	! command -v depmod >/dev/null || ! command -v xz >/dev/null; then
-	say "installing host tools: qemu-system-x86 cpio kmod xz-utils"
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-		qemu-system-x86 cpio kmod xz-utils >"$dir/debs/install.log" 2>&1 ||
-		{ cat "$dir/debs/install.log" >&2; exit 1; }
-fi
+# Host tools. losetup (mount) and flock (util-linux) are copied into dom0
+# from the host, as are bash and libgcc_s (always there on Debian).
+say "installing host tools: qemu-system-x86 cpio kmod xz-utils"
+DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	qemu-system-x86 cpio kmod xz-utils mount util-linux >"$dir/debs/install.log" 2>&1 ||
+	{ cat "$dir/debs/install.log" >&2; exit 1; }
 
 # linux-image-amd64 is a metapackage; download the image it depends on
 # (linux-image-6.1.0-NN-amd64 at the time of writing).
