@@ -43,10 +43,10 @@ import (
 )
 
 // DefaultOpaque are the keys whose values the model stands for with a
-// representative value, compared by presence: the ring reference and
-// event channel a frontend grants, the disk size blkback reports, the
+// representative value, compared by presence: the ring references and
+// event channels a frontend grants, the disk size blkback reports, the
 // device number the block script finds, and the script's error message.
-var DefaultOpaque = []string{"ring-ref", "event-channel", "tx-ring-ref", "rx-ring-ref", "sectors", "physical-device", "hotplug-error"}
+var DefaultOpaque = []string{"ring-ref", "event-channel", "tx-ring-ref", "rx-ring-ref", "event-channel-tx", "event-channel-rx", "sectors", "physical-device", "hotplug-error"}
 
 // Options tune a check.
 type Options struct {
@@ -67,6 +67,10 @@ type Options struct {
 	// Actors returns the model actors that may have made a change of
 	// connection c (default ByRole).
 	Actors func(sys *model.System, c *xstrace.Conn) []int
+	// Observed, when not nil, further limits the transitions that may
+	// change a compared node in an explanation: those the real
+	// components take, not those a player performs itself.
+	Observed func(t *model.Transition) bool
 }
 
 // ByRole maps a connection to the actors that play it: a domain's kernel
@@ -97,8 +101,10 @@ type Group struct {
 	Changes []xstrace.Change
 	// Writers names who made them ("toolstack", "dom0-kernel", ...).
 	Writers []string
-	// Trans are the transitions of one explanation ("actor: transition").
+	// Trans are the transitions of one explanation ("actor: transition"),
+	// IDs their indexes in System.Trans.
 	Trans []string
+	IDs   []int
 	// Explained is false for a divergence.
 	Explained bool
 	// Diff is, for a divergence, the model's nodes against the real ones
@@ -350,6 +356,10 @@ func (t *Tracker) Finish() *Report {
 // Report returns the report so far.
 func (t *Tracker) Report() *Report { return t.rep }
 
+// Paths returns the compared nodes, for a caller that reads them back
+// from a live daemon (Snapshot).
+func (t *Tracker) Paths() []string { return t.c.names }
+
 // scope collects the model's nodes at or below a device directory.
 func (c *checker) scope() {
 	var dirs []model.PathID
@@ -458,6 +468,7 @@ func (c *checker) group(changes []xstrace.Change, path []int, ok bool, diff stri
 	for _, t := range path {
 		tr := &c.sys.Trans[t]
 		g.Trans = append(g.Trans, c.sys.Actors[tr.Actor].Name+": "+tr.Name)
+		g.IDs = append(g.IDs, t)
 	}
 	return g
 }
@@ -503,7 +514,7 @@ func (c *checker) explain(set []model.State, target string, actors map[int]bool)
 					return true
 				}
 				sk := c.modelKey(s)
-				if sk != nk && !actors[t.Actor] {
+				if sk != nk && (!actors[t.Actor] || c.opts.Observed != nil && !c.opts.Observed(t)) {
 					return true
 				}
 				seen[fp] = true
