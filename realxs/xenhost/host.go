@@ -295,51 +295,35 @@ func (h *Host) connect(ctx context.Context) error {
 		}
 	}()
 	// The agent repeats the banner until it reads Go, then sends Ack;
-	// everything after Ack is yamux. Read byte by byte so that nothing
-	// of yamux is consumed here.
-	var line []byte
-	var b [1]byte
-	sentGo := false
-	for {
-		if _, err := io.ReadFull(conn, b[:]); err != nil {
-			select {
-			case <-h.qemuDone:
-				return fmt.Errorf("QEMU exited (%v) before dom0's agent answered (last console line: %q)", h.qemuErr, h.console.last())
-			default:
-			}
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			return fmt.Errorf("control port: %w", err)
+	// everything after Ack is yamux.
+	if err := proto.HostHandshake(conn); err != nil {
+		select {
+		case <-h.qemuDone:
+			return fmt.Errorf("QEMU exited (%v) before dom0's agent answered (last console line: %q)", h.qemuErr, h.console.last())
+		default:
 		}
-		if b[0] != '\n' {
-			if len(line) < 256 {
-				line = append(line, b[0])
-			}
-			continue
+		if ctx.Err() != nil {
+			return ctx.Err()
 		}
-		got := strings.TrimSpace(string(line))
-		line = line[:0]
-		switch {
-		case got == proto.Banner && !sentGo:
-			if _, err := conn.Write([]byte(proto.Go + "\n")); err != nil {
-				return fmt.Errorf("control port: %w", err)
-			}
-			sentGo = true
-		case got == proto.Ack && sentGo:
-			conn.SetDeadline(time.Time{})
-			cfg := yamux.DefaultConfig()
-			cfg.EnableKeepAlive = false
-			cfg.ConnectionWriteTimeout = 60 * time.Second
-			cfg.LogOutput = io.Discard
-			sess, err := yamux.Client(conn, cfg)
-			if err != nil {
-				return err
-			}
-			h.sess = sess
-			return nil
-		}
+		return fmt.Errorf("control port: %w", err)
 	}
+	conn.SetDeadline(time.Time{})
+	sess, err := yamux.Client(conn, yamuxConfig())
+	if err != nil {
+		return err
+	}
+	h.sess = sess
+	return nil
+}
+
+// yamuxConfig is the session configuration of both sides.
+func yamuxConfig() *yamux.Config {
+	cfg := yamux.DefaultConfig()
+	// Under TCG a busy dom0 can be slow to answer pings: no keepalive.
+	cfg.EnableKeepAlive = false
+	cfg.ConnectionWriteTimeout = 60 * time.Second
+	cfg.LogOutput = io.Discard
+	return cfg
 }
 
 // stream opens a stream and sends its header. ctx's cancellation resets

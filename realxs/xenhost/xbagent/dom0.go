@@ -55,7 +55,7 @@ func (a *dom0Agent) session(port string) error {
 		return err
 	}
 	defer f.Close()
-	if err := handshake(f); err != nil {
+	if err := proto.AgentHandshake(f, 500*time.Millisecond); err != nil {
 		return err
 	}
 	logf("host connected")
@@ -76,57 +76,6 @@ func (a *dom0Agent) session(port string) error {
 		}
 		go a.serve(st)
 	}
-}
-
-// handshake repeats the banner until the host says go, then acknowledges.
-// A read of a virtio port whose host side is not connected returns EOF at
-// once: it is retried. Writes block until the host connects.
-func handshake(f *os.File) error {
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			if _, err := f.Write([]byte(proto.Banner + "\n")); err != nil {
-				return
-			}
-			select {
-			case <-stop:
-				return
-			case <-time.After(500 * time.Millisecond):
-			}
-		}
-	}()
-	var line []byte
-	var b [1]byte
-	for {
-		n, err := f.Read(b[:])
-		if err != nil && !errors.Is(err, io.EOF) {
-			close(stop)
-			wg.Wait()
-			return err
-		}
-		if n == 0 {
-			time.Sleep(100 * time.Millisecond)
-			continue
-		}
-		if b[0] != '\n' {
-			if len(line) < 256 {
-				line = append(line, b[0])
-			}
-			continue
-		}
-		got := strings.TrimSpace(string(line))
-		line = line[:0]
-		if got == proto.Go {
-			break
-		}
-	}
-	close(stop)
-	wg.Wait()
-	_, err := f.Write([]byte(proto.Ack + "\n"))
-	return err
 }
 
 func (a *dom0Agent) serve(st net.Conn) {

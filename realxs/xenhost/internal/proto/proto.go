@@ -37,7 +37,10 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"sync"
 	"syscall"
+	"time"
 )
 
 // The handshake lines on the serial port (each ends with a newline).
@@ -293,4 +296,92 @@ func Unchunk(chunks []string) ([]byte, error) {
 		buf.Write(b)
 	}
 	return buf.Bytes(), nil
+}
+
+// AgentHandshake is the agent's side of the handshake on the serial port:
+// it repeats [Banner] every interval until it reads a [Go] line, then
+// stops repeating and writes [Ack]. A read that returns no bytes and EOF
+// (a virtio port whose host side is not connected yet) is retried after a
+// pause. Writes block while the host is not connected.
+func AgentHandshake(rw io.ReadWriter, interval time.Duration) error {
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var wmu sync.Mutex
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			wmu.Lock()
+			_, err := io.WriteString(rw, Banner+"\n")
+			wmu.Unlock()
+			if err != nil {
+				return
+			}
+			select {
+			case <-stop:
+				return
+			case <-time.After(interval):
+			}
+		}
+	}()
+	finish := func() { close(stop); wg.Wait() }
+	var line []byte
+	var b [1]byte
+	for {
+		n, err := rw.Read(b[:])
+		if n == 0 {
+			if err != nil && !errors.Is(err, io.EOF) {
+				finish()
+				return err
+			}
+			time.Sleep(interval / 5)
+			continue
+		}
+		if b[0] != '\n' {
+			if len(line) < 256 {
+				line = append(line, b[0])
+			}
+			continue
+		}
+		got := strings.TrimSpace(string(line))
+		line = line[:0]
+		if got == Go {
+			break
+		}
+	}
+	finish()
+	_, err := io.WriteString(rw, Ack+"\n")
+	return err
+}
+
+// HostHandshake is the host's side: it skips everything up to a [Banner]
+// line, answers [Go], and returns once it has read the [Ack] line (banners
+// still in flight are skipped). It reads byte by byte, so that nothing
+// after the Ack is consumed.
+func HostHandshake(rw io.ReadWriter) error {
+	var line []byte
+	var b [1]byte
+	sentGo := false
+	for {
+		if _, err := io.ReadFull(rw, b[:]); err != nil {
+			return err
+		}
+		if b[0] != '\n' {
+			if len(line) < 256 {
+				line = append(line, b[0])
+			}
+			continue
+		}
+		got := strings.TrimSpace(string(line))
+		line = line[:0]
+		switch {
+		case got == Banner && !sentGo:
+			if _, err := io.WriteString(rw, Go+"\n"); err != nil {
+				return err
+			}
+			sentGo = true
+		case got == Ack && sentGo:
+			return nil
+		}
+	}
 }
