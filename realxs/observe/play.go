@@ -116,7 +116,8 @@ func Play(ctx context.Context, c *realxs.Client, sys *model.System, opts PlayOpt
 	events := make(chan struct{}, 1)
 	for _, d := range sys.Devices {
 		for _, dir := range []model.PathID{d.FEDir, d.BEDir} {
-			w, err := c.Watch(ctx, sys.Paths[dir].Name, "xbcheck-play")
+			// One token per watch: the client routes events by token.
+			w, err := c.Watch(ctx, sys.Paths[dir].Name, "xbcheck-play:"+sys.Paths[dir].Name)
 			if err != nil {
 				return p.rep, err
 			}
@@ -261,9 +262,13 @@ func (p *player) loop() error {
 		}
 		t := p.next(false)
 		if t == nil {
-			// The real components' turn: wait for them, then for a
-			// timer.
+			// The real components' turn: wait for them; then for steps
+			// of theirs that show in no node (a driver unregistering),
+			// then for a timer.
 			if p.wait(p.opts.Settle) {
+				continue
+			}
+			if p.silent() {
 				continue
 			}
 			if t = p.next(true); t == nil {
@@ -288,4 +293,67 @@ func (p *player) loop() error {
 		p.sched++ // with a schedule: its next entry; after its end, nothing more is played
 	}
 	return nil
+}
+
+// silent takes the shortest sequence (at most 4) of the real components'
+// transitions that write nothing after which a played transition, a timer
+// included, is enabled: steps the real components may have taken without
+// a trace in the store. It reports whether it took any.
+func (p *player) silent() bool {
+	type node struct {
+		st   model.State
+		path []*model.Transition
+	}
+	quiet := func(t *model.Transition) bool {
+		if p.opts.Played(t) || t.Fault != "" {
+			return false
+		}
+		for _, op := range t.Ops {
+			if op.Kind.IsWrite() {
+				return false
+			}
+		}
+		return true
+	}
+	playable := func(st model.State) bool {
+		for i := range p.sys.Trans {
+			if t := &p.sys.Trans[i]; p.opts.Played(t) && t.Fault == "" && p.sys.Enabled(st, t) {
+				return true
+			}
+		}
+		return false
+	}
+	frontier := []node{{st: p.sess.State()}}
+	seen := map[uint64]bool{model.Fingerprint(p.sess.State()): true}
+	for depth := 0; depth < 4 && len(frontier) > 0; depth++ {
+		var next []node
+		for _, n := range frontier {
+			var found []*model.Transition
+			p.sys.Successors(n.st, make(model.State, p.sys.Size()), func(t *model.Transition, s model.State) bool {
+				fp := model.Fingerprint(s)
+				if !quiet(t) || seen[fp] {
+					return true
+				}
+				seen[fp] = true
+				path := append(append([]*model.Transition(nil), n.path...), t)
+				if playable(s) {
+					found = path
+					return false
+				}
+				next = append(next, node{st: append(model.State(nil), s...), path: path})
+				return true
+			})
+			if found != nil {
+				for _, t := range found {
+					p.sess.Advance(t)
+					p.tr.Played(t)
+					p.rep.Steps = append(p.rep.Steps, p.sys.Actors[t.Actor].Name+": "+t.Name+" (unseen)")
+					p.rep.Path = append(p.rep.Path, int32(t.ID))
+				}
+				return true
+			}
+		}
+		frontier = next
+	}
+	return false
 }

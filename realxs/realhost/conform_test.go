@@ -14,9 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs"
+	"github.com/xbcheck/xbcheck/realxs/exec"
+	"github.com/xbcheck/xbcheck/realxs/observe"
 	"github.com/xbcheck/xbcheck/realxs/xenhost"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
+	"github.com/xbcheck/xbcheck/scenario"
 )
 
 // summary collects the whole run; TestMain writes it out.
@@ -38,6 +43,9 @@ func TestMain(m *testing.M) {
 // images, atomically, for `make realhost` to print.
 func writeSummary() error {
 	dir := os.Getenv("XBCHECK_REALHOST_REPORT")
+	if dir == "" && os.Getenv(xenhost.EnvCache) != "" {
+		dir = filepath.Join(os.Getenv(xenhost.EnvCache), "report")
+	}
 	if dir == "" {
 		dir = filepath.Join("..", "..", ".cache", "xenhost", "report")
 	}
@@ -127,7 +135,14 @@ func newSession(t *testing.T, ctx context.Context, h *xenhost.Host) *session {
 // mark puts a mark into the daemon's trace and returns its label.
 func (s *session) mark(what string) string {
 	s.seq++
-	label := fmt.Sprintf("%02d-%s", s.seq, strings.ReplaceAll(what, " ", "-"))
+	// xenstore paths take [A-Za-z0-9_@/-] only.
+	clean := strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '/' {
+			return r
+		}
+		return '-'
+	}, what)
+	label := fmt.Sprintf("%02d-%s", s.seq, clean)
 	if _, err := s.xs.Read(s.ctx, xstrace.MarkPrefix+label); err != nil && !errors.Is(err, realxs.ENOENT) {
 		s.t.Fatalf("mark %s: %v", label, err)
 	}
@@ -245,6 +260,8 @@ func TestConformance(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	s := newSession(t, ctx, h)
+	// Judge what was observed, also when an operation fails the test.
+	t.Cleanup(s.judge)
 
 	for _, f := range []string{"disk2", "disk3", "disk4", "disk5"} {
 		s.must(nil, "truncate", "-s", "8M", "/data/"+f+".img")
@@ -275,8 +292,8 @@ func TestConformance(t *testing.T) {
 		t.Helper()
 		d := disk(name, devid, "absent")
 		began := time.Now()
-		s.set("guest1", d)
 		o := s.observe("xl block-attach "+name, g, "running", "add "+name)
+		o.Devices = append(o.Devices, d)
 		s.must(o, "xl", "block-attach", "guest1", file+",raw,"+name+",w")
 		d.State = "connected"
 		if !s.connected(dom, d) {
@@ -289,7 +306,10 @@ func TestConformance(t *testing.T) {
 	// 2, 3. block-attach and block-detach.
 	attach("xvdb", 51728, "/data/disk2.img")
 	began = time.Now()
-	o := s.observe("xl block-detach", g, "running", "remove xvdb")
+	// xl block-detach is libxl_device_disk_safe_remove (FORCE_OFF), -f
+	// libxl_device_disk_destroy (FORCE_ON), as xl 4.17 says when they
+	// fail ("libxl_device_disk_safe_remove failed.").
+	o := s.observe("xl block-detach", g, "running", "safe-remove xvdb")
 	s.must(o, "xl", "block-detach", "guest1", "xvdb")
 	if !s.removed(dom, disk("xvdb", 51728, ""), 10*time.Second) {
 		t.Errorf("xvdb's backend is still there")
@@ -299,9 +319,9 @@ func TestConformance(t *testing.T) {
 
 	// 4, 5. network-attach and network-detach.
 	began = time.Now()
-	s.set("guest1", vif(1, "absent"))
 	o = s.observe("xl network-attach", g, "running", "add vif1")
-	s.must(o, "xl", "network-attach", "guest1", "bridge=xenbr0,mac=00:16:3e:00:00:02")
+	o.Devices = append(o.Devices, vif(1, "absent"))
+	s.must(o, "xl", "network-attach", "guest1", "bridge=xenbr0", "mac=00:16:3e:00:00:02")
 	if !s.connected(dom, vif(1, "")) {
 		t.Fatalf("vif1 never connected")
 	}
@@ -316,6 +336,46 @@ func TestConformance(t *testing.T) {
 	s.set("guest1", vif(1, "absent"))
 	s.end(o, began)
 
+	// Played replays: xbcheck performs libxl's steps, the real drivers
+	// answer.
+	s.must(nil, "truncate", "-s", "8M", "/data/disk6.img")
+	s.replay("vbd add", g, disk("xvdf", 51792, "absent"), "add", "/data/disk6.img", "", nil)
+	s.replay("vbd remove", g, disk("xvdf", 51792, "connected"), "remove", "", "", nil)
+	s.replay("vif remove", g, vif(0, "connected"), "remove", "", "", nil)
+	attach("xvdg", 51808, "/data/disk6.img")
+	if err := g.Spawn(ctx, "sh", "-c", "exec 3</dev/xvdg; exec sleep 600"); err != nil {
+		t.Fatalf("holding xvdg: %v", err)
+	}
+	time.Sleep(time.Second)
+	s.replay("vbd remove, disk open in the guest", g, disk("xvdg", 51808, "connected"), "remove", "", "", []string{"frontend-refuses-close"})
+	g.Run(ctx, "killall", "sleep")
+
+	// A violation reproduced: the backend driver unbound, the detach
+	// returns an error for a device it removed (result-reflects-state,
+	// scenarios/vbd-remove-backend-unbound-4.17.toml), once played after
+	// the checker's counterexample and once by xl itself.
+	attach("xvdh", 51824, "/data/disk6.img")
+	s.must(nil, "sh", "-c", fmt.Sprintf("echo vbd-%d-51824 > /sys/bus/xen-backend/drivers/vbd/unbind", dom))
+	s.replay("vbd remove, backend unbound", g, disk("xvdh", 51824, "connected"), "remove", "", "none", nil)
+	s.must(nil, "truncate", "-s", "8M", "/data/disk7.img")
+	attach("xvdi", 51840, "/data/disk7.img")
+	s.must(nil, "sh", "-c", fmt.Sprintf("echo vbd-%d-51840 > /sys/bus/xen-backend/drivers/vbd/unbind", dom))
+	began = time.Now()
+	// -f is libxl_device_disk_destroy (FORCE_ON).
+	o = s.observe("xl block-detach -f, backend unbound", g, "running", "destroy xvdi")
+	o.Backend = map[string]string{"xvdi": "none"}
+	c := s.run(o, "xl", "block-detach", "-f", "guest1", "xvdi")
+	fe, _ := paths(dom, disk("xvdi", 51840, ""))
+	s.removed(dom, disk("xvdi", 51840, ""), 30*time.Second)
+	if _, err := s.xs.Read(ctx, fe); errors.Is(err, realxs.ENOENT) && c.ExitCode != 0 {
+		t.Logf("reproduced with xl: exit %d, and the device is gone (result-reflects-state)", c.ExitCode)
+		summary.Reproduced++
+	} else {
+		t.Errorf("xl block-detach with the backend unbound: exit %d, frontend read %v: not the violation", c.ExitCode, err)
+	}
+	s.set("guest1", disk("xvdi", 51840, "absent"))
+	s.end(o, began)
+
 	// 6. block-detach while the guest holds the disk open.
 	attach("xvdc", 51744, "/data/disk3.img")
 	if err := g.Spawn(ctx, "sh", "-c", "exec 3</dev/xvdc; exec sleep 600"); err != nil {
@@ -323,7 +383,7 @@ func TestConformance(t *testing.T) {
 	}
 	time.Sleep(time.Second)
 	began = time.Now()
-	o = s.observe("xl block-detach, disk open in the guest", g, "running", "remove xvdc")
+	o = s.observe("xl block-detach, disk open in the guest", g, "running", "safe-remove xvdc")
 	o.Faults = []string{"frontend-refuses-close"}
 	s.run(o, "xl", "block-detach", "guest1", "xvdc")
 	if s.removed(dom, disk("xvdc", 51744, ""), 15*time.Second) {
@@ -338,21 +398,25 @@ func TestConformance(t *testing.T) {
 	attach("xvdd", 51760, "/data/disk4.img")
 	s.must(nil, "xl", "pause", "guest1")
 	began = time.Now()
-	o = s.observe("xl block-detach, guest paused", g, "paused", "remove xvdd")
+	o = s.observe("xl block-detach, guest paused", g, "paused", "safe-remove xvdd")
 	s.run(o, "xl", "block-detach", "guest1", "xvdd")
-	s.removed(dom, disk("xvdd", 51760, ""), 15*time.Second)
 	s.end(o, began)
 	s.must(nil, "xl", "unpause", "guest1")
+	// FORCE_OFF kept the entries: remove them (not observed).
+	s.run(nil, "xl", "block-detach", "-f", "guest1", "xvdd")
+	s.removed(dom, disk("xvdd", 51760, ""), 25*time.Second)
 	s.set("guest1", disk("xvdd", 51760, "absent"))
 
-	// 8. xl destroy while a block-detach runs.
+	// 8. xl destroy while a block-detach waits: the guest is paused, so
+	// the detach waits for its frontend until the destroy comes.
 	attach("xvde", 51776, "/data/disk5.img")
+	s.must(nil, "xl", "pause", "guest1")
 	began = time.Now()
-	o = s.observe("xl destroy during xl block-detach", g, "running", "remove xvde", "domain-destroy guest1")
+	o = s.observe("xl destroy during xl block-detach -f", g, "paused", "destroy xvde", "domain-destroy guest1")
 	done := make(chan Command, 1)
 	go func() {
-		res, err := h.Run(ctx, "xl", "block-detach", "guest1", "xvde")
-		c := Command{Where: "dom0", Argv: []string{"xl", "block-detach", "guest1", "xvde"}, ExitCode: res.ExitCode, Duration: res.Duration}
+		res, err := h.Run(ctx, "xl", "block-detach", "-f", "guest1", "xvde")
+		c := Command{Where: "dom0", Argv: []string{"xl", "block-detach", "-f", "guest1", "xvde"}, ExitCode: res.ExitCode, Duration: res.Duration}
 		if err != nil {
 			c.ExitCode, c.Output = -1, err.Error()
 		} else if res.ExitCode != 0 {
@@ -388,7 +452,14 @@ func TestConformance(t *testing.T) {
 	s.waitFor(fmt.Sprintf("/local/domain/%d", g2.DomID()), 10*time.Second, gone)
 	s.end(o, began)
 
-	// Judge every observation against the daemon's trace.
+}
+
+// judge reads the daemon's trace and judges every observation of s.
+func (s *session) judge() {
+	t, h := s.t, s.h
+	// The test's own context ends when it returns, before its cleanups.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
 	data, err := h.ReadFile(ctx, h.TracePath())
 	if err != nil {
 		t.Fatalf("reading the trace: %v", err)
@@ -418,4 +489,117 @@ func TestConformance(t *testing.T) {
 			}
 		}
 	}
+}
+
+// replay plays op ("add" or "remove") of device d on guest g: xbcheck's
+// client performs libxl 4.17's steps (the model's) for real, with the
+// keys and hotplug scripts they stand for (Hook), while the real drivers
+// answer; every change they make must be one the model allows. backend
+// "none" leaves the backend driver out of the model (it was unbound). A
+// scenario that violates a property is played after the checker's
+// counterexample, and the run must take the same steps and violate it.
+func (s *session) replay(name string, g *xenhost.Guest, d Device, op, file, backend string, faults []string) {
+	t := s.t
+	t.Helper()
+	began := time.Now()
+	o := s.observe("played "+name, g, "running", op+" "+d.Name)
+	o.Played, o.Faults = true, faults
+	if backend != "" {
+		o.Backend = map[string]string{d.Name: backend}
+	}
+	s.set(g.Name(), d) // the observation's devices include d as it is now
+	o.Devices = append([]Device(nil), s.devs[g.Name()]...)
+	if d.State == "absent" {
+		o.Devices = append(o.Devices, d)
+	}
+	src, err := o.Scenario()
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec, err := scenario.Parse("played.toml", []byte(src))
+	if err != nil {
+		t.Fatalf("%s: %v\n%s", name, err, src)
+	}
+	c, err := scenario.Build(spec)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	sys := c.System
+	di := -1
+	for i := range sys.Devices {
+		if sys.Devices[i].Name == d.Name {
+			di = i
+		}
+	}
+	hook := &observe.LibxlHook{Sys: sys, Device: di, File: file, Vdev: d.Name,
+		Runner: func(ctx context.Context, argv []string) (int, string, error) {
+			res, err := s.h.Run(ctx, argv...)
+			return res.ExitCode, string(res.Stderr) + string(res.Stdout), err
+		}}
+	played := func(tr *model.Transition) bool {
+		// The hotplug script's outcomes are the real script's writes,
+		// observed; an outcome that writes nothing (the remove script's
+		// exit) is played: the hook saw the script exit.
+		return sys.Actors[tr.Actor].Kind == model.Toolstack && !(strings.HasPrefix(tr.Name, "script ") && writes(tr))
+	}
+	// The counterexample, if the scenario has one, gives the schedule.
+	var schedule []int32
+	var cex []string
+	if res := checker.Check(sys, c.Properties, checker.Options{}); res.Verdict == checker.Violation {
+		for _, id := range res.Violations[0].Path {
+			tr := &sys.Trans[id]
+			cex = append(cex, sys.Actors[tr.Actor].Name+": "+tr.Name)
+			if played(tr) {
+				schedule = append(schedule, id)
+			}
+		}
+	}
+	var log strings.Builder
+	rep, err := observe.Play(s.ctx, s.xs, sys, observe.PlayOptions{
+		Played: played, Target: exec.LiveTarget{Domain: g.DomID(), Device: d.Name, Keep: true},
+		Hook: hook.Hook, Schedule: schedule, Faults: faults, Settle: 3 * time.Second, Log: &log})
+	if err != nil {
+		t.Fatalf("played %s: %v\n%s", name, err, log.String())
+	}
+	r := &Replay{Name: name, Scenario: src, Steps: rep.Steps, Played: rep.Played, Timers: rep.Timers, Final: rep.Final,
+		Divergence: rep.Divergence, Scripts: hook.Scripts, Duration: time.Since(began), Counterexample: cex}
+	r.Violated = Violated(c, rep.Path)
+	if cex != nil {
+		r.Shape = len(rep.Path) == len(cex)
+		for i := 0; r.Shape && i < len(cex); i++ {
+			tr := &sys.Trans[rep.Path[i]]
+			r.Shape = cex[i] == sys.Actors[tr.Actor].Name+": "+tr.Name
+		}
+		if r.Shape && len(r.Violated) > 0 {
+			summary.Reproduced++
+		}
+	}
+	summary.Replays = append(summary.Replays, r)
+	t.Logf("played %s: %d steps (%d played, %d timers), final %v, violated %v, counterexample shape %v %s",
+		name, len(rep.Steps), rep.Played, rep.Timers, rep.Final, r.Violated, r.Shape, rep.Divergence)
+	switch {
+	case rep.Divergence != "":
+		t.Errorf("played %s: %s\nsteps: %s\n%s", name, rep.Divergence, strings.Join(rep.Steps, "; "), log.String())
+	case !rep.Final:
+		t.Errorf("played %s: the run stopped before every actor was final\nsteps: %s", name, strings.Join(rep.Steps, "; "))
+	case cex != nil && (!r.Shape || len(r.Violated) == 0):
+		t.Errorf("played %s: not the counterexample (violated %v)\nrun:            %s\ncounterexample: %s", name, r.Violated, strings.Join(rep.Steps, "; "), strings.Join(cex, "; "))
+	}
+	if op == "remove" {
+		d.State = "absent"
+	} else {
+		d.State = "connected"
+	}
+	s.set(g.Name(), d)
+	s.end(o, began)
+}
+
+// writes reports whether t modifies the store.
+func writes(t *model.Transition) bool {
+	for _, op := range t.Ops {
+		if op.Kind.IsWrite() {
+			return true
+		}
+	}
+	return false
 }

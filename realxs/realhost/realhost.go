@@ -20,8 +20,10 @@ import (
 	"text/template"
 	"time"
 
+	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs/conform"
+	"github.com/xbcheck/xbcheck/realxs/observe"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
 	"github.com/xbcheck/xbcheck/scenario"
 )
@@ -60,10 +62,15 @@ type Observation struct {
 	Model []string
 	// Faults are model faults the real host may take.
 	Faults []string
+	// Backend overrides a device's backend driver ("none": unbound).
+	Backend map[string]string
 	// Start and End label the marks around the operation in the trace.
 	Start, End string
 	Commands   []Command
 	Duration   time.Duration
+	// Played: xbcheck's own client (xstrace.Client) played the toolstack
+	// (a played replay), so its changes are the toolstack actors'.
+	Played bool
 }
 
 var scenarioTmpl = template.Must(template.New("s").Parse(`description = "real host: {{.Op}}"
@@ -85,7 +92,8 @@ kind = "{{.Kind}}"
 frontend = "{{$.Guest}}"
 devid = {{.DevID}}
 state = "{{.State}}"
-{{end}}{{range .Ops}}
+{{with index $.Backend .Name}}backend-driver = "{{.}}"
+{{end}}{{end}}{{range .Ops}}
 [[operation]]
 kind = "{{.Kind}}"
 {{if .Device}}device = "{{.Device}}"{{else}}domain = "{{.Domain}}"{{end}}
@@ -181,7 +189,16 @@ func Judge(tr *xstrace.Trace, o *Observation) *Result {
 		return fail("marks %q and %q not found in order in the trace", o.Start, o.End)
 	}
 	base := tr.Replay(xstrace.Store{}, 0, start)
-	rep := conform.Check(c.System, tr, base, start, end, conform.Options{Faults: o.Faults})
+	opts := conform.Options{Faults: o.Faults}
+	if o.Played {
+		opts.Actors = func(sys *model.System, c *xstrace.Conn) []int {
+			if c.Role == xstrace.Client {
+				c = &xstrace.Conn{Role: xstrace.Toolstack}
+			}
+			return conform.ByRole(sys, c)
+		}
+	}
+	rep := conform.Check(c.System, tr, base, start, end, opts)
 	if !rep.Initial {
 		r.Initial = rep.InitialDiff
 		return fail("the real store before the operation is not the scenario's initial state")
@@ -235,16 +252,96 @@ func coverage(sys *model.System, fired map[int]bool) (yes, all map[string][]stri
 	return yes, all
 }
 
+// Violated returns the properties of c that the run path of its model
+// violates: the step and state invariants at each step, and, for a run
+// that ends with every actor final, the eventually-properties at its end.
+func Violated(c *scenario.Compiled, path []int32) []string {
+	sys := c.System
+	st := sys.Initial()
+	bad := map[string]bool{}
+	for _, id := range path {
+		t := &sys.Trans[id]
+		post := sys.Apply(st, t)
+		for _, p := range c.Properties {
+			switch {
+			case p.Step != nil && !p.Step(st, id, post):
+				bad[p.Name] = true
+			case p.Kind == checker.Invariant && p.State != nil && !p.State(post):
+				bad[p.Name] = true
+			}
+		}
+		st = post
+	}
+	if sys.AllFinal(st) {
+		for _, p := range c.Properties {
+			if p.Kind == checker.Eventually && p.State != nil && !p.State(st) {
+				bad[p.Name] = true
+			}
+		}
+	}
+	var out []string
+	for n := range bad {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// A Replay is one played replay: xbcheck's client performed the
+// toolstack's steps of a scenario for real while the real drivers
+// answered.
+type Replay struct {
+	Name     string
+	Scenario string
+	// Steps are the run's steps, played ones marked.
+	Steps []string
+	// Played counts the steps performed by the player, Timers the timer
+	// steps it took after the real components stayed still.
+	Played, Timers int
+	Final          bool
+	// Divergence says where the real components left the model, if they
+	// did.
+	Divergence string `json:",omitempty"`
+	// Violated are the properties the run violates; Counterexample is
+	// the checker's for the scenario, and Shape whether the run took the
+	// same steps.
+	Violated       []string `json:",omitempty"`
+	Counterexample []string `json:",omitempty"`
+	Shape          bool     `json:",omitempty"`
+	Scripts        []observe.Script
+	Duration       time.Duration
+}
+
+// A Differential is one daemon's differential test (package difftest):
+// random request sequences of several dom0 clients, the model's xenstore
+// against the live daemon.
+type Differential struct {
+	Xenstored                             string // cxenstored or oxenstored
+	Sequences, Requests, Commits, EAGAINs int64
+	// Known counts the known differences met, by name (exec.Known), and
+	// KnownChecked lists those whose own live check ran on the daemon.
+	Known        map[string]int64
+	KnownChecked []string
+	// Unexplained counts the divergences no name explains (the run
+	// stops at the first).
+	Unexplained int
+	Duration    time.Duration
+}
+
 // A Summary is a whole real-host run.
 type Summary struct {
 	Results []*Result
-	// Replays and Reproduced count played replays and the violations
-	// reproduced for real.
-	Replays, Reproduced int
+	// Replays are the played replays; Reproduced counts the violations
+	// reproduced for real (by a played replay or by xl itself).
+	Replays    []*Replay
+	Reproduced int
 	// Xenstored lists the daemons the run booted ("C", "O").
 	Xenstored []string
 	// Named lists the named divergences met, each once.
 	Named []string
+	// Differential lists the differential tests run, one per daemon;
+	// their unexplained divergences count in the line's.
+	Differential []*Differential
 }
 
 // Line is the summary line `make realhost` ends with.
@@ -265,8 +362,11 @@ func (s *Summary) Line() string {
 			named[c] = true
 		}
 	}
+	for _, d := range s.Differential {
+		unexplained += d.Unexplained
+	}
 	return fmt.Sprintf("realhost: %d operations observed, %d steps, %d unexplained, %d named divergences, %d replays (%d violations reproduced), xenstored %s",
-		ops, steps, unexplained, len(named), s.Replays, s.Reproduced, strings.Join(s.Xenstored, "+"))
+		ops, steps, unexplained, len(named), len(s.Replays), s.Reproduced, strings.Join(s.Xenstored, "+"))
 }
 
 // Coverage merges the results' coverage: per actor, the transitions
