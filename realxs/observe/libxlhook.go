@@ -52,6 +52,28 @@ func Extra(d *model.Device, file, vdev string) (fe, be map[string]string) {
 	return fe, be
 }
 
+// ToolstackSteps says which transitions a played replay performs itself:
+// the toolstack's, except the outcomes of a hotplug script that write to
+// the store, which are the real script's writes and so observed (an
+// outcome that writes nothing, the remove script's exit, is played: the
+// hook saw the script exit).
+func ToolstackSteps(sys *model.System) func(t *model.Transition) bool {
+	return func(t *model.Transition) bool {
+		if sys.Actors[t.Actor].Kind != model.Toolstack {
+			return false
+		}
+		if !strings.HasPrefix(t.Name, "script ") {
+			return true
+		}
+		for _, op := range t.Ops {
+			if op.Kind.IsWrite() {
+				return false
+			}
+		}
+		return true
+	}
+}
+
 // A LibxlHook plays, for one device of a played replay, what libxl 4.17's
 // steps in the model stand for on a real host (PlayOptions.Hook): the
 // keys the model leaves out, the permissions, and the hotplug scripts.

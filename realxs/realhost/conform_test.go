@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
-	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs"
 	"github.com/xbcheck/xbcheck/realxs/exec"
 	"github.com/xbcheck/xbcheck/realxs/observe"
@@ -536,12 +535,7 @@ func (s *session) replay(name string, g *xenhost.Guest, d Device, op, file, back
 			res, err := s.h.Run(ctx, argv...)
 			return res.ExitCode, string(res.Stderr) + string(res.Stdout), err
 		}}
-	played := func(tr *model.Transition) bool {
-		// The hotplug script's outcomes are the real script's writes,
-		// observed; an outcome that writes nothing (the remove script's
-		// exit) is played: the hook saw the script exit.
-		return sys.Actors[tr.Actor].Kind == model.Toolstack && !(strings.HasPrefix(tr.Name, "script ") && writes(tr))
-	}
+	played := observe.ToolstackSteps(sys)
 	// The counterexample, if the scenario has one, gives the schedule.
 	var schedule []int32
 	var cex []string
@@ -592,14 +586,4 @@ func (s *session) replay(name string, g *xenhost.Guest, d Device, op, file, back
 	}
 	s.set(g.Name(), d)
 	s.end(o, began)
-}
-
-// writes reports whether t modifies the store.
-func writes(t *model.Transition) bool {
-	for _, op := range t.Ops {
-		if op.Kind.IsWrite() {
-			return true
-		}
-	}
-	return false
 }
