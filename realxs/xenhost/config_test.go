@@ -1,11 +1,13 @@
 package xenhost
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestConfigDefaults(t *testing.T) {
@@ -75,5 +77,31 @@ func TestBootWithoutCache(t *testing.T) {
 	_, err := Boot(t.Context(), Config{Cache: t.TempDir()})
 	if !errors.Is(err, ErrNoCache) {
 		t.Fatalf("Boot without images: %v, want ErrNoCache", err)
+	}
+}
+
+func TestWatchStall(t *testing.T) {
+	c := &consoleLog{lastLine: "IP idents hash table entries", lastAt: time.Now().Add(-StallTimeout - time.Second)}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
+	go c.watchStall(ctx, cancel)
+	select {
+	case <-ctx.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("no stall detected")
+	}
+	var se *stallError
+	if !errors.As(context.Cause(ctx), &se) || !strings.Contains(se.Error(), "IP idents") {
+		t.Fatalf("cause %v", context.Cause(ctx))
+	}
+	// A console that just printed is not stalled.
+	c = &consoleLog{lastAt: time.Now()}
+	ctx2, cancel2 := context.WithCancelCause(context.Background())
+	defer cancel2(nil)
+	wctx, stop := context.WithTimeout(ctx2, 1500*time.Millisecond)
+	defer stop()
+	c.watchStall(wctx, cancel2)
+	if context.Cause(ctx2) != nil {
+		t.Fatalf("stall reported: %v", context.Cause(ctx2))
 	}
 }

@@ -74,7 +74,7 @@ func Boot(ctx context.Context, cfg Config) (*Host, error) {
 		return nil, &Error{Op: "boot", Path: cfg.LogDir, Err: err}
 	}
 
-	h := &Host{cfg: cfg, qemuDone: make(chan struct{})}
+	h := &Host{cfg: cfg}
 	lock, err := acquireLock(ctx, func() {
 		h.logf("xenhost: waiting for the machine-wide lock %s (another test host runs)", lockPath())
 	})
@@ -113,17 +113,44 @@ func Boot(ctx context.Context, cfg Config) (*Host, error) {
 	os.Remove(initrd)
 	h.logf("xenhost: agent and payload ready in %.1fs", time.Since(t0).Seconds())
 
-	bctx, cancel := context.WithTimeout(ctx, cfg.BootTimeout)
-	defer cancel()
-	if err := h.startQEMU(payload); err != nil {
-		return fail("start qemu", err)
-	}
-	h.logf("xenhost: QEMU started (%s, %s), console in %s", h.accel, cfg.Xenstored, filepath.Join(cfg.LogDir, "console.log"))
-	if err := h.connect(bctx); err != nil {
-		if errors.Is(bctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+	// Up to two attempts: about one boot in fifteen under TCG hangs in
+	// dom0's early kernel boot (the console stops, for good, right after
+	// "IP idents hash table entries"). A boot whose console stays silent
+	// for StallTimeout before the agent answers is killed and started
+	// again; normal boots are never silent for more than about 6 s, even
+	// on a loaded machine.
+	var bctx context.Context
+	for attempt := 1; ; attempt++ {
+		var cancel context.CancelCauseFunc
+		var tctx context.Context
+		tctx, cancelT := context.WithTimeout(ctx, cfg.BootTimeout)
+		bctx, cancel = context.WithCancelCause(tctx)
+		defer cancelT()
+		defer cancel(nil)
+		if err := h.startQEMU(payload); err != nil {
+			return fail("start qemu", err)
+		}
+		h.logf("xenhost: QEMU started (%s, %s), console in %s", h.accel, cfg.Xenstored, filepath.Join(cfg.LogDir, "console.log"))
+		wctx, stopWatch := context.WithCancel(bctx)
+		go h.console.watchStall(wctx, cancel)
+		err := h.connect(bctx)
+		stopWatch()
+		if err == nil {
+			break
+		}
+		var stall *stallError
+		switch {
+		case errors.As(context.Cause(bctx), &stall) && ctx.Err() == nil:
+			err = stall
+		case errors.Is(bctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil:
 			err = fmt.Errorf("dom0's agent did not answer within %v (last console line: %q)", cfg.BootTimeout, h.console.last())
 		}
-		return fail("boot", err)
+		if stall == nil || attempt == 2 {
+			return fail("boot", err)
+		}
+		h.logf("xenhost: %v; killing QEMU and booting again", err)
+		h.killQEMU()
+		os.Rename(filepath.Join(cfg.LogDir, "console.log"), filepath.Join(cfg.LogDir, "console-stalled.log"))
 	}
 	h.bootTime = time.Since(h.start)
 	var info proto.Info
@@ -184,9 +211,32 @@ func (h *Host) LogDir() string { return h.cfg.LogDir }
 // xenstored's -T file or oxenstored's access log.
 func (h *Host) TracePath() string { return h.info.Trace }
 
+// killQEMU kills a QEMU that has not answered (its whole process group)
+// and waits for it, for at most 10 s.
+func (h *Host) killQEMU() {
+	if h.qemu == nil || h.qemu.Process == nil {
+		return
+	}
+	syscall.Kill(-h.qemu.Process.Pid, syscall.SIGKILL)
+	select {
+	case <-h.qemuDone:
+	case <-time.After(10 * time.Second):
+	}
+	if h.conn != nil {
+		h.conn.Close()
+		h.conn = nil
+	}
+	if h.console != nil {
+		h.console.close()
+	}
+}
+
 // startQEMU starts QEMU in its own process group, killed when this
 // process dies.
 func (h *Host) startQEMU(payload string) error {
+	h.qemuDone = make(chan struct{})
+	h.qemuErr = nil
+	os.Remove(filepath.Join(h.runDir, "ctl.sock"))
 	kvmDev := false
 	if _, err := os.Stat("/dev/kvm"); err == nil {
 		kvmDev = true
@@ -247,19 +297,23 @@ func (h *Host) startQEMU(payload string) error {
 	// the process: start QEMU from a goroutine locked to its thread, which
 	// lives until QEMU has exited.
 	started := make(chan error, 1)
+	done := h.qemuDone
 	go func() {
 		runtime.LockOSThread()
 		h.start = time.Now()
 		console.start = h.start
+		console.mu.Lock()
+		console.lastAt = h.start
+		console.mu.Unlock()
 		if err := cmd.Start(); err != nil {
 			started <- err
-			close(h.qemuDone)
+			close(done)
 			return
 		}
 		started <- nil
 		console.copy(stdout)
 		h.qemuErr = cmd.Wait()
-		close(h.qemuDone)
+		close(done)
 		// The thread stays locked and ends with the goroutine.
 	}()
 	return <-started
@@ -268,6 +322,7 @@ func (h *Host) startQEMU(payload string) error {
 // connect dials the control socket, does the handshake, and starts yamux.
 func (h *Host) connect(ctx context.Context) error {
 	sock := filepath.Join(h.runDir, "ctl.sock")
+	qemuDone := h.qemuDone
 	var conn net.Conn
 	for {
 		var d net.Dialer
@@ -277,7 +332,7 @@ func (h *Host) connect(ctx context.Context) error {
 			break
 		}
 		select {
-		case <-h.qemuDone:
+		case <-qemuDone:
 			return fmt.Errorf("QEMU exited (%v) before dom0's agent answered (last console line: %q)", h.qemuErr, h.console.last())
 		case <-ctx.Done():
 			return ctx.Err()
@@ -289,7 +344,7 @@ func (h *Host) connect(ctx context.Context) error {
 	defer stop()
 	go func() {
 		select {
-		case <-h.qemuDone:
+		case <-qemuDone:
 			conn.SetDeadline(time.Now())
 		case <-ctx.Done():
 		}
@@ -298,7 +353,7 @@ func (h *Host) connect(ctx context.Context) error {
 	// everything after Ack is yamux.
 	if err := proto.HostHandshake(conn); err != nil {
 		select {
-		case <-h.qemuDone:
+		case <-qemuDone:
 			return fmt.Errorf("QEMU exited (%v) before dom0's agent answered (last console line: %q)", h.qemuErr, h.console.last())
 		default:
 		}
@@ -479,6 +534,42 @@ type consoleLog struct {
 
 	mu       sync.Mutex
 	lastLine string
+	lastAt   time.Time // when the last line arrived (or QEMU started)
+}
+
+// StallTimeout is how long the console may stay silent during a boot
+// before the boot counts as hung.
+const StallTimeout = 30 * time.Second
+
+// A stallError says a boot hung.
+type stallError struct {
+	silent time.Duration
+	last   string
+}
+
+func (e *stallError) Error() string {
+	return fmt.Sprintf("boot stalled: no console output for %v after %q", e.silent.Round(time.Second), e.last)
+}
+
+// watchStall cancels ctx with a *stallError when the console has been
+// silent for StallTimeout, until ctx is done.
+func (c *consoleLog) watchStall(ctx context.Context, cancel context.CancelCauseFunc) {
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		c.mu.Lock()
+		silent, last := time.Since(c.lastAt), c.lastLine
+		c.mu.Unlock()
+		if silent > StallTimeout {
+			cancel(&stallError{silent: silent, last: last})
+			return
+		}
+	}
 }
 
 func newConsoleLog(path string) (*consoleLog, error) {
@@ -498,11 +589,12 @@ func (c *consoleLog) copy(r io.Reader) {
 		line := strings.TrimRight(sc.Text(), "\r")
 		fmt.Fprintf(w, "[%8.3f] %s\n", time.Since(c.start).Seconds(), line)
 		w.Flush()
+		c.mu.Lock()
+		c.lastAt = time.Now()
 		if strings.TrimSpace(line) != "" {
-			c.mu.Lock()
 			c.lastLine = line
-			c.mu.Unlock()
 		}
+		c.mu.Unlock()
 	}
 	w.Flush()
 }
@@ -518,5 +610,5 @@ func (c *consoleLog) close() {
 	case <-c.done:
 	case <-time.After(2 * time.Second):
 	}
-	c.f.Close()
+	c.f.Close() // a second close does nothing harmful
 }

@@ -309,13 +309,20 @@ func TestCGuest(t *testing.T) {
 	}
 }
 
-// qemuRunning lists qemu-system processes, from /proc.
-func qemuRunning() []string {
+// qemuRunning lists the qemu-system processes, from /proc, whose command
+// line names dir (each host's private run folder is on its QEMU's command
+// line). Other test hosts may start as soon as Close releases the lock,
+// so only this host's QEMU is looked for.
+func qemuRunning(dir string) []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err == nil && strings.HasPrefix(strings.TrimSpace(string(b)), "qemu-system") {
+		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(b)), "qemu-system") {
+			continue
+		}
+		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
+		if strings.Contains(string(cmdline), dir) {
 			out = append(out, e.Name())
 		}
 	}
@@ -324,14 +331,18 @@ func qemuRunning() []string {
 
 func closeAndCheck(t *testing.T, h *Host, name string) {
 	t0 := time.Now()
+	pid := h.qemu.Process.Pid
 	if err := h.Close(); err != nil {
 		t.Error(err)
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+		t.Errorf("QEMU (pid %d) still there after Close", pid)
 	}
 	record("close-"+name, time.Since(t0))
 	if err := h.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
-	if ps := qemuRunning(); len(ps) > 0 {
+	if ps := qemuRunning(h.runDir); len(ps) > 0 {
 		t.Fatalf("qemu still running after Close: pids %v", ps)
 	}
 	if _, err := os.Stat(filepath.Join(h.LogDir(), "console.log")); err != nil {
