@@ -64,6 +64,8 @@ type Observation struct {
 	Faults []string
 	// Backend overrides a device's backend driver ("none": unbound).
 	Backend map[string]string
+	// Properties the scenario checks (default: deadlock).
+	Properties []string
 	// Start and End label the marks around the operation in the trace.
 	Start, End string
 	Commands   []Command
@@ -101,7 +103,7 @@ kind = "{{.Kind}}"
 [faults]
 allow = [{{range $i, $f := .Faults}}{{if $i}}, {{end}}"{{$f}}"{{end}}]
 [check]
-properties = ["deadlock"]
+properties = [{{range $i, $p := .Props}}{{if $i}}, {{end}}"{{$p}}"{{end}}]
 expect = "ok"
 `))
 
@@ -123,11 +125,16 @@ func (o *Observation) Scenario() (string, error) {
 		xs = "cxenstored"
 	}
 	var b bytes.Buffer
+	props := o.Properties
+	if len(props) == 0 {
+		props = []string{"deadlock"}
+	}
 	err := scenarioTmpl.Execute(&b, struct {
 		*Observation
 		Xenstored string
 		Ops       []op
-	}{o, xs, ops})
+		Props     []string
+	}{o, xs, ops, props})
 	return b.String(), err
 }
 
@@ -285,6 +292,32 @@ func Violated(c *scenario.Compiled, path []int32) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// SameShape reports whether a run took the counterexample's steps: the
+// same steps that write to the store, in the same order, and the same
+// steps in all. Where a step that writes nothing (a driver unregistering
+// when its directory goes) falls between the others is not seen on a
+// real host, so its place may differ.
+func SameShape(sys *model.System, run, cex []int32) bool {
+	visible := func(p []int32) []int32 {
+		var out []int32
+		for _, id := range p {
+			for _, op := range sys.Trans[id].Ops {
+				if op.Kind.IsWrite() {
+					out = append(out, id)
+					break
+				}
+			}
+		}
+		return out
+	}
+	sorted := func(p []int32) []int32 {
+		q := slices.Clone(p)
+		slices.Sort(q)
+		return q
+	}
+	return slices.Equal(visible(run), visible(cex)) && slices.Equal(sorted(run), sorted(cex))
 }
 
 // A Replay is one played replay: xbcheck's client performed the

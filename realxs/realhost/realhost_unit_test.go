@@ -1,10 +1,13 @@
 package realhost
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
+	"github.com/xbcheck/xbcheck/scenario"
 )
 
 // The example run (shared/xen-test-host/example-run) judged as the
@@ -53,5 +56,53 @@ func TestJudgeExampleRun(t *testing.T) {
 	// An observation whose marks are missing is an error, not a pass.
 	if r := Judge(tr, &Observation{Op: "x", Guest: "g", DomID: 1, DomState: "running", Start: "nope", End: "a/end"}); r.Err == "" {
 		t.Error("missing mark: no error")
+	}
+}
+
+// SameShape: a run that takes the counterexample's steps with an unseen
+// step (blkfront unregistering) at another place has its shape; one
+// whose visible steps differ does not.
+func TestSameShape(t *testing.T) {
+	c, err := scenario.Load("../../scenarios/vbd-remove-backend-unbound-4.17.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := checker.Check(c.System, c.Properties, checker.Options{})
+	if res.Verdict != checker.Violation {
+		t.Fatalf("verdict %v", res.Verdict)
+	}
+	cex := res.Violations[0].Path
+	sys := c.System
+	name := func(id int32) string { return sys.Trans[id].Name }
+	// Move blkfront's "directory removed" one step later.
+	i := slices.IndexFunc(cex, func(id int32) bool { return name(id) == "directory removed" })
+	if i < 0 || i+1 >= len(cex) {
+		t.Fatalf("no unseen step in %v", cex)
+	}
+	moved := slices.Clone(cex)
+	moved[i], moved[i+1] = moved[i+1], moved[i]
+	if !SameShape(sys, moved, cex) {
+		t.Error("an unseen step moved: not the same shape")
+	}
+	if got := Violated(c, moved); !slices.Equal(got, []string{"result-reflects-state"}) {
+		t.Errorf("Violated = %v", got)
+	}
+	// Swap the first two visible steps' order: another shape.
+	var vis []int
+	for k, id := range cex {
+		for _, op := range sys.Trans[id].Ops {
+			if op.Kind.IsWrite() {
+				vis = append(vis, k)
+				break
+			}
+		}
+	}
+	swapped := slices.Clone(cex)
+	swapped[vis[0]], swapped[vis[1]] = swapped[vis[1]], swapped[vis[0]]
+	if SameShape(sys, swapped, cex) {
+		t.Error("visible steps swapped: same shape")
+	}
+	if SameShape(sys, cex[:len(cex)-1], cex) {
+		t.Error("a step short: same shape")
 	}
 }
