@@ -16,6 +16,7 @@ import (
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
 	"github.com/xbcheck/xbcheck/internal/cli"
+	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/trace"
@@ -52,6 +53,10 @@ type ScenarioReport struct {
 	Stats           checker.Stats    `json:"stats"`
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"`
 	Error           string           `json:"error,omitempty"`
+
+	// For --html: the compiled model and the scenario's description.
+	sys         *model.System
+	description string
 }
 
 // Counterexample is one violated property with its trace.
@@ -75,6 +80,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
 	por := fs.Bool("por", false, "partial-order reduction for scenarios with safety properties only (sound; small on the current models, see docs/model.md)")
+	htmlDir := fs.String("html", "", "write a self-contained HTML report of the run, with a step-through of every counterexample, to `DIR`/index.html")
+	junitFile := fs.String("junit", "", "write the verdicts as JUnit XML to `FILE` (a test case per scenario; a mismatch fails with its trace)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
 	fs.Usage = func() {
@@ -99,6 +106,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "xbcheck: no scenario given (try: xbcheck scenarios/)")
 		fs.Usage()
 		return 2
+	}
+	if *htmlDir != "" {
+		if err := checkOutDir(*htmlDir); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --html: %v\n", err)
+			return 2
+		}
+	}
+	if *junitFile != "" {
+		if err := checkOutFile(*junitFile); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --junit: %v\n", err)
+			return 2
+		}
 	}
 	budget, err := parseSize(*memory)
 	if err != nil {
@@ -145,6 +164,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.Scenarios = append(rep.Scenarios, sr)
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if *htmlDir != "" {
+		if err := writeHTML(*htmlDir, args, rep, stderr); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --html: %v\n", err)
+			code = 2
+		}
+	}
+	if *junitFile != "" {
+		if err := writeJUnit(*junitFile, rep); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --junit: %v\n", err)
+			code = 2
 		}
 	}
 	if *jsonOut {
@@ -201,6 +232,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	}
 	sp := c.Spec
 	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
+	sr.sys, sr.description = c.System, sp.Description
 	opt := flags
 	opt.Context = ctx
 	if por && c.POR != nil {
