@@ -12,7 +12,7 @@ import (
 // placeholder prefixes every element id in a chart before it is
 // rendered, so that one rendering serves every trace that shows the same
 // chart; it is replaced by the trace's own prefix afterwards.
-const placeholder = "XBPFX-"
+const placeholder = "XBPFX_"
 
 // A chartRef is one chart of a trace: the chart drawn with an element id
 // on every node and edge, and where those ids are.
@@ -21,7 +21,7 @@ type chartRef struct {
 	Kind   string
 	Title  string
 	chart  *diagram.Chart
-	prefix string            // the trace's element id prefix of this chart ("c0-a3-")
+	prefix string            // the trace's element id prefix of this chart ("c0_a3_")
 	nodes  map[string]string // chart node ID → element id
 	edges  []edgeRef
 	dot    []byte // with placeholder ids
@@ -97,13 +97,13 @@ type traceCharts struct {
 }
 
 // newTraceCharts draws the charts of trace tr of sc, with element ids
-// prefixed by id+"-": the sequence diagram, a chart of each actor that
+// prefixed by id+"_": the sequence diagram, a chart of each actor that
 // takes a step (a driver's XenbusState machine, else its flowchart), and
 // the state graph when it has at most maxStates states.
 func newTraceCharts(id string, sys *model.System, tr *trace.Trace, maxStates int) (*traceCharts, error) {
 	ch := &traceCharts{actors: make([]*chartRef, len(sys.Actors))}
 	var err error
-	if ch.seq, err = newChartRef("sequence", "sequence diagram", diagram.Sequence(tr), id+"-seq-"); err != nil {
+	if ch.seq, err = newChartRef("sequence", "sequence diagram", diagram.Sequence(tr), id+"_seq_"); err != nil {
 		return nil, err
 	}
 	moves := map[string]bool{}
@@ -115,7 +115,7 @@ func newTraceCharts(id string, sys *model.System, tr *trace.Trace, maxStates int
 		if !moves[a.Name] {
 			continue
 		}
-		prefix := fmt.Sprintf("%s-a%d-", id, ai)
+		prefix := fmt.Sprintf("%s_a%d_", id, ai)
 		if a.Kind == model.Frontend || a.Kind == model.Backend {
 			if c, err := diagram.DriverChart(sys, ai); err == nil {
 				if ch.actors[ai], err = newChartRef("driver", a.Name+": XenbusState machine", c, prefix); err != nil {
@@ -147,7 +147,7 @@ func newTraceCharts(id string, sys *model.System, tr *trace.Trace, maxStates int
 			if err != nil {
 				return nil, err
 			}
-			if ch.states, err = newChartRef("states", "state graph", c, id+"-st-"); err != nil {
+			if ch.states, err = newChartRef("states", "state graph", c, id+"_st_"); err != nil {
 				return nil, err
 			}
 			ch.stateIdx = idx

@@ -250,6 +250,7 @@ func buildTrace(id string, sc *Scenario, t *Trace, ch *traceCharts) (*cexData, e
 		}
 		d.StateName = append(d.StateName, name)
 	}
+	d.Watches = []watchData{}
 	for _, w := range sys.Watches {
 		d.Watches = append(d.Watches, watchData{Actor: w.Actor, Name: w.Name, Path: sys.Paths[w.Path].Name})
 	}
@@ -273,7 +274,7 @@ func buildTrace(id string, sc *Scenario, t *Trace, ch *traceCharts) (*cexData, e
 			}
 			sd.Vars = append(sd.Vars, vars)
 			if body := sys.OpenBody(st, ai); body != nil {
-				td := txnData{Actor: ai, Body: body.Name, Desc: body.Desc}
+				td := txnData{Actor: ai, Body: body.Name, Desc: body.Desc, Ops: []string{}}
 				for _, op := range body.Ops {
 					s := sys.FormatOp(op, nil)
 					if op.Kind.IsWrite() {

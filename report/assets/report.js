@@ -202,7 +202,7 @@
     for (var i = 0; i < divs.length; i++) {
       divs[i].hidden = divs[i].getAttribute('data-actor') !== want;
       if (!divs[i].hidden) {
-        var cur = divs[i].querySelector('.xb-step') || divs[i].querySelector('.xb-cur');
+        var cur = divs[i].querySelector('g.node.xb-cur');
         if (cur) scrollInto(divs[i], cur);
       }
     }
