@@ -14,6 +14,7 @@ SCENARIOS ?= scenarios
 
 include mk/xenstored.mk
 include mk/diagrams.mk
+include mk/report.mk
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 18
@@ -24,7 +25,7 @@ build: ## Build bin/xbcheck
 check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
 	$(BIN)/xbcheck $(SCENARIOS)
 
-test: xenstored diagrams-deps bench-deps vet ## Run every test (the realxs tests against a private oxenstored)
+test: xenstored diagrams-deps bench-deps browser-deps vet ## Run every test (the realxs tests against a private oxenstored)
 	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
 
 race: xenstored ## Run every test with the race detector

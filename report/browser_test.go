@@ -133,6 +133,8 @@ type pageState struct {
 	States  []string          `json:"states"`
 	Real    []string          `json:"real"` // the real host's entries of this step
 	Visible bool              `json:"visible"`
+	// SeqVisible: the step's label is in view in the sequence diagram.
+	SeqVisible bool `json:"seqVisible"`
 }
 
 const readPage = `(() => {
@@ -164,6 +166,9 @@ const readPage = `(() => {
       o.visible = b.width > 0 && b.bottom > a.top && b.top < a.bottom && b.right > a.left && b.left < a.right; }
   }
   o.seq = titles('.seq g.node.xb-step > title');
+  const seqBox = r.querySelector('.seq .svg'), lab = r.querySelector('.seq g.node.xb-step');
+  o.seqVisible = !lab || (() => { const b = lab.getBoundingClientRect(), a = seqBox.getBoundingClientRect();
+    return b.bottom > a.top && b.top < a.bottom; })();
   o.states = titles('.states g.node.xb-cur > title');
   r.querySelectorAll('.real li.cur').forEach(li => o.real.push(li.textContent));
   return o;
@@ -277,6 +282,9 @@ func TestBrowserStepThrough(t *testing.T) {
 				if want := fmt.Sprintf("S%03d", k); !slices.Contains(st.Seq, want) {
 					t.Errorf("%s step %d: sequence diagram marks %v; want %s", sc.Name, k, st.Seq, want)
 				}
+				if !st.SeqVisible {
+					t.Errorf("%s step %d: the step's label is scrolled out of view in the sequence diagram", sc.Name, k)
+				}
 				if want := fmt.Sprintf("s%d", sgIdx[k]); !slices.Equal(st.States, []string{want}) {
 					t.Errorf("%s step %d: state graph marks %v; want [%s]", sc.Name, k, st.States, want)
 				}
@@ -299,6 +307,9 @@ func TestBrowserStepThrough(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := waitFor(t, ctx, "c0", 3)
+	if !st.SeqVisible || !st.Visible {
+		t.Errorf("seed1 step 3 opened by its link: the step's label (in view: %v) or the marked box (in view: %v) is scrolled out of view", st.SeqVisible, st.Visible)
+	}
 	online := "/local/domain/1/backend/vif/2/0/online"
 	if st.Tree[online] != `"0"` || st.Marks[online] != "created" {
 		t.Errorf("seed1 step 3: %s shows %q marked %q; want \"0\" created (the dead backend's directory re-created)", online, st.Tree[online], st.Marks[online])
