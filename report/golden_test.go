@@ -50,7 +50,9 @@ var svgElement = regexp.MustCompile(`(?s)<svg.*?</svg>`)
 // maskSVG replaces each inline SVG by a placeholder: what dot draws
 // depends on the Graphviz version (the DOT it draws is golden in
 // diagram/), and the rest of the page must not.
-func maskSVG(b []byte) string { return svgElement.ReplaceAllString(string(b), "<svg>(drawn by dot)</svg>") }
+func maskSVG(b []byte) string {
+	return svgElement.ReplaceAllString(string(b), "<svg>(drawn by dot)</svg>")
+}
 
 // TestExampleGolden fails when docs/report/example.html is not what the
 // model and this package give now, SVGs aside (they depend on the
