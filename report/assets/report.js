@@ -39,8 +39,25 @@
     active = v;
     v.k = k;
     render(v);
-    var h = '#' + v.d.id + '-s' + k;
-    if (location.hash !== h) history.replaceState(null, '', h);
+    setHash('#' + v.d.id + '-s' + k);
+  }
+
+  // setHash makes h the page's location without a new history entry, at
+  // most once per 100 ms with a trailing update: Chromium throttles a
+  // page that calls the history API more than 200 times in 10 s (a held
+  // arrow key).
+  var hashTimer = null, hashWant = null, hashLast = 0;
+  function setHash(h) {
+    hashWant = h;
+    if (hashTimer) return;
+    var wait = hashLast + 100 - Date.now();
+    var apply = function () {
+      hashTimer = null;
+      hashLast = Date.now();
+      if (location.hash !== hashWant) history.replaceState(null, '', hashWant);
+    };
+    if (wait <= 0) apply();
+    else hashTimer = setTimeout(apply, wait);
   }
 
   function render(v) {
