@@ -23,6 +23,8 @@ import (
 )
 
 const usage = `usage: xbcheck [flags] FILE|DIR...
+       xbcheck diagram flowchart|driver|sequence|states|all ...   (xbcheck diagram --help)
+       xbcheck export promela|dot|json SCENARIO FILE             (xbcheck export --help)
 
 Checks each scenario file (a DIR means every *.toml in it) by exploring
 every interleaving, and prints one line per scenario and the shortest
@@ -30,6 +32,13 @@ counterexample of each violation.
 
 Exit status: 0 every verdict matches its expectation; 1 one does not;
 2 usage or scenario errors.
+
+--html DIR writes DIR/index.html: the scenarios with their verdicts and a
+step-through of every counterexample (the actors' locations, the xenstore
+tree and the step's changes, watches, transactions, the sequence diagram
+and each actor's flowchart with the current box marked). It needs no
+network; its diagrams need Graphviz's dot. --junit FILE writes JUnit XML
+for CI: a test case per scenario, a mismatch failing with its trace.
 
 Flags:
 `
@@ -69,6 +78,9 @@ type Counterexample struct {
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "diagram" {
 		return runDiagram(ctx, args[1:], stdout, stderr)
+	}
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(ctx, args[1:], stdout, stderr)
 	}
 	fs := flag.NewFlagSet("xbcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
