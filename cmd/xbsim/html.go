@@ -7,37 +7,11 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/realxs/exec"
 	"github.com/xbcheck/xbcheck/report"
-	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/sim"
 	"github.com/xbcheck/xbcheck/trace"
 )
-
-// simScenario is the report entry of runs of a scenario: "violation" when
-// a trace records one, "ok" otherwise (a simulation proves nothing, so
-// there is no expectation to match).
-func simScenario(c *scenario.Compiled, file string, trs []report.Trace) report.Scenario {
-	sc := report.Scenario{Name: c.Spec.Name, File: file, Description: c.Spec.Description, Verdict: checker.Ok, System: c.System, Traces: trs}
-	for _, t := range trs {
-		if t.Trace.Property != "" {
-			sc.Verdict = checker.Violation
-			sc.Violated = append(sc.Violated, t.Trace.Property)
-		}
-	}
-	return sc
-}
-
-// kindOf is the kind of the property tr violates ("" for none).
-func kindOf(c *scenario.Compiled, tr *trace.Trace) checker.Kind {
-	for _, p := range c.Properties {
-		if p.Name == tr.Property {
-			return p.Kind
-		}
-	}
-	return ""
-}
 
 // writeSimHTML writes the report of runs to dir/name.html and says where
 // on stderr.

@@ -166,11 +166,7 @@ type htmlOut struct {
 }
 
 func (h *htmlOut) write(name string, trs []*trace.Trace, stderr io.Writer) error {
-	var rts []report.Trace
-	for _, tr := range trs {
-		rts = append(rts, report.Trace{Trace: tr, Kind: kindOf(h.c, tr)})
-	}
-	return writeSimHTML(h.dir, name, "xbsim: "+name, h.command, simScenario(h.c, h.file, rts), stderr)
+	return writeSimHTML(h.dir, name, "xbsim: "+name, h.command, report.Simulation(h.c, h.file, trs...), stderr)
 }
 
 func allowed(c *scenario.Compiled, fault string) bool {
@@ -432,8 +428,8 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 		if where == "" {
 			where = "the model's own store"
 		}
-		rt := report.Trace{Trace: replayedTrace(tr, res), Kind: kindOf(c, tr), Real: realTrace(rep.Xenstore, where)}
-		sc := simScenario(c, file, []report.Trace{rt})
+		sc := report.Simulation(c, file, replayedTrace(tr, res))
+		sc.Traces[0].Real = realTrace(rep.Xenstore, where)
 		if !rep.Agrees {
 			sc.Reason = rep.Reason
 		}
