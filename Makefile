@@ -15,6 +15,7 @@ SCENARIOS ?= scenarios
 include mk/xenstored.mk
 include mk/diagrams.mk
 include mk/report.mk
+include mk/xenhost.mk
 
 help: ## Show the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | sort | expand -t 18
@@ -25,8 +26,9 @@ build: ## Build bin/xbcheck
 check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
 	$(BIN)/xbcheck $(SCENARIOS)
 
-test: xenstored diagrams-deps bench-deps browser-deps vet ## Run every test (the realxs tests against a private oxenstored)
+test: xenstored diagrams-deps bench-deps browser-deps vet ## Run every test (the realxs tests against a private oxenstored), then the real-host tests
 	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
+	@$(MAKE) --no-print-directory realhost
 
 race: xenstored ## Run every test with the race detector
 	$(XENSTORED_TEST_ENV) $(GO) test -race -count=1 ./...

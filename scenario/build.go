@@ -274,8 +274,16 @@ func (bl *builder) initDevice(di int, sd *Device) {
 	b.InitEntries(b.BackendEntries(di))
 	b.Init(dev.FEState, st.Value())
 	b.Init(dev.BEState, st.Value())
-	b.Init(b.FEKey(di, "ring-ref"), b.Value("8"))
-	b.Init(b.FEKey(di, "event-channel"), b.Value("17"))
+	if sd.Kind == "vif" {
+		// netfront's keys (talk_to_netback; model/linux.Netfront).
+		b.Init(b.FEKey(di, "tx-ring-ref"), b.Value("8"))
+		b.Init(b.FEKey(di, "rx-ring-ref"), b.Value("9"))
+		b.Init(b.FEKey(di, "event-channel-tx"), b.Value("17"))
+		b.Init(b.FEKey(di, "event-channel-rx"), b.Value("18"))
+	} else {
+		b.Init(b.FEKey(di, "ring-ref"), b.Value("8"))
+		b.Init(b.FEKey(di, "event-channel"), b.Value("17"))
+	}
 	switch sd.Kind {
 	case "vbd":
 		b.Init(b.BEKey(di, "physical-device"), b.Value("8:0"))

@@ -23,11 +23,16 @@ import (
 
 const usage = `usage: xbsim run SCENARIO [flags]
        xbsim replay [--scenario FILE] [--json] [--html DIR] [--xenstore SOCKET|/dev/xen/xenbus] [--root PATH] TRACE
+       xbsim replay --xenstore /dev/xen/xenbus --live --domain N --device NAME [--dry-run | --confirm DIGEST [--play]] TRACE
 
 run simulates a scenario under a scheduler and prints the trace (one run)
 or a summary of property failures (--runs N). replay re-executes a trace
-against the model and reports the first step that diverges. Both take
---html DIR: a self-contained HTML report with a step-through of the run.
+against the model and reports the first step that diverges; with
+--xenstore it performs the trace on a live daemon too (below a --root,
+or with --live on a real host's own paths, one device only, after a
+--dry-run whose digest --confirm quotes); --play performs only the
+toolstack's steps while the real drivers answer. Both take --html DIR: a
+self-contained HTML report with a step-through of the run.
 
 Exit status: 0 no property failed / the trace replays as recorded;
 1 a property failed / the replay diverges; 2 usage or input errors.

@@ -67,3 +67,24 @@ func TestReplayXenstore(t *testing.T) {
 		t.Errorf("replay --live without --confirm: exit %d; want 2", code)
 	}
 }
+
+// --play is refused, before anything is dialled, without --live or
+// without the digest of a dry run of the same trace.
+func TestReplayPlayNeedsConfirmation(t *testing.T) {
+	p := seedTrace(t)
+	file := "../../scenarios/seed1-backend-gone-4.10.toml"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--xenstore", "/nonexistent/socket", "--play"}, "--play needs --live"},
+		{[]string{"--xenstore", "/nonexistent/socket", "--play", "--live", "--domain", "2", "--device", "vif0"}, "run with --dry-run first"},
+		{[]string{"--xenstore", "/nonexistent/socket", "--play", "--live", "--domain", "2", "--device", "vif0", "--confirm", "0123456789abcdef"}, "run with --dry-run first"},
+	} {
+		var out, errb bytes.Buffer
+		args := append(append([]string{"replay", "--scenario", file}, tc.args...), p)
+		if code := run(context.Background(), args, &out, &errb); code != 2 || !strings.Contains(errb.String(), tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want 2 and %q", tc.args, code, errb.String(), tc.want)
+		}
+	}
+}

@@ -66,7 +66,11 @@ func Add(b *model.Builder, di int, v Version) int {
 	T := func(t model.Transition) { a.T(t) }
 	w := a.Watch("state", dev.BEState, false)
 
-	body := append([]model.Op{model.TxnStart()}, GenericAddOps(b, di)...)
+	var extra []model.Op
+	if dev.BEKind == "vif" && v.EmptyHotplugStatus() {
+		extra = append(extra, model.Write(dev.Hotplug, model.Empty))
+	}
+	body := append([]model.Op{model.TxnStart()}, GenericAddOps(b, di, extra...)...)
 	guard := []model.Cond(nil)
 	if dev.LibxlDir != model.NoPath {
 		T(model.Transition{Name: "device exists", Desc: "libxl__device_exists: the /libxl record is there: ERROR_DEVICE_EXISTS",

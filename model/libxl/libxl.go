@@ -65,6 +65,13 @@ func (v Version) OnlineUnconditional() bool { return v.Minor >= 7 }
 // LibxlRecords: /libxl/<domid>/device records (811b188add, 4.7).
 func (v Version) LibxlRecords() bool { return v.Minor >= 7 }
 
+// EmptyHotplugStatus reports whether a vif's backend is created with an
+// empty hotplug-status node (4.17+, "libxl: force netback to wait for
+// hotplug execution before connecting"), so that netback defers
+// Connected until the vif script has written "connected". Seen on the
+// real Xen 4.17 host (docs/realhost.md).
+func (v Version) EmptyHotplugStatus() bool { return v.Minor >= 17 }
+
 // DriverDomainWait: on remove, dom0 waits for a driver domain to remove the
 // backend directory instead of running scripts (libxl_device.c
 // device_hotplug; the model enables it with the /libxl records, 4.7).

@@ -1,6 +1,11 @@
 package linux
 
-import "github.com/xbcheck/xbcheck/model"
+import (
+	"fmt"
+	"slices"
+
+	"github.com/xbcheck/xbcheck/model"
+)
 
 // Blkback adds the blkback driver of device di, running in the backend
 // domain (drivers/block/xen-blkback/xenbus.c; xenbus-protocol.md table
@@ -8,10 +13,140 @@ import "github.com/xbcheck/xbcheck/model"
 func Blkback(b *model.Builder, di int, start Bound) int { return genericBack(b, di, "blkback", start) }
 
 // Netback adds the netback driver of device di
-// (drivers/net/xen-netback/xenbus.c). It is blkback's machine with another
-// gate: blkback connects once physical-device has been processed, netback
-// once hotplug-status reads "connected" (hotplug_status_changed).
-func Netback(b *model.Builder, di int, start Bound) int { return genericBack(b, di, "netback", start) }
+// (drivers/net/xen-netback/xenbus.c, Linux 6.1; xenbus-protocol.md 4.1
+// "netback"), checked against a real Xen 4.17 host (docs/realhost.md).
+// Unlike blkback it keeps a wanted state of its own (be->state) apart from
+// the one written (dev->state): set_backend_state walks the shortest path
+// to the wanted state one xenbus_switch_state at a time, and
+// backend_switch_state defers every write while the hotplug-status watch
+// that connect() registers is set, until hotplug_status_changed reads
+// "connected" and writes be->state. It connects on frontend Connected
+// only (frontend Initialised does nothing), and a frontend that is Closed
+// (or gone) while online is not 1 makes it unregister, and netback_remove
+// removes hotplug-status.
+func Netback(b *model.Builder, di int, start Bound) int {
+	dev := b.Sys().Devices[di]
+	dr := newDriver(b, di, "netback", model.Backend, dev.BEDom, start)
+	a := dr.a
+	init := uint8(model.StateInitialising)
+	if start.Bound {
+		init = uint8(start.Cached)
+	}
+	// want is be->state; hpwatch is have_hotplug_status_watch.
+	want := a.Var("want", init, stateNames()...)
+	hpwatch := a.Var("hpwatch", 0, "no", "yes")
+	be, fe := dev.BEState, dev.FEState
+	S := func(x model.XenbusState) model.Value { return x.Value() }
+	set := func(v model.VarID, x model.XenbusState) model.Set { return model.Set{Var: v, Val: uint8(x)} }
+	online := b.BEKey(di, "online")
+	frontendKey := b.BEKey(di, "frontend")
+	deferred := model.VarEq(hpwatch, 1)
+	direct := model.VarEq(hpwatch, 0)
+	// walk is set_backend_state from `from` to `to`: the states written on
+	// the way, as backend_switch_state writes them when not deferred.
+	walk := func(from, to model.XenbusState) []model.XenbusState {
+		var out []model.XenbusState
+		for cur := from; cur != to; {
+			next := map[model.XenbusState]map[model.XenbusState]model.XenbusState{
+				model.StateInitialising: {model.StateInitWait: model.StateInitWait, model.StateConnected: model.StateInitWait, model.StateClosing: model.StateInitWait, model.StateClosed: model.StateClosed},
+				model.StateClosed:       {model.StateInitWait: model.StateInitWait, model.StateConnected: model.StateInitWait, model.StateClosing: model.StateClosing},
+				model.StateInitWait:     {model.StateConnected: model.StateConnected, model.StateClosing: model.StateClosing, model.StateClosed: model.StateClosing},
+				model.StateConnected:    {model.StateInitWait: model.StateClosing, model.StateClosing: model.StateClosing, model.StateClosed: model.StateClosing},
+				model.StateClosing:      {model.StateInitWait: model.StateClosed, model.StateConnected: model.StateClosed, model.StateClosed: model.StateClosed},
+			}[cur][to]
+			out = append(out, next)
+			cur = next
+		}
+		return out
+	}
+	// setState adds the cases of set_backend_state(to) on trigger, one
+	// per wanted state it can start from: the writes when not deferred,
+	// none when deferred (hotplug_status_changed writes the end state).
+	setState := func(name, desc string, trigger []model.Cond, reads []model.Op, to model.XenbusState, sets ...model.Set) {
+		for _, from := range []model.XenbusState{model.StateInitialising, model.StateInitWait, model.StateConnected, model.StateClosing, model.StateClosed} {
+			if from == to {
+				continue
+			}
+			path := walk(from, to)
+			var writes []model.Op
+			for _, st := range path {
+				writes = append(writes, dr.switchTo(be, st))
+			}
+			// Clipped: the two variants below append to it.
+			g := slices.Clip(append(append([]model.Cond(nil), trigger...), model.VarEq(want, uint8(from))))
+			ss := append([]model.Set{set(want, to)}, sets...)
+			reads := slices.Clip(reads)
+			if to == model.StateConnected {
+				// backend_connect: connect() maps the rings and registers
+				// the hotplug-status watch, so the write of Connected is
+				// deferred; the states before it are written.
+				writes = writes[:len(writes)-1]
+				reads = append(reads, model.Read(b.FEKey(di, "tx-ring-ref")), model.Read(b.FEKey(di, "rx-ring-ref")))
+				ss = append(ss, model.Set{Var: hpwatch, Val: 1})
+			}
+			dr.on(name, fmt.Sprintf("%s (be->state %s → %s)", desc, from, to), append(g, direct), append(append([]model.Op(nil), reads...), writes...), ss...)
+			if to != model.StateConnected {
+				dr.on(name+", deferred", fmt.Sprintf("%s (be->state %s → %s) while the hotplug-status watch is set: nothing written", desc, from, to),
+					append(g, deferred), reads, ss...)
+			}
+		}
+	}
+
+	dr.probe("probe", "netback_probe: feature keys; backend_switch_state(InitWait); backend_create_xenvif (its uevent runs no script: libxl does)",
+		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir)),
+		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
+		set(want, model.StateInitWait), model.Set{Var: hpwatch, Val: 0})
+
+	// hotplug_status_changed: the watch fires when registered and on
+	// every change; "connected" completes the pending state change.
+	// The pending state is be->state, whatever it became meanwhile.
+	for _, w := range []model.XenbusState{model.StateConnected, model.StateInitWait, model.StateClosing, model.StateClosed} {
+		dr.on("hotplug-status connected", "hotplug_status_changed: \"connected\": xenbus_switch_state(be->state = "+w.String()+"), unregister the watch",
+			and(deferred, model.VarEq(want, uint8(w)), model.Eq(dev.Hotplug, b.Value("connected"))),
+			ops(model.Read(dev.Hotplug), dr.switchTo(be, w)), model.Set{Var: hpwatch, Val: 0})
+	}
+
+	setState("sees Initialising", "frontend_changed(Initialising): set_backend_state(InitWait)",
+		and(model.Eq(fe, S(model.StateInitialising))), ops(model.Read(fe)), model.StateInitWait)
+	setState("sees Connected", "frontend_changed(Connected): set_backend_state(Connected)",
+		and(model.Eq(fe, S(model.StateConnected))), ops(model.Read(fe)), model.StateConnected)
+	setState("sees Closing", "frontend_changed(Closing): set_backend_state(Closing)",
+		and(model.Eq(fe, S(model.StateClosing))), ops(model.Read(fe)), model.StateClosing)
+	setState("sees Closed, online", "frontend_changed(Closed): set_backend_state(Closed); online",
+		and(model.Eq(fe, S(model.StateClosed)), model.Eq(online, b.Value("1"))), ops(model.Read(fe), model.Read(online)), model.StateClosed)
+	// Closed with online != 1, or the frontend gone (Unknown): walk to
+	// Closed, device_unregister → netback_remove: xenbus_rm hotplug-status;
+	// xenbus_dev_remove writes nothing (allow_rebind, the node no longer
+	// reads Closing).
+	for _, from := range []model.XenbusState{model.StateInitialising, model.StateInitWait, model.StateConnected, model.StateClosing, model.StateClosed} {
+		var writes []model.Op
+		for _, st := range walk(from, model.StateClosed) {
+			writes = append(writes, dr.switchTo(be, st))
+		}
+		for _, c := range []struct {
+			name string
+			cond []model.Cond
+			read []model.Op
+		}{
+			{"sees Closed, offline", and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))), ops(model.Read(fe), model.Read(online))},
+			{"sees Unknown", and(model.StateIn(fe, model.StateUnknown)), ops(model.Read(fe))},
+		} {
+			g := slices.Clip(append(append([]model.Cond(nil), c.cond...), model.VarEq(want, uint8(from))))
+			desc := fmt.Sprintf("frontend_changed: set_backend_state(Closed) (be->state %s), device_unregister; netback_remove removes hotplug-status", from)
+			dr.unregister(c.name, desc, append(g, direct), append(append(append([]model.Op(nil), c.read...), writes...), model.Rm(dev.Hotplug)),
+				set(want, model.StateInitialising))
+			dr.unregister(c.name+", deferred", desc+"; writes deferred by the hotplug-status watch: none",
+				append(g, deferred), append(append([]model.Op(nil), c.read...), model.Rm(dev.Hotplug)),
+				set(want, model.StateInitialising), model.Set{Var: hpwatch, Val: 0})
+		}
+	}
+	dr.on("sees bad state", "frontend in InitWait or Reconfigured: xenbus_dev_fatal → Closing",
+		and(model.StateIn(fe, model.StateInitWait, model.StateReconfigured), cachedNotIn(dr.cached, model.StateClosing)),
+		ops(model.Read(fe), dr.switchTo(be, model.StateClosing)))
+	dr.unregister("directory removed", "own directory gone (xenbus_dev_changed): device_unregister; netback_remove's rm of hotplug-status finds nothing",
+		and(model.IsAbsent(dev.BEDir)), ops(model.Read(be)), set(want, model.StateInitialising), model.Set{Var: hpwatch, Val: 0})
+	return a.Index()
+}
 
 func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	dev := b.Sys().Devices[di]
@@ -21,17 +156,12 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	if start.Bound && start.Cached == model.StateConnected {
 		on = 1
 	}
-	gate := a.Var("gate", on, "no", "yes")   // physical-device processed, or hotplug-status connected
+	gate := a.Var("gate", on, "no", "yes")   // physical-device processed
 	rings := a.Var("rings", on, "no", "yes") // connect_ring done
 	be, fe := dev.BEState, dev.FEState
 	gatePath := b.BEKey(di, "physical-device")
 	gateCond := model.Present(gatePath)
 	gateDesc := "physical-device written (backend_changed → xen_vbd_create)"
-	if name == "netback" {
-		gatePath = dev.Hotplug
-		gateCond = model.Eq(gatePath, b.Value("connected"))
-		gateDesc = "hotplug-status == \"connected\" (hotplug_status_changed)"
-	}
 	frontendKey := b.BEKey(di, "frontend")
 	online := b.BEKey(di, "online")
 	one := b.Value("1")
@@ -45,7 +175,7 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
 		set(gate, 0), set(rings, 0))
 
-	// The gate: blkback's physical-device watch, netback's hotplug-status watch.
+	// The gate: blkback's physical-device watch.
 	dr.on("gate", gateDesc+"; rings not mapped yet",
 		and(model.VarEq(gate, 0), gateCond, model.VarEq(rings, 0)),
 		ops(model.Read(gatePath)), set(gate, 1))

@@ -12,15 +12,47 @@ type FrontOptions struct {
 
 // Blkfront adds the blkfront driver of device di, running in the guest
 // (drivers/block/xen-blkfront.c; xenbus-protocol.md table 4.2). Netfront
-// uses the same machine (netfront's handshake has the same shape for the
-// properties checked here; its multi-queue keys are not modelled).
+// has a machine of its own (Netfront).
 func Blkfront(b *model.Builder, di int, start Bound, opt FrontOptions) int {
 	return genericFront(b, di, "blkfront", start, opt)
 }
 
-// Netfront adds the netfront driver of device di; see Blkfront.
-func Netfront(b *model.Builder, di int, start Bound, opt FrontOptions) int {
-	return genericFront(b, di, "netfront", start, opt)
+// Netfront adds the netfront driver of device di
+// (drivers/net/xen-netfront.c netback_changed, Linux 6.1), checked against
+// a real Xen 4.17 host (docs/realhost.md): on the backend's InitWait, and
+// only while its own state is Initialising, talk_to_netback publishes the
+// rings and event channels in one transaction and the driver switches
+// straight to Connected: it never writes Initialised. The backend's
+// Connected changes nothing (netdev_notify_peers), so a netfront that
+// missed InitWait stays Initialising. Closing, or Closed while not Closed
+// itself, makes it xenbus_frontend_closed → Closed. A netfront never
+// refuses to close.
+func Netfront(b *model.Builder, di int, start Bound, _ FrontOptions) int {
+	dev := b.Sys().Devices[di]
+	dr := newDriver(b, di, "netfront", model.Frontend, dev.FEDom, start)
+	be, fe := dev.BEState, dev.FEState
+	S := func(x model.XenbusState) model.Value { return x.Value() }
+	backendKey := b.FEKey(di, "backend")
+	dr.probe("probe", "netfront_probe: discovered with state Initialising; stay Initialising",
+		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(b.FEKey(di, "backend-id")), model.Present(dev.BEDir)),
+		ops(model.Read(fe), model.Read(backendKey), model.Read(b.FEKey(di, "backend-id"))))
+	probeFails(dr, fe, dev.BEDir, backendKey, b.FEKey(di, "backend-id"))
+	talk := ops(model.TxnStart(),
+		model.Write(b.FEKey(di, "tx-ring-ref"), b.Value("8")), model.Write(b.FEKey(di, "rx-ring-ref"), b.Value("9")),
+		model.Write(b.FEKey(di, "event-channel-tx"), b.Value("17")), model.Write(b.FEKey(di, "event-channel-rx"), b.Value("18")),
+		model.TxnCommit(), dr.switchTo(fe, model.StateConnected))
+	dr.on("sees InitWait", "xennet_connect: talk_to_netback publishes the rings and event channels in one transaction → Connected",
+		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
+		append(ops(model.Read(be)), talk...))
+	dr.on("sees Closing", "xenbus_frontend_closed → Closed",
+		and(model.Eq(be, S(model.StateClosing)), cachedNotIn(dr.cached, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	dr.on("sees Closed", "backend Closed, Closing missed: xenbus_frontend_closed → Closed",
+		and(model.Eq(be, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed)),
+		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
+	dr.unregister("directory removed", "own directory gone: device_unregister → xennet_remove",
+		and(model.IsAbsent(dev.FEDir)), ops(model.Read(fe)))
+	return dr.a.Index()
 }
 
 func genericFront(b *model.Builder, di int, name string, start Bound, opt FrontOptions) int {

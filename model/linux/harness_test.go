@@ -56,6 +56,8 @@ var (
 		}}
 	blkfront = driverSpec{name: "blkfront", side: model.Frontend, kind: "vbd", beKind: "vbd",
 		add: linux.Blkfront}
+	netfront = driverSpec{name: "netfront", side: model.Frontend, kind: "vif", beKind: "vif",
+		add: linux.Netfront}
 	pcifront = driverSpec{name: "pcifront", side: model.Frontend, kind: "pci", beKind: "pci",
 		be: map[string]string{"num_devs": "1", "dev-0": "0000:03:00.0", "state-0": "1"},
 		add: func(b *model.Builder, di int, s linux.Bound, _ linux.FrontOptions) int {
@@ -296,6 +298,7 @@ func outcomes(t *testing.T, sys *model.System, ai, di int) []outcome {
 				o.Vars = append(o.Vars, name+"="+sys.FormatVar(vid, x))
 			}
 		}
+		sort.Strings(o.Vars)
 		outs = append(outs, o)
 		return true
 	})

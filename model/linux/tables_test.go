@@ -113,30 +113,70 @@ func TestBlkbackTable(t *testing.T) {
 	// Reference: xenbus-protocol.md 4.1 (drivers/block/xen-blkback/xenbus.c, frontend_changed, backend_changed, xen_update_blkif_status; xenbus_probe.c, xenbus_dev_remove)
 }
 
+// netback after Linux 6.1 drivers/net/xen-netback/xenbus.c and a real Xen
+// 4.17 host (docs/realhost.md: network-attach writes 2, then 4 only
+// after hotplug-status reads "connected"; network-detach writes 5 and 6
+// and removes hotplug-status). "want" is be->state, "hpwatch"
+// have_hotplug_status_watch.
 func TestNetbackTable(t *testing.T) {
 	hs := func(v string) map[string]string { return map[string]string{"hotplug-status": v} }
-	rings := map[string]string{"rings": "yes"}
+	w := func(kv ...string) map[string]string {
+		m := map[string]string{}
+		for i := 0; i < len(kv); i += 2 {
+			m[kv[i]] = kv[i+1]
+		}
+		return m
+	}
 	rows := []row{
-		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s2, s2)}},
-		{name: "FE Initialised, hotplug-status absent: connect_ring only", drv: bound(s2), own: s2, other: s3,
-			want: []outcome{to("sees Initialised/Connected", s2, s2, "rings=yes")}},
-		{name: "hotplug-status connected, rings mapped: connect", drv: bound(s2), own: s2, other: s3, be: hs("connected"), vars: rings,
-			want: []outcome{to("gate, connect", s4, s4, "BE/sectors=2097152", "gate=yes")}},
-		{name: "hotplug-status connected, rings not mapped", drv: bound(s2), own: s2, other: s1, be: hs("connected"),
-			want: []outcome{to("gate", s2, s2, "gate=yes")}},
-		{name: "hotplug-status error: gate stays closed", drv: bound(s2), own: s2, other: s3, be: hs("error"), vars: rings, want: ignore},
-		{name: "hotplug-status busy: gate stays closed", drv: bound(s2), own: s2, other: s3, be: hs("busy"), vars: rings, want: ignore},
-		{name: "physical-device is not netback's gate", drv: bound(s2), own: s2, other: s3, be: map[string]string{"physical-device": "8:0"}, vars: rings, want: ignore},
-		{name: "FE Connected, gate open: connect", drv: bound(s2), own: s2, other: s4, be: hs("connected"), vars: map[string]string{"gate": "yes"},
-			want: []outcome{to("sees Initialised/Connected, connect", s4, s4, "BE/sectors=2097152", "rings=yes")}},
-		{name: "FE Closing", drv: bound(s4), own: s4, other: s5, be: hs("connected"), want: []outcome{to("sees Closing", s5, s5)}},
-		{name: "FE Closed, online=0", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": "0"},
-			want: []outcome{unreg("sees Closed, offline", s6)}},
-		{name: "FE gone, BE Closing", drv: bound(s5), own: s5, other: s0, rmOther: true, want: []outcome{unreg("sees Unknown", s6)}},
-		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s2, s2, "want=InitWait")}},
+		{name: "FE Initialised: nothing (frontend_changed ignores it)", drv: bound(s2), own: s2, other: s3, vars: w("want", "InitWait"), want: ignore},
+		{name: "FE Connected: connect, the write deferred by the hotplug-status watch", drv: bound(s2), own: s2, other: s4, be: hs(""), vars: w("want", "InitWait"),
+			want: []outcome{to("sees Connected", s2, s2, "hpwatch=yes", "want=Connected")}},
+		{name: "hotplug-status connected, deferred Connected: written", drv: bound(s2), own: s2, other: s4, be: hs("connected"), vars: w("want", "Connected", "hpwatch", "yes"),
+			want: []outcome{to("hotplug-status connected", s4, s4, "hpwatch=no")}},
+		{name: "hotplug-status empty: still deferred", drv: bound(s2), own: s2, other: s4, be: hs(""), vars: w("want", "Connected", "hpwatch", "yes"), want: ignore},
+		{name: "hotplug-status error: still deferred", drv: bound(s2), own: s2, other: s4, be: hs("error"), vars: w("want", "Connected", "hpwatch", "yes"), want: ignore},
+		{name: "hotplug-status connected, no watch: nothing", drv: bound(s2), own: s2, other: s3, be: hs("connected"), vars: w("want", "InitWait"), want: ignore},
+		{name: "physical-device is nothing to netback", drv: bound(s2), own: s2, other: s3, be: map[string]string{"physical-device": "8:0"}, vars: w("want", "InitWait"), want: ignore},
+		{name: "FE Closing while Connected: disconnect → Closing", drv: bound(s4), own: s4, other: s5, be: hs("connected"),
+			want: []outcome{to("sees Closing", s5, s5, "want=Closing")}},
+		{name: "FE Closing while the Connected write is deferred: nothing written", drv: bound(s2), own: s2, other: s5, be: hs(""), vars: w("want", "Connected", "hpwatch", "yes"),
+			want: []outcome{to("sees Closing, deferred", s2, s2, "want=Closing")}},
+		// The real detach: libxl wrote 5 and online 0, the frontend Closed;
+		// netback, cached Connected, writes 5 and 6, unregisters, and
+		// netback_remove removes hotplug-status.
+		{name: "FE Closed, online=0, BE node Closing, cached Connected: 5, 6, unregister", drv: bound(s4), own: s5, other: s6, be: w("online", "0", "hotplug-status", "connected"),
+			want: []outcome{unreg("sees Closed, offline", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
+		{name: "FE Closed, online=1: walk to Closed, stay", drv: bound(s4), own: s4, other: s6, be: hs("connected"),
+			want: []outcome{to("sees Closed, online", s6, s6, "want=Closed")}},
+		{name: "FE Closed, online=0, already Closed: unregister only", drv: bound(s6), own: s6, other: s6, be: w("online", "0", "hotplug-status", "connected"), vars: w("want", "Closed"),
+			want: []outcome{unreg("sees Closed, offline", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
+		{name: "FE Initialising while Closed: reconnect → InitWait", drv: bound(s6), own: s6, other: s1, vars: w("want", "Closed"),
+			want: []outcome{to("sees Initialising", s2, s2, "want=InitWait")}},
+		{name: "FE gone, Connected: 5, 6, unregister", drv: bound(s4), own: s4, other: s0, rmOther: true, be: hs("connected"),
+			want: []outcome{unreg("sees Unknown", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
+		{name: "FE InitWait: fatal → Closing", drv: bound(s4), own: s4, other: s2, want: []outcome{to("sees bad state", s5, s5)}},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone, "want=Initialising")}},
 	}
 	runTable(t, netback, rows)
-	// Reference: xenbus-protocol.md 4.1 "netback", 2.2 hotplug-status (drivers/net/xen-netback/xenbus.c, frontend_changed, hotplug_status_changed)
+}
+
+// netfront after Linux 6.1 drivers/net/xen-netfront.c netback_changed and a
+// real Xen 4.17 host: InitWait → rings, then Connected; never Initialised.
+func TestNetfrontTable(t *testing.T) {
+	rings := []string{"FE/event-channel-rx=18", "FE/event-channel-tx=17", "FE/rx-ring-ref=9", "FE/tx-ring-ref=8"}
+	rows := []row{
+		{name: "probe on Initialising: stays Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s1, s1)}},
+		{name: "BE InitWait: rings, Connected", drv: bound(s1), own: s1, other: s2, want: []outcome{to("sees InitWait", s4, s4, rings...)}},
+		{name: "BE InitWait, not Initialising: nothing", drv: bound(s4), own: s4, other: s2, want: ignore},
+		{name: "BE Connected while Initialising: nothing (netdev_notify_peers)", drv: bound(s1), own: s1, other: s4, want: ignore},
+		{name: "BE Initialised: nothing", drv: bound(s1), own: s1, other: s3, want: ignore},
+		{name: "BE Closing: Closed", drv: bound(s4), own: s4, other: s5, want: []outcome{to("sees Closing", s6, s6)}},
+		{name: "BE Closed, not Closed: Closed", drv: bound(s4), own: s4, other: s6, want: []outcome{to("sees Closed", s6, s6)}},
+		{name: "BE Closed while Closed: nothing", drv: bound(s6), own: s6, other: s6, want: ignore},
+		{name: "own directory removed", drv: bound(s4), own: s4, other: s4, rmOwn: true, want: []outcome{unreg("directory removed", gone)}},
+	}
+	runTable(t, netfront, rows)
 }
 
 func TestPcibackTable(t *testing.T) {
@@ -391,7 +431,7 @@ func TestPausedDomain(t *testing.T) {
 		{blkback, row{name: "blkback in driver domain: FE Closing", drv: bound(s4), own: s4, other: s5, beDom: 2}, 2, []outcome{to("sees Closing", s5, s5)}},
 		{pciback, row{name: "pciback in driver domain: probe", drv: unbound, own: s1, other: s1, beDom: 2}, 2, []outcome{to("probe", s2, s2)}},
 		{netback, row{name: "netback in driver domain: FE gone", drv: bound(s5), own: s5, other: s0, rmOther: true, beDom: 2}, 2,
-			[]outcome{unreg("sees Unknown", s6)}},
+			[]outcome{unreg("sees Unknown", s6, "want=Initialising")}},
 	}
 	for _, c := range cases {
 		for _, st := range []uint8{model.DomainRunning, model.DomainPaused, model.DomainDead} {

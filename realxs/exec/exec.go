@@ -48,7 +48,19 @@ type Executor struct {
 	Observed func(actor int) bool
 	// Log, when not nil, receives one line per operation performed.
 	Log io.Writer
-	_   struct{}
+	// Opaque keys are read back by presence only: the model stands for
+	// their values with a representative (conform.DefaultOpaque), and a
+	// real component writes its own (a ring reference, a disk's size).
+	Opaque []string
+	// Hook, when not nil, is called after the requests of every step the
+	// executor performs, with the store they went to: the step's
+	// transaction when the step is a transaction body, else the daemon.
+	// A run on a real host uses it for what the model leaves out of a
+	// toolstack step: the keys a real driver needs (params, virtual-device)
+	// written in the same transaction, and the hotplug script the step
+	// stands for, run for real.
+	Hook func(ctx context.Context, t *model.Transition, s realxs.Store) error
+	_    struct{}
 }
 
 // A StepReport is what the executor did for one step.
@@ -214,10 +226,14 @@ func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*run, er
 		rep: &Report{Scenario: sys.Name, Known: map[Known]int{}}, existed: map[string]bool{}, wrote: map[string]bool{}}
 	r.rep.Trace = &trace.Trace{Scenario: sys.Name, Loop: -1}
 	if e.Live != nil {
-		if !whole {
+		if !whole && !e.Live.Session {
 			return r, errors.New("exec: a session cannot run on a live host's own paths")
 		}
-		if err := e.Live.check(sys, ids); err != nil {
+		if whole {
+			if err := e.Live.check(sys, ids); err != nil {
+				return r, err
+			}
+		} else if _, err := e.Live.device(sys); err != nil {
 			return r, err
 		}
 		r.root = ""
@@ -354,6 +370,11 @@ func (r *run) Step(ctx context.Context, t *model.Transition) error {
 		fmt.Fprintf(r.e.Log, "step %d %s %q\n", n, a.Name, t.Name)
 	}
 	pre := r.st
+	if r.e.Live != nil && r.e.Live.Session {
+		if err := r.e.Live.allows(sys, pre, t); err != nil {
+			return fmt.Errorf("exec: step %d %s %q: %w", n, a.Name, t.Name, err)
+		}
+	}
 	post := sys.Apply(pre, t)
 	r.last = t.ID
 	consumed := model.NoWatch
@@ -401,7 +422,10 @@ func (r *run) perform(ctx context.Context, t *model.Transition, pre model.State)
 		r.txns[t.Actor] = tx
 		r.snaps[t.Actor] = pre
 		r.logOp("TXN_START")
-		return r.body(ctx, tx, t, cur)
+		if err := r.body(ctx, tx, t, cur); err != nil {
+			return err
+		}
+		return r.hook(ctx, t, tx)
 	case model.Commit:
 		tx := r.txns[t.Actor]
 		delete(r.txns, t.Actor)
@@ -450,7 +474,17 @@ func (r *run) perform(ctx context.Context, t *model.Transition, pre model.State)
 		}
 		return r.ops(ctx, t.Ops, cur)
 	}
-	return r.ops(ctx, t.Ops, cur)
+	if err := r.ops(ctx, t.Ops, cur); err != nil {
+		return err
+	}
+	return r.hook(ctx, t, r.b)
+}
+
+func (r *run) hook(ctx context.Context, t *model.Transition, s realxs.Store) error {
+	if r.e.Hook == nil {
+		return nil
+	}
+	return r.e.Hook(ctx, t, s)
 }
 
 // body performs a transaction body's reads (the guard's nodes first, as
@@ -717,10 +751,19 @@ func (r *run) checkRead(p model.PathID, v []byte, err error, cur model.State) er
 	if err == nil {
 		got = fmt.Sprintf("%q", v)
 	}
+	if r.opaque(p) && (err == nil) == sys.Exists(cur, p) {
+		return nil
+	}
 	if want := sys.FormatValue(sys.Get(cur, p)); want != got {
 		return &Divergence{What: "read", Diff: fmt.Sprintf("READ %s: model %s, daemon %s", sys.Paths[p].Name, want, got)}
 	}
 	return nil
+}
+
+// opaque reports whether p's value is compared by presence.
+func (r *run) opaque(p model.PathID) bool {
+	name := r.sys.Paths[p].Name
+	return slices.Contains(r.e.Opaque, name[strings.LastIndexByte(name, '/')+1:])
 }
 
 func (r *run) watch(ctx context.Context, w model.WatchID) error {
@@ -952,6 +995,9 @@ func (r *run) cleanup() error {
 	for w, wt := range r.watchers {
 		wt.Unwatch(ctx)
 		delete(r.watchers, w)
+	}
+	if r.root == "" && r.e.Live != nil && r.e.Live.Keep {
+		return nil
 	}
 	if r.root != "" {
 		if len(r.created) == 0 {

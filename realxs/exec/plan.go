@@ -20,7 +20,66 @@ type LiveTarget struct {
 	Domain  int    // the guest's domain id
 	Device  string // the device's name in the scenario
 	Confirm string // the digest of the dry run's plan
-	_       struct{}
+	// Session allows a session (observed mode) on the host's own paths,
+	// where the steps are not known in advance and so cannot be shown
+	// by a dry run: each step is checked, before it is performed, to
+	// modify only the device's directories.
+	Session bool
+	// Keep leaves what the run wrote when it ends: a played replay of a
+	// toolstack operation (a device add) changes the host on purpose.
+	Keep bool
+	_    struct{}
+}
+
+// device returns the target device of sys.
+func (l *LiveTarget) device(sys *model.System) (*model.Device, error) {
+	for i := range sys.Devices {
+		if sys.Devices[i].Name == l.Device {
+			if sys.Devices[i].FEDom != l.Domain {
+				return nil, fmt.Errorf("exec: live: device %q belongs to domain %d, not %d", l.Device, sys.Devices[i].FEDom, l.Domain)
+			}
+			return &sys.Devices[i], nil
+		}
+	}
+	return nil, fmt.Errorf("exec: live: the scenario has no device %q", l.Device)
+}
+
+// inDevice reports whether p lies in one of dev's directories.
+func inDevice(sys *model.System, dev *model.Device, p model.PathID) bool {
+	for _, d := range []model.PathID{dev.FEDir, dev.BEDir, dev.LibxlDir} {
+		if d == model.NoPath {
+			continue
+		}
+		for q := p; q != model.NoPath; q = sys.Paths[q].Parent {
+			if q == d {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// allows checks that t, taken in st, modifies only the target device's
+// directories.
+func (l *LiveTarget) allows(sys *model.System, st model.State, t *model.Transition) error {
+	dev, err := l.device(sys)
+	if err != nil {
+		return err
+	}
+	body, own := sys.EffectiveOps(st, t)
+	ops := append(append([]model.Op{}, body...), own...)
+	if t.Kind == model.TxnBody {
+		ops = append(ops, t.Ops...)
+	}
+	for _, op := range ops {
+		if op.Kind == model.OpDomainGone {
+			return fmt.Errorf("exec: live: %s would remove a domain's nodes", op.Kind)
+		}
+		if op.Kind.IsWrite() && !inDevice(sys, dev, op.Path) {
+			return fmt.Errorf("exec: live: %s %s is outside the directories of device %q", op.Kind, sys.Paths[op.Path].Name, l.Device)
+		}
+	}
+	return nil
 }
 
 // A Plan is what a run would do, shown by a dry run: one line per step
@@ -41,34 +100,14 @@ func MakePlan(sys *model.System, ids []int32, root string, live *LiveTarget) (*P
 	var dev *model.Device
 	if live != nil {
 		root = ""
-		for i := range sys.Devices {
-			if sys.Devices[i].Name == live.Device {
-				dev = &sys.Devices[i]
-			}
-		}
-		if dev == nil {
-			return nil, fmt.Errorf("exec: live: the scenario has no device %q", live.Device)
-		}
-		if dev.FEDom != live.Domain {
-			return nil, fmt.Errorf("exec: live: device %q belongs to domain %d, not %d", live.Device, dev.FEDom, live.Domain)
+		var err error
+		if dev, err = live.device(sys); err != nil {
+			return nil, err
 		}
 	} else if err := checkRoot(root); err != nil {
 		return nil, err
 	}
 	r := &run{sys: sys, root: root}
-	inDevice := func(p model.PathID) bool {
-		for _, d := range []model.PathID{dev.FEDir, dev.BEDir, dev.LibxlDir} {
-			if d == model.NoPath {
-				continue
-			}
-			for q := p; q != model.NoPath; q = sys.Paths[q].Parent {
-				if q == d {
-					return true
-				}
-			}
-		}
-		return false
-	}
 	pl := &Plan{}
 	st := sys.Initial()
 	if live == nil {
@@ -93,7 +132,7 @@ func MakePlan(sys *model.System, ids []int32, root string, live *LiveTarget) (*P
 			if live != nil && op.Kind == model.OpDomainGone {
 				return nil, fmt.Errorf("exec: live: step %d: %s would remove a domain's nodes", i+1, op.Kind)
 			}
-			if live != nil && op.Kind.IsWrite() && !inDevice(op.Path) {
+			if live != nil && op.Kind.IsWrite() && !inDevice(sys, dev, op.Path) {
 				return nil, fmt.Errorf("exec: live: step %d: %s %s is outside the directories of device %q",
 					i+1, op.Kind, sys.Paths[op.Path].Name, live.Device)
 			}
@@ -105,7 +144,7 @@ func MakePlan(sys *model.System, ids []int32, root string, live *LiveTarget) (*P
 		}
 		if t.Kind == model.TxnBody {
 			for _, op := range t.Ops {
-				if op.Kind.IsWrite() && live != nil && !inDevice(op.Path) {
+				if op.Kind.IsWrite() && live != nil && !inDevice(sys, dev, op.Path) {
 					return nil, fmt.Errorf("exec: live: step %d: %s %s is outside the directories of device %q",
 						i+1, op.Kind, sys.Paths[op.Path].Name, live.Device)
 				}
