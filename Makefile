@@ -14,6 +14,7 @@ SCENARIOS ?= scenarios
 
 include mk/xenstored.mk
 include mk/diagrams.mk
+include mk/report.mk
 include mk/xenhost.mk
 
 help: ## Show the targets
@@ -25,7 +26,7 @@ build: ## Build bin/xbcheck
 check: build ## Check every scenario in scenarios/ and print the verdicts and counterexamples
 	$(BIN)/xbcheck $(SCENARIOS)
 
-test: xenstored diagrams-deps bench-deps vet ## Run every test (the realxs tests against a private oxenstored), then the real-host tests
+test: xenstored diagrams-deps bench-deps browser-deps vet ## Run every test (the realxs tests against a private oxenstored), then the real-host tests
 	$(XENSTORED_TEST_ENV) $(GO) test -count=1 ./...
 	@$(MAKE) --no-print-directory realhost
 

@@ -364,3 +364,18 @@ func joinNonEmpty(a, b, sep string) string {
 	}
 	return a + sep + b
 }
+
+// DriverNode is the node of actor's DriverChart that the driver is at in
+// st: Unbound, or the name of its cached XenbusState. ok is false when
+// the actor is not a xenbus driver.
+func DriverNode(sys *model.System, actor int, st model.State) (node string, ok bool) {
+	a := &sys.Actors[actor]
+	cache, _, ok := driverState(sys, actor)
+	if !ok {
+		return "", false
+	}
+	if bound, okB := a.LocByName("bound"); !okB || sys.LocOf(st, actor) != bound {
+		return Unbound, true
+	}
+	return model.XenbusState(sys.VarValue(st, cache)).String(), true
+}

@@ -14,5 +14,5 @@ diagrams-deps: ## Install Graphviz (dot) with apt-get if it is missing
 		echo "installing graphviz (dot)"; \
 		apt-get update && apt-get install -y graphviz; }
 
-diagrams: diagrams-deps build ## Regenerate docs/diagrams/ (flowcharts, drivers, counterexamples) as DOT and SVG
+diagrams: diagrams-deps build report-example ## Regenerate docs/diagrams/ (flowcharts, drivers, counterexamples) as DOT and SVG, and docs/report
 	$(BIN)/xbcheck diagram all --scenarios $(SCENARIOS) -o $(DIAGRAMS_DIR)

@@ -40,6 +40,9 @@ func (d *Divergence) Error() string {
 type Replay struct {
 	// Steps is the number of steps replayed.
 	Steps int
+	// Path is the transitions those steps took (the ids a text trace
+	// does not record).
+	Path []int32
 	// Violations are the properties that failed, each at its first step.
 	Violations []Violation
 	// Ends reports whether no transition is enabled after the last step.
@@ -122,6 +125,7 @@ func (s *Sim) Replay(tr *trace.Trace) (*Replay, error) {
 		st = next
 		states = append(states, st)
 		out.Steps = n
+		out.Path = append(out.Path, int32(t.ID))
 	}
 	out.Ends = true
 	sys.Successors(st, make(model.State, len(st)), func(*model.Transition, model.State) bool {

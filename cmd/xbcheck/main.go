@@ -3,6 +3,8 @@
 // Usage:
 //
 //	xbcheck [flags] FILE|DIR...
+//	xbcheck diagram flowchart|driver|sequence|states|all ...
+//	xbcheck export promela|dot|json SCENARIO FILE
 //
 // Each FILE is a scenario (see scenarios/ and the README); a DIR stands for
 // every *.toml file in it. For every scenario xbcheck explores every
@@ -19,12 +21,18 @@
 // Flags:
 //
 //	--json             print a machine-readable report on stdout instead
+//	--html DIR         write DIR/index.html: a self-contained report with a step-through of every counterexample
+//	--junit FILE       write JUnit XML: a test case per scenario, a mismatch failing with its trace
 //	--trace-dir DIR    write each counterexample as DIR/<scenario>.<property>.trace (text) and .json
 //	--max-states N     stop a scenario's exploration after N states (verdict unknown)
 //	--quiet            print only the one-line summaries
 //	--properties       list the properties a scenario may check, and exit
 //
 // Progress goes to stderr for explorations longer than about two seconds.
+//
+// xbcheck diagram draws the model with Graphviz (xbcheck diagram --help);
+// xbcheck export writes the compiled model as Promela, a DOT state graph
+// or JSON (xbcheck export --help; the JSON schema is in package export).
 package main
 
 import (

@@ -16,12 +16,15 @@ import (
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
 	"github.com/xbcheck/xbcheck/internal/cli"
+	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/trace"
 )
 
 const usage = `usage: xbcheck [flags] FILE|DIR...
+       xbcheck diagram flowchart|driver|sequence|states|all ...   (xbcheck diagram --help)
+       xbcheck export promela|dot|json SCENARIO FILE             (xbcheck export --help)
 
 Checks each scenario file (a DIR means every *.toml in it) by exploring
 every interleaving, and prints one line per scenario and the shortest
@@ -29,6 +32,13 @@ counterexample of each violation.
 
 Exit status: 0 every verdict matches its expectation; 1 one does not;
 2 usage or scenario errors.
+
+--html DIR writes DIR/index.html: the scenarios with their verdicts and a
+step-through of every counterexample (the actors' locations, the xenstore
+tree and the step's changes, watches, transactions, the sequence diagram
+and each actor's flowchart with the current box marked). It needs no
+network; its diagrams need Graphviz's dot. --junit FILE writes JUnit XML
+for CI: a test case per scenario, a mismatch failing with its trace.
 
 Flags:
 `
@@ -52,6 +62,10 @@ type ScenarioReport struct {
 	Stats           checker.Stats    `json:"stats"`
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"`
 	Error           string           `json:"error,omitempty"`
+
+	// For --html: the compiled model and the scenario's description.
+	sys         *model.System
+	description string
 }
 
 // Counterexample is one violated property with its trace.
@@ -65,6 +79,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) > 0 && args[0] == "diagram" {
 		return runDiagram(ctx, args[1:], stdout, stderr)
 	}
+	if len(args) > 0 && args[0] == "export" {
+		return runExport(ctx, args[1:], stdout, stderr)
+	}
 	fs := flag.NewFlagSet("xbcheck", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	jsonOut := fs.Bool("json", false, "print a machine-readable JSON report on stdout")
@@ -75,6 +92,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
 	por := fs.Bool("por", false, "partial-order reduction for scenarios with safety properties only (sound; small on the current models, see docs/model.md)")
+	htmlDir := fs.String("html", "", "write a self-contained HTML report of the run, with a step-through of every counterexample, to `DIR`/index.html")
+	junitFile := fs.String("junit", "", "write the verdicts as JUnit XML to `FILE` (a test case per scenario; a mismatch fails with its trace)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
 	fs.Usage = func() {
@@ -99,6 +118,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "xbcheck: no scenario given (try: xbcheck scenarios/)")
 		fs.Usage()
 		return 2
+	}
+	if *htmlDir != "" {
+		if err := checkOutDir(*htmlDir); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --html: %v\n", err)
+			return 2
+		}
+	}
+	if *junitFile != "" {
+		if err := checkOutFile(*junitFile); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --junit: %v\n", err)
+			return 2
+		}
 	}
 	budget, err := parseSize(*memory)
 	if err != nil {
@@ -145,6 +176,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		rep.Scenarios = append(rep.Scenarios, sr)
 		if ctx.Err() != nil {
 			break
+		}
+	}
+	if *htmlDir != "" {
+		if err := writeHTML(*htmlDir, args, rep, stderr); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --html: %v\n", err)
+			code = 2
+		}
+	}
+	if *junitFile != "" {
+		if err := writeJUnit(*junitFile, rep); err != nil {
+			fmt.Fprintf(stderr, "xbcheck: --junit: %v\n", err)
+			code = 2
 		}
 	}
 	if *jsonOut {
@@ -201,6 +244,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	}
 	sp := c.Spec
 	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
+	sr.sys, sr.description = c.System, sp.Description
 	opt := flags
 	opt.Context = ctx
 	if por && c.POR != nil {

@@ -4,7 +4,7 @@
 // Usage:
 //
 //	xbsim run SCENARIO [flags]
-//	xbsim replay [--scenario FILE] [--json] TRACE
+//	xbsim replay [--scenario FILE] [--json] [--html DIR] TRACE
 //
 // # run
 //
@@ -52,6 +52,15 @@
 // records. The scenario is the trace's file= when it exists, else
 // NAME.toml beside the trace or in a scenarios/ directory beside it or
 // any of its parents; --scenario gives it explicitly.
+//
+// # Reports
+//
+// --html DIR (run and replay) writes a self-contained HTML report with a
+// step-through of the run: DIR/SCENARIO.seedN.html for one run,
+// DIR/SCENARIO.seedsA-B.html holding each property's first failing run
+// for --runs, DIR/TRACE.html for a replay. A replay against a xenstore
+// (--xenstore, --root) shows the requests the run performed beside the
+// model's steps.
 //
 // Exit status: 0 when no property failed (run) or the trace replays as
 // recorded (replay); 1 when a property failed in some run, or the replay

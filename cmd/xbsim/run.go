@@ -15,13 +15,14 @@ import (
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
 	"github.com/xbcheck/xbcheck/internal/cli"
 	"github.com/xbcheck/xbcheck/realxs/exec"
+	"github.com/xbcheck/xbcheck/report"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/sim"
 	"github.com/xbcheck/xbcheck/trace"
 )
 
 const usage = `usage: xbsim run SCENARIO [flags]
-       xbsim replay [--scenario FILE] [--json] [--xenstore SOCKET|/dev/xen/xenbus] [--root PATH] TRACE
+       xbsim replay [--scenario FILE] [--json] [--html DIR] [--xenstore SOCKET|/dev/xen/xenbus] [--root PATH] TRACE
        xbsim replay --xenstore /dev/xen/xenbus --live --domain N --device NAME [--dry-run | --confirm DIGEST [--play]] TRACE
 
 run simulates a scenario under a scheduler and prints the trace (one run)
@@ -30,7 +31,8 @@ against the model and reports the first step that diverges; with
 --xenstore it performs the trace on a live daemon too (below a --root,
 or with --live on a real host's own paths, one device only, after a
 --dry-run whose digest --confirm quotes); --play performs only the
-toolstack's steps while the real drivers answer.
+toolstack's steps while the real drivers answer. Both take --html DIR: a
+self-contained HTML report with a step-through of the run.
 
 Exit status: 0 no property failed / the trace replays as recorded;
 1 a property failed / the replay diverges; 2 usage or input errors.
@@ -95,6 +97,7 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	jsonOut := fs.Bool("json", false, "print the trace or the summary as JSON")
 	reduce := fs.Bool("reduce", false, "one run: print a failing run reduced to a 1-minimal schedule")
 	traceDir := fs.String("trace-dir", "", "write the run's trace (one run) or each property's first failing run to `DIR`")
+	htmlDir := fs.String("html", "", "write an HTML report with a step-through of the run (one run) or of each property's first failing run to `DIR`/SCENARIO.seedN.html")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage+"\nrun flags:\n")
 		fs.PrintDefaults()
@@ -151,10 +154,24 @@ func runCmd(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	s := sim.New(c)
-	if *runs == 1 {
-		return runOnce(s, sched, *seed, *steps, *jsonOut, *reduce, *traceDir, stdout, stderr)
+	var h *htmlOut
+	if *htmlDir != "" {
+		h = &htmlOut{dir: *htmlDir, c: c, file: arg, command: "xbsim run " + strings.Join(args, " ")}
 	}
-	return runMany(ctx, s, sched, *seed, *runs, *steps, *jsonOut, *traceDir, arg, stdout, stderr)
+	if *runs == 1 {
+		return runOnce(s, sched, *seed, *steps, *jsonOut, *reduce, *traceDir, h, stdout, stderr)
+	}
+	return runMany(ctx, s, sched, *seed, *runs, *steps, *jsonOut, *traceDir, h, arg, stdout, stderr)
+}
+
+// htmlOut is where xbsim run --html writes, and what it needs.
+type htmlOut struct {
+	dir, file, command string
+	c                  *scenario.Compiled
+}
+
+func (h *htmlOut) write(name string, trs []*trace.Trace, stderr io.Writer) error {
+	return writeSimHTML(h.dir, name, "xbsim: "+name, h.command, report.Simulation(h.c, h.file, trs...), stderr)
 }
 
 func allowed(c *scenario.Compiled, fault string) bool {
@@ -166,7 +183,7 @@ func allowed(c *scenario.Compiled, fault string) bool {
 	return false
 }
 
-func runOnce(s *sim.Sim, sched sim.Scheduler, seed uint64, steps int, jsonOut, reduce bool, traceDir string, stdout, stderr io.Writer) int {
+func runOnce(s *sim.Sim, sched sim.Scheduler, seed uint64, steps int, jsonOut, reduce bool, traceDir string, h *htmlOut, stdout, stderr io.Writer) int {
 	r := s.Run(sched, seed, steps)
 	if reduce {
 		r = s.Reduce(r)
@@ -191,6 +208,12 @@ func runOnce(s *sim.Sim, sched sim.Scheduler, seed uint64, steps int, jsonOut, r
 		}
 		if err := writeTrace(traceDir, name, tr); err != nil {
 			fmt.Fprintf(stderr, "xbsim: %v\n", err)
+			return 2
+		}
+	}
+	if h != nil {
+		if err := h.write(fmt.Sprintf("%s.seed%d", s.Scenario, seed), []*trace.Trace{tr}, stderr); err != nil {
+			fmt.Fprintf(stderr, "xbsim: --html: %v\n", err)
 			return 2
 		}
 	}
@@ -245,17 +268,21 @@ func writeTrace(dir, name string, tr *trace.Trace) error {
 	return atomicfile.Write(base+".json", append(js, '\n'), 0o644)
 }
 
-func runMany(ctx context.Context, s *sim.Sim, sched sim.Scheduler, seed uint64, runs, steps int, jsonOut bool, traceDir, file string, stdout, stderr io.Writer) int {
+func runMany(ctx context.Context, s *sim.Sim, sched sim.Scheduler, seed uint64, runs, steps int, jsonOut bool, traceDir string, h *htmlOut, file string, stdout, stderr io.Writer) int {
 	written := map[string]bool{}
+	var firsts []*trace.Trace
 	var werr error
 	onFail := func(r *sim.Result) {
-		if traceDir == "" || written[r.Violations[0].Property] || werr != nil {
+		if (traceDir == "" && h == nil) || written[r.Violations[0].Property] || werr != nil {
 			return
 		}
 		written[r.Violations[0].Property] = true
 		tr, err := s.Trace(r)
-		if err == nil {
+		if err == nil && traceDir != "" {
 			err = writeTrace(traceDir, fmt.Sprintf("%s.seed%d.%s", s.Scenario, r.Seed, tr.Property), tr)
+		}
+		if err == nil {
+			firsts = append(firsts, tr)
 		}
 		werr = err
 	}
@@ -263,6 +290,12 @@ func runMany(ctx context.Context, s *sim.Sim, sched sim.Scheduler, seed uint64, 
 	if werr != nil {
 		fmt.Fprintf(stderr, "xbsim: %v\n", werr)
 		return 2
+	}
+	if h != nil {
+		if err := h.write(fmt.Sprintf("%s.seeds%d-%d", s.Scenario, seed, seed+uint64(runs)-1), firsts, stderr); err != nil {
+			fmt.Fprintf(stderr, "xbsim: --html: %v\n", err)
+			return 2
+		}
 	}
 	if jsonOut {
 		enc := json.NewEncoder(stdout)
@@ -329,6 +362,7 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	scen := fs.String("scenario", "", "the scenario `FILE` (default: found from the trace)")
 	jsonOut := fs.Bool("json", false, "print the report as JSON")
+	htmlDir := fs.String("html", "", "write an HTML report with a step-through of the replayed steps (and the xenstore run's requests beside them) to `DIR`/TRACE.html")
 	xsf := addXenstoreFlags(fs)
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage+"\nreplay flags:\n")
@@ -385,9 +419,31 @@ func replayCmd(args []string, stdout, stderr io.Writer) int {
 			}
 		}
 	}
+	if res != nil {
+		// A text trace records no transition ids: take the replay's.
+		for i, id := range res.Path {
+			tr.Steps[i].ID = id
+		}
+	}
 	var xtext string
 	var xcode int
 	rep.Xenstore, xtext, xcode = xsf.run(c, tr, stderr)
+	if *htmlDir != "" && res != nil {
+		where := xsf.xenstore
+		if where == "" {
+			where = "the model's own store"
+		}
+		sc := report.Simulation(c, file, replayedTrace(tr, res))
+		sc.Traces[0].Real = realTrace(rep.Xenstore, where)
+		if !rep.Agrees {
+			sc.Reason = rep.Reason
+		}
+		name := strings.TrimSuffix(filepath.Base(arg), filepath.Ext(arg))
+		if err := writeSimHTML(*htmlDir, name, "xbsim replay: "+filepath.Base(arg), "xbsim replay "+strings.Join(args, " "), sc, stderr); err != nil {
+			fmt.Fprintf(stderr, "xbsim: --html: %v\n", err)
+			return 2
+		}
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")

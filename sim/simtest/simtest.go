@@ -1,7 +1,8 @@
 // Package simtest puts interleaving tests of scenarios into go test: rapid
 // draws the scheduling choices of a simulation run, so that a failing run
-// shrinks to a minimal schedule. A failure prints the trace and the
-// command that replays it; -rapid.checks, -rapid.seed and the other rapid
+// shrinks to a minimal schedule. A failure prints the trace, the command
+// that replays it and the path of an HTML report that steps through it
+// (written when the test ends, of the shrunk run); -rapid.checks, -rapid.seed and the other rapid
 // flags work as usual, and Fuzz gives the same property to go test -fuzz.
 //
 //	func TestRemove(t *testing.T) {
@@ -26,6 +27,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/report"
 	"github.com/xbcheck/xbcheck/scenario"
 	"github.com/xbcheck/xbcheck/sim"
 	"github.com/xbcheck/xbcheck/trace"
@@ -54,7 +56,7 @@ func (o Options) steps() int {
 // shrunk schedule as a trace and the xbsim command that replays it.
 func Check(t *testing.T, file string, opts Options) {
 	t.Helper()
-	rapid.Check(t, Property(t, file, opts))
+	rapid.Check(t, property(t, file, opts, nil, true))
 }
 
 // Property returns the rapid property Check checks: one run of the
@@ -64,7 +66,7 @@ func Check(t *testing.T, file string, opts Options) {
 // load.
 func Property(tb testing.TB, file string, opts Options) func(*rapid.T) {
 	tb.Helper()
-	return property(tb, file, opts, nil)
+	return property(tb, file, opts, nil, false)
 }
 
 // Fuzz returns Property as a fuzz target: f.Fuzz(simtest.Fuzz(f, file, opts)).
@@ -91,7 +93,7 @@ func Find(tb testing.TB, file string, opts Options) *Failure {
 	var last *Failure
 	prop := property(tb, file, opts, func(r *sim.Result, tr *trace.Trace) {
 		last = &Failure{Result: r.Clone(), Trace: tr}
-	})
+	}, false)
 	if f := flag.Lookup("rapid.nofailfile"); f != nil {
 		old := f.Value.String()
 		flag.Set("rapid.nofailfile", "true")
@@ -109,11 +111,29 @@ func Find(tb testing.TB, file string, opts Options) *Failure {
 	return last
 }
 
-func property(tb testing.TB, file string, opts Options, onFail func(*sim.Result, *trace.Trace)) func(*rapid.T) {
+// property is Property; with html, a failure names an HTML report of
+// the last failing run (rapid's shrunk one, which it reports), written
+// when tb ends: rendering each failing run rapid tries while shrinking
+// would cost a Graphviz run per diagram each time.
+func property(tb testing.TB, file string, opts Options, onFail func(*sim.Result, *trace.Trace), html bool) func(*rapid.T) {
 	tb.Helper()
 	c, err := scenario.Load(file)
 	if err != nil {
 		tb.Fatalf("simtest: %v", err)
+	}
+	var lastTrace *trace.Trace
+	var lastHTML string
+	if html {
+		tb.Cleanup(func() {
+			if lastTrace == nil {
+				return
+			}
+			run := &report.Run{Title: "simtest: " + tb.Name(), Command: "go test -run '^" + tb.Name() + "$'",
+				Scenarios: []report.Scenario{report.Simulation(c, file, lastTrace)}}
+			if err := report.Write(lastHTML, run, report.Options{}); err != nil {
+				tb.Logf("simtest: the HTML report could not be written: %v", err)
+			}
+		})
 	}
 	s := sim.New(c)
 	sched := &drawn{}
@@ -139,6 +159,10 @@ func property(tb testing.TB, file string, opts Options, onFail func(*sim.Result,
 		fmt.Fprintf(&b, "%s: %s (%s) fails at step %d of this schedule:\n%s", s.Scenario, v.Property, v.Kind, v.Step, tr.Text())
 		if path, err := writeTrace(opts.TraceDir, tb.Name(), tr); err == nil {
 			fmt.Fprintf(&b, "replay it with: go run github.com/xbcheck/xbcheck/cmd/xbsim replay %s", path)
+			if html {
+				lastTrace, lastHTML = tr, strings.TrimSuffix(path, ".trace")+".html" // under mu
+				fmt.Fprintf(&b, "\nstep through it in a browser: %s (written when the test ends)", lastHTML)
+			}
 		} else {
 			fmt.Fprintf(&b, "(the trace could not be written for replay: %v)", err)
 		}

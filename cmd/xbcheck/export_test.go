@@ -1,0 +1,171 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/xbcheck/xbcheck/bench"
+	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/export"
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/scenario"
+)
+
+var spinErrors = regexp.MustCompile(`errors: (\d+)`)
+
+// promelaTimeoutDiverges lists the seed scenarios whose Promela SPIN
+// explores differently, and why. model/promela.go guards a last-resort
+// timer with SPIN's timeout, which holds only when no statement of any
+// process is executable; the model lets such a timer fire when the only
+// steps enabled are slow ones (qemu's exit after SIGHUP), faults and
+// steps of actors that are not fair (model.System.urgent). Where a
+// timer shorter than qemu-exit-within (the 2 s bodge) waits while
+// qemu's exit is enabled, SPIN never fires it: it stores fewer states
+// and misses the premature teardown these scenarios show. The test
+// expects exactly that here, and fails once the translation is fixed, so
+// that this list goes.
+var promelaTimeoutDiverges = map[string]string{
+	"seed2-qemu-bodge-4.2":  "the 2 s bodge timer cannot fire while qemu's slow exit is enabled",
+	"seed2-qemu-bodge-4.17": "the 2 s bodge timer cannot fire while qemu's slow exit is enabled",
+}
+
+// TestExportPromelaRunsInSPIN exports every seed scenario that translates
+// (oxenstored's conflict rule) with xbcheck export promela and runs it in
+// SPIN (spin -a, gcc, ./pan). Where the Promela carries the properties
+// as asserts, SPIN must find an error exactly when xbcheck finds a
+// violation of a property other than an eventually-property (those need
+// a never claim). Until then, SPIN must reach exactly the states xbcheck
+// reaches without reduction (the check bench/ makes of its family).
+func TestExportPromelaRunsInSPIN(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SPIN comparison: not in -short mode")
+	}
+	if !bench.HaveSPIN() {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("spin or gcc is not installed (make test installs them)")
+		}
+		t.Skip("spin or gcc is not installed: `make bench-deps` installs them")
+	}
+	files, err := filepath.Glob("../../scenarios/seed*.toml")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no seed scenarios: %v", err)
+	}
+	translated := 0
+	for _, f := range files {
+		c, err := scenario.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.System.Conflict != model.Oxenstored {
+			continue
+		}
+		translated++
+		t.Run(c.Spec.Name, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "model.pml")
+			if code, _, errb := runXbcheck(t, "export", "promela", f, out); code != 0 {
+				t.Fatalf("export: exit %d: %s", code, errb)
+			}
+			pml, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			res, err := bench.RunSPIN(context.Background(), string(pml), bench.SPINModes[0], 1024, 18, "-O0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			m := spinErrors.FindStringSubmatch(res.Out)
+			if m == nil {
+				t.Fatalf("pan printed no error count:\n%s", res.Out)
+			}
+			spinErrs, _ := strconv.Atoi(m[1])
+			why, diverges := promelaTimeoutDiverges[c.Spec.Name]
+			if strings.Contains(string(pml), "assert(") {
+				r := checker.Check(c.System, c.Properties, checker.Options{})
+				want := false
+				for _, v := range r.Violations {
+					want = want || v.Kind != checker.Eventually
+				}
+				if diverges && spinErrs == 0 && want {
+					t.Logf("known divergence: SPIN misses the violation: %s", why)
+					return
+				}
+				if diverges {
+					t.Errorf("SPIN now finds the violation xbcheck finds: remove %s from promelaTimeoutDiverges", c.Spec.Name)
+				}
+				if got := spinErrs > 0; got != want {
+					t.Errorf("SPIN finds errors: %v (%d); xbcheck finds a safety violation: %v (verdict %s %v)", got, spinErrs, want, r.Verdict, r.Violations)
+				}
+				return
+			}
+			if spinErrs != 0 {
+				t.Errorf("SPIN reports %d errors for a model without asserts:\n%s", spinErrs, res.Out)
+			}
+			full := checker.Check(c.System, nil, checker.Options{}).Stats
+			if diverges {
+				if res.States >= full.States {
+					t.Errorf("SPIN stored %d states, xbcheck reaches %d: the known divergence (%s) is gone; remove %s from promelaTimeoutDiverges", res.States, full.States, why, c.Spec.Name)
+				} else {
+					t.Logf("known divergence: SPIN stored %d states, xbcheck reaches %d: %s", res.States, full.States, why)
+				}
+				return
+			}
+			if res.States != full.States {
+				t.Errorf("SPIN stored %d states; xbcheck reaches %d", res.States, full.States)
+			}
+		})
+	}
+	if translated < 10 {
+		t.Errorf("only %d seed scenarios translate", translated)
+	}
+}
+
+func TestExportJSONAndDOT(t *testing.T) {
+	dir := t.TempDir()
+	f := "../../scenarios/seed1-backend-gone-4.10.toml"
+	out := filepath.Join(dir, "m.json")
+	if code, _, errb := runXbcheck(t, "export", "json", f, out); code != 0 {
+		t.Fatalf("exit %d: %s", code, errb)
+	}
+	data, _ := os.ReadFile(out)
+	var m export.Model
+	if err := json.Unmarshal(data, &m); err != nil || m.Schema != export.Schema || m.Scenario != "seed1-backend-gone-4.10" || len(m.Actors) == 0 {
+		t.Errorf("the JSON export does not read back (%v): schema %q scenario %q, %d actors", err, m.Schema, m.Scenario, len(m.Actors))
+	}
+	code, stdout, errb := runXbcheck(t, "export", "dot", f, "-")
+	if code != 0 || !strings.Contains(stdout, `digraph "states-seed1-backend-gone-4.10"`) || !strings.Contains(stdout, "bold red: the counterexample") {
+		t.Errorf("export dot: exit %d, stderr %q:\n%.300s", code, errb, stdout)
+	}
+}
+
+func TestExportErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"export"}, "xbcheck export: want a format, a scenario and a file (got 0 arguments)\n"},
+		{[]string{"export", "xml", "../../scenarios/seed1-backend-gone-4.10.toml", "-"}, "xbcheck export: unknown format \"xml\" (promela, dot or json)\n"},
+		{[]string{"export", "promela", "../../scenarios/vbd-add-4.17-cxenstored.toml", "-"}, "xbcheck export: ../../scenarios/vbd-add-4.17-cxenstored.toml: promela: only the oxenstored conflict rule is translated\n"},
+		{[]string{"export", "dot", "--max-states", "5", "../../scenarios/seed3-concurrent-attach-4.17.toml", "-"}, "xbcheck export: seed3-concurrent-attach-4.17 has more than 5 reachable states: too many to draw readably (raise --max-states or draw a smaller scenario)\n"},
+		{[]string{"export", "json", "../../scenarios/seed1-backend-gone-4.10.toml", filepath.Join(dir, "no", "x.json")}, "no such file or directory"},
+		{[]string{"export", "json", filepath.Join(dir, "missing.toml"), "-"}, "missing.toml"},
+	} {
+		code, out, errb := runXbcheck(t, tc.args...)
+		if code != 2 || out != "" {
+			t.Errorf("%v: exit %d, stdout %q; want 2 and nothing", tc.args, code, out)
+		}
+		if strings.HasSuffix(tc.want, "\n") && !strings.HasPrefix(errb, tc.want) || !strings.Contains(errb, tc.want) {
+			t.Errorf("%v: stderr %q; want %q", tc.args, errb, tc.want)
+		}
+	}
+	if code, _, errb := runXbcheck(t, "export", "--help"); code != 0 || !strings.Contains(errb, "xbcheck-model/1") {
+		t.Errorf("export --help: exit %d, %q", code, errb)
+	}
+}
