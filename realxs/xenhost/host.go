@@ -121,11 +121,10 @@ func Boot(ctx context.Context, cfg Config) (*Host, error) {
 	// on a loaded machine.
 	var bctx context.Context
 	for attempt := 1; ; attempt++ {
-		var cancel context.CancelCauseFunc
-		var tctx context.Context
 		tctx, cancelT := context.WithTimeout(ctx, cfg.BootTimeout)
-		bctx, cancel = context.WithCancelCause(tctx)
 		defer cancelT()
+		var cancel context.CancelCauseFunc
+		bctx, cancel = context.WithCancelCause(tctx)
 		defer cancel(nil)
 		if err := h.startQEMU(payload); err != nil {
 			return fail("start qemu", err)
