@@ -149,4 +149,4 @@ mkcpio "$B/dom0-initrd.gz"
 
 rm -rf "$work"
 date -u +%Y-%m-%dT%H:%M:%SZ >"$stamp"
-say "built $B in $(($(date +%s) - start)) s: $(cd "$B" && ls -s --block-size=M | tr '\n' ' ')"
+say "built $B in $(($(date +%s) - start)) s ($(du -sh "$B" | cut -f1))"
