@@ -367,10 +367,18 @@ func (b *Builder) Build() (*System, error) {
 					t.hasWrites = true
 				}
 			}
+			readers := t.readSet
+			if s.Conflict == CXenstored {
+				t.cxTouch = s.cxEntries(t, add)
+				readers = nil
+				for _, e := range t.cxTouch {
+					readers = append(readers, e.path)
+				}
+			}
 			if len(t.readSet) > slotSize[t.Actor] {
 				slotSize[t.Actor] = len(t.readSet)
 			}
-			for _, p := range t.readSet {
+			for _, p := range readers {
 				if !containsInt(s.txnReaders[p], t.Actor) {
 					s.txnReaders[p] = append(s.txnReaders[p], t.Actor)
 				}
@@ -418,6 +426,67 @@ func (b *Builder) Build() (*System, error) {
 	sort.Strings(s.Faults)
 	s.findSymmetry()
 	return s, nil
+}
+
+// cxEntries lists what transaction body t touches under C xenstored
+// (see CXenstored), adding to its record (with add) the nodes whose
+// presence at the body decides it. Every request looks its node up
+// (get_node, read_node), and a missing node's parents up to the first
+// that exists (errno_from_parents, ask_parents; construct_node when it
+// creates them): a parent is touched when the node below it on the way
+// was missing. An RM of an existing node also reads its parent and its
+// whole subtree (rm_node, walk_node_tree). The guard's nodes are read.
+// A DIRECTORY touches only its node: a child that comes or goes
+// changes the node's own record.
+func (s *System) cxEntries(t *Transition, add func(PathID)) []cxTouch {
+	var out []cxTouch
+	rec := func(p PathID) int {
+		add(p)
+		for i, q := range t.readSet {
+			if q == p {
+				return i
+			}
+		}
+		panic("cxEntries: not recorded")
+	}
+	entry := func(e cxTouch) {
+		for _, f := range out {
+			if f == e || f.path == e.path && f.rec < 0 {
+				return
+			}
+		}
+		out = append(out, e)
+	}
+	lookup := func(p PathID) {
+		entry(cxTouch{path: p, rec: -1})
+		for c, q := p, s.Paths[p].Parent; q != NoPath; c, q = q, s.Paths[q].Parent {
+			entry(cxTouch{path: q, rec: rec(c), present: false})
+		}
+	}
+	for _, c := range t.Guard {
+		switch c.Kind {
+		case CondPresent, CondAbsent, CondEq, CondNe, CondIn:
+			lookup(c.Path)
+		}
+	}
+	for _, op := range t.Ops {
+		switch op.Kind {
+		case OpRead, OpDirectory, OpWrite, OpMkdir, OpSetPerms, OpReplace, OpSwitchState:
+			lookup(op.Path)
+		case OpRm, OpCleanup:
+			lookup(op.Path)
+			r := rec(op.Path)
+			if q := s.Paths[op.Path].Parent; q != NoPath {
+				entry(cxTouch{path: q, rec: r, present: true})
+			}
+			for i := range s.Paths {
+				if d := PathID(i); d != op.Path && isAncestorOrSelf(s, op.Path, d) {
+					entry(cxTouch{path: d, rec: r, present: true})
+				}
+			}
+		}
+	}
+	return out
 }
 
 func checkTrans(s *System, a *Actor, t *Transition) error {

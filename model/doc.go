@@ -46,7 +46,10 @@
 // the whole body again. The rules of xenstore-wire.md 1.7 are both here:
 // Oxenstored (replay the reads; a transaction that writes nothing always
 // commits; a concurrent same-value write does not conflict) and CXenstored
-// (any write to a node read in the transaction conflicts). Domain death
+// (any change to a node the transaction touched conflicts, also of the
+// same value: the nodes it reads and writes, a missing node's parents up
+// to the first that exists, a removed node's parent and subtree; a node
+// changes also when a child comes or goes). Domain death
 // (OpDomainGone) marks the domain dead and, with xenstored 4.17+ (XSA-419),
 // deletes the nodes it owns.
 //

@@ -141,6 +141,23 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 			touch(q)
 		}
 	}
+	// Under C xenstored a node's creation or removal also changes its
+	// parent's record, permanent or not (see System.touch): the
+	// conflict flags of the transactions that touched an ancestor.
+	bump := func(n PathID) {
+		if s.Conflict != CXenstored {
+			return
+		}
+		for q := s.Paths[n].Parent; q != NoPath; q = s.Paths[q].Parent {
+			for _, ai := range s.txnReaders[q] {
+				a := &s.Actors[ai]
+				for i := 0; i < 3+a.txnReads; i++ {
+					r(a.txnSlot + i)
+					w(a.txnSlot + i)
+				}
+			}
+		}
+	}
 	switch op.Kind {
 	case OpRead, OpDirectory, OpSignal, OpTxnStart, OpTxnCommit, OpTxnAbort:
 	case OpReplace:
@@ -149,6 +166,7 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 	case OpWrite, OpMkdir:
 		touch(op.Path)
 		ancestors(op.Path)
+		bump(op.Path)
 		fire(s.Paths[op.Path].onWrite)
 	case OpSwitchState:
 		// Writes only an existing node: no parent is created.
@@ -162,9 +180,11 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 	case OpRm:
 		subtree(op.Path)
 		ancestors(op.Path) // an RM reads whether the parents exist
+		bump(op.Path)
 		fire(s.Paths[op.Path].onRemove)
 	case OpCleanup:
 		subtree(op.Path)
+		bump(op.Path)
 		fire(s.Paths[op.Path].onRemove)
 		for q := s.Paths[op.Path].Parent; q != NoPath && !p.permanent[q]; q = s.Paths[q].Parent {
 			subtree(q) // whether it is empty, and its removal
@@ -180,6 +200,7 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 		for i := range s.Paths {
 			if s.Paths[i].Owner == op.Dom {
 				subtree(PathID(i))
+				bump(PathID(i))
 				fire(s.Paths[i].onRemove)
 			}
 		}

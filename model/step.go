@@ -358,9 +358,13 @@ func (s *System) applyOp(st State, op *Op) {
 // the watches on p and its ancestors (an implicitly created parent fires no
 // event of its own: xenstore-wire.md 1.6).
 func (s *System) write(st State, p PathID, v Value) {
-	for q := s.Paths[p].Parent; q != NoPath && st[q] == byte(Absent); q = s.Paths[q].Parent {
+	q := s.Paths[p].Parent
+	for ; q != NoPath && st[q] == byte(Absent); q = s.Paths[q].Parent {
 		st[q] = byte(Empty)
 		s.touch(st, q)
+	}
+	if st[p] == byte(Absent) && q != NoPath {
+		s.touch(st, q) // the first existing ancestor gains a child
 	}
 	st[p] = byte(v)
 	s.touch(st, p)
@@ -374,6 +378,9 @@ func (s *System) rm(st State, p PathID) {
 		return
 	}
 	s.clear(st, p)
+	if q := s.Paths[p].Parent; q != NoPath {
+		s.touch(st, q) // the parent loses a child
+	}
 	s.fire(st, s.Paths[p].onRemove)
 }
 
@@ -405,7 +412,9 @@ func (s *System) fire(st State, ws []WatchID) {
 }
 
 // touch records, for the C xenstored conflict rule, that p was modified
-// while transactions that read it are open.
+// (written, created or removed, or a child of it created or removed: its
+// record, with its generation count, is rewritten) while transactions
+// that touched it are open (see CXenstored and cxEntries).
 func (s *System) touch(st State, p PathID) {
 	if s.Conflict != CXenstored {
 		return
@@ -417,8 +426,8 @@ func (s *System) touch(st State, p PathID) {
 		if id == 0 {
 			continue
 		}
-		for _, q := range s.Trans[id-1].readSet {
-			if q == p {
+		for _, e := range s.Trans[id-1].cxTouch {
+			if e.path == p && (e.rec < 0 || (st[slot+3+e.rec] != byte(Absent)) == e.present) {
 				st[slot+2] = 1
 				break
 			}

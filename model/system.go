@@ -204,6 +204,21 @@ type Transition struct {
 	readSet   []PathID // TxnBody: paths whose values the record keeps
 	hasWrites bool
 	isHandler bool
+	// cxTouch (TxnBody, CXenstored): the nodes whose generation C
+	// xenstored records for the body, each under a condition on the
+	// record (see cxEntries).
+	cxTouch []cxTouch
+}
+
+// A cxTouch is a node a transaction body touches in C xenstored's sense:
+// the transaction records the node's generation, and a change of it
+// fails the commit. It does so always (rec < 0), or when the node at
+// readSet[rec] was present (present) or missing (!present) when the body
+// ran.
+type cxTouch struct {
+	path    PathID
+	rec     int
+	present bool
 }
 
 // A Set assigns a constant to a variable.
@@ -272,7 +287,18 @@ const (
 	// nothing always commits.
 	Oxenstored ConflictRule = iota
 	// CXenstored (C xenstored since 4.9) fails the commit when any node
-	// read in the transaction was modified since, even to the same value.
+	// the transaction touched was modified since, even to the same value
+	// (its generation count changed). A transaction touches the nodes
+	// it reads and those it writes, creates or removes (every request
+	// reads its node first); for a missing node, its parents up to the
+	// first that exists; for a removal, the parent and the whole
+	// subtree. A node is modified when it is written, created or
+	// removed, and when a child of it is created or removed (its record
+	// lists its children). Reference: xenstored_transaction.c
+	// (access_node, finalize_transaction), xenstored_core.c (get_node,
+	// errno_from_parents, construct_node, create_node, rm_node,
+	// delete_child) of Xen RELEASE-4.17.0, checked live by
+	// realxs/difftest on a real C xenstored 4.17.
 	CXenstored
 )
 

@@ -173,6 +173,12 @@ func TestTxnConflicts(t *testing.T) {
 	readWrite := func(b *model.Builder) ([]model.Cond, []model.Op) { // read /r and write it
 		return []model.Cond{model.Eq(txnPath(b, "/r"), b.Value("a"))}, []model.Op{model.Write(txnPath(b, "/r"), b.Value("mine"))}
 	}
+	dirOp := func(b *model.Builder) ([]model.Cond, []model.Op) { // DIRECTORY /t, write the existing /r
+		return nil, []model.Op{model.Directory(txnPath(b, "/t")), model.Write(txnPath(b, "/r"), b.Value("mine"))}
+	}
+	rmTree := func(b *model.Builder) ([]model.Cond, []model.Op) { // RM /t (with /t/x)
+		return nil, []model.Op{model.Rm(txnPath(b, "/t"))}
+	}
 	tests := []struct {
 		name string
 		body body
@@ -214,8 +220,10 @@ func TestTxnConflicts(t *testing.T) {
 		{
 			name: "blind write racing a write", body: blind,
 			concurrent: func(x *xs) { x.write("/r", "theirs") },
-			want:       map[model.ConflictRule]string{model.CXenstored: "commit", model.Oxenstored: "commit"},
-			ref:        "C: \"Blind writes never conflict\"; oxenstored: \"A blind write racing a concurrent write to the same node: OK\"",
+			want:       map[model.ConflictRule]string{model.CXenstored: "eagain", model.Oxenstored: "commit"},
+			ref: "C: do_write reads the node first (get_node), which records its generation (xenstore-wire.md's " +
+				"\"Blind writes never conflict\" is wrong for 4.17, shown live by realxs/difftest); " +
+				"oxenstored: \"A blind write racing a concurrent write to the same node: OK\"",
 		},
 		{
 			name: "read ENOENT, then a concurrent create", body: readMissing,
@@ -231,7 +239,7 @@ func TestTxnConflicts(t *testing.T) {
 		},
 		{
 			name: "disjoint write", body: readGuard,
-			concurrent: func(x *xs) { x.write("/other", "b") },
+			concurrent: func(x *xs) { x.write("/other", "b") }, // /other exists: "/" keeps its children
 			want:       map[model.ConflictRule]string{model.CXenstored: "commit", model.Oxenstored: "commit"},
 			ref:        "oxenstored: \"A disjoint concurrent write: OK\"",
 		},
@@ -247,14 +255,45 @@ func TestTxnConflicts(t *testing.T) {
 			want:       map[model.ConflictRule]string{model.CXenstored: "commit", model.Oxenstored: "commit"},
 			ref:        "the fast path",
 		},
+		{
+			name: "new child of a node read", body: readOp,
+			concurrent: func(x *xs) { x.write("/r/child", "b") },
+			want:       map[model.ConflictRule]string{model.CXenstored: "eagain", model.Oxenstored: "commit"},
+			ref:        "C: a new child rewrites the parent's record (add_child, write_node); oxenstored: the READ's answer is the same",
+		},
+		{
+			name: "new sibling of the node a body creates", body: readGuard,
+			concurrent: func(x *xs) { x.write("/new", "b") },
+			want:       map[model.ConflictRule]string{model.CXenstored: "eagain", model.Oxenstored: "commit"},
+			ref:        "C: creating /w reads and rewrites its parent / (construct_node, create_node), which /new changes",
+		},
+		{
+			name: "value of a child of a node listed", body: dirOp,
+			concurrent: func(x *xs) { x.write("/t/x", "b") },
+			want:       map[model.ConflictRule]string{model.CXenstored: "commit", model.Oxenstored: "eagain"},
+			ref: "C: DIRECTORY reads the node's record only (send_directory); oxenstored: the model's record keeps " +
+				"the children's values, so it is stricter than oxenstored's replay (the same list)",
+		},
+		{
+			name: "new child of a node listed", body: dirOp,
+			concurrent: func(x *xs) { x.write("/t/y", "b") },
+			want:       map[model.ConflictRule]string{model.CXenstored: "eagain", model.Oxenstored: "eagain"},
+			ref:        "C: the node's record lists its children; oxenstored: a different list",
+		},
+		{
+			name: "write below a node removed", body: rmTree,
+			concurrent: func(x *xs) { x.write("/t/x", "b") },
+			want:       map[model.ConflictRule]string{model.CXenstored: "eagain", model.Oxenstored: "commit"},
+			ref:        "C: rm_node reads the whole subtree (walk_node_tree); oxenstored: the replayed RM succeeds",
+		},
 	}
 	for _, tt := range tests {
 		for _, rule := range conflictRules {
 			t.Run(tt.name+"/"+rule.String(), func(t *testing.T) {
 				tx := newTxn(t, spec{
 					conflict: rule,
-					paths:    []string{"/new/child", "/other", "/w"},
-					init:     map[string]string{"/r": "a"},
+					paths:    []string{"/new/child", "/other", "/w", "/r/child", "/t/y"},
+					init:     map[string]string{"/r": "a", "/other": "a", "/t/x": "a"},
 					values:   []string{"a", "b", "mine", "theirs"},
 				}, tt.body)
 				tx.take("body")
@@ -268,10 +307,14 @@ func TestTxnConflicts(t *testing.T) {
 }
 
 // TestTxnBlindWriteWins: a blind write racing a concurrent write commits
-// under both rules, and the transaction's value wins (it commits last).
+// under oxenstored, and under C xenstored after one EAGAIN; the
+// transaction's value wins (it commits last).
 //
-// Reference: xenstore-wire.md 1.7 ("Blind writes never conflict; the last
-// committer wins"; oxenstored: "the transaction's value wins").
+// Reference: xenstore-wire.md 1.7 (oxenstored: "the transaction's value
+// wins"); C xenstored 4.17's do_write reads the node first (get_node),
+// which records its generation, so the racing write fails the commit
+// (xenstore-wire.md's "Blind writes never conflict" is wrong for it;
+// realxs/difftest shows it live).
 func TestTxnBlindWriteWins(t *testing.T) {
 	for _, rule := range conflictRules {
 		t.Run(rule.String(), func(t *testing.T) {
@@ -286,6 +329,13 @@ func TestTxnBlindWriteWins(t *testing.T) {
 			tx.take("body")
 			tx.write("/r", "theirs")
 			tx.consumeAll()
+			if rule == model.CXenstored {
+				// C xenstored's WRITE reads the node first: the
+				// concurrent write fails the commit, and the retry
+				// wins.
+				tx.take("eagain")
+				tx.take("body")
+			}
 			tx.take("commit")
 			if diff := cmp.Diff(map[string]string{"/": "", "/r": "mine"}, tx.store()); diff != "" {
 				t.Errorf("store after the commit (-want +got):\n%s", diff)
