@@ -14,8 +14,9 @@ type Known string
 
 // The known, tolerated differences.
 const (
-	// EventMultiplicity: the daemon sends one event per change (and per
-	// write of a transaction), the model keeps one pending bit per watch,
+	// EventMultiplicity: the daemon sends one event per change (and, at
+	// a commit, per write of the transaction on oxenstored, per node
+	// written on C xenstored), the model keeps one pending bit per watch,
 	// so several events coalesce into one (xenstore-wire.md 1.6: "at least
 	// one, possibly coalesced"). The executor checks that an event came
 	// when the model marks the watch pending, and none when it does not.
@@ -37,14 +38,18 @@ const (
 	DomainGoneEmulated Known = "domain-gone-emulated"
 	// PermsNotModelled: SET_PERMS is performed with the path's owner as
 	// the model fixes it; permissions are not checked (every client of
-	// the test daemon is dom0).
+	// the test daemon is dom0). C xenstored also refuses, with ENOENT, a
+	// SET_PERMS whose owner is a domain that does not exist
+	// (xenstored_core.c, do_set_perms).
 	PermsNotModelled Known = "perms-not-modelled"
 	// RmPhantomEvent: when a node is removed, the model fires every
 	// watch below it; oxenstored 4.17 delivers an event only when its
 	// node exists before or after the change, or the node's parent
 	// before it (it looks them up to check that the watcher may read the
-	// node; C xenstored fires them all). The model predicts an event the
-	// daemon does not send.
+	// node); C xenstored 4.17 only when the watched node itself existed
+	// (xenstored_core.c, delnode_sub: one exact event per node removed;
+	// the removed node's own event reaches watches on it and above). The
+	// model predicts an event the daemon does not send.
 	RmPhantomEvent Known = "rm-phantom-event"
 	// TxnEventsFromBody: at a commit, oxenstored fires one event per
 	// modifying request the transaction made, for the watches it fired
@@ -53,7 +58,11 @@ const (
 	// when the node exists in the transaction's snapshot or after the
 	// commit, or its parent in the snapshot (a node written then removed
 	// in the transaction fires nothing, nor does a removal for a watched
-	// node created meanwhile). The model fires for what the commit
+	// node created meanwhile). C xenstored fires once per node the
+	// transaction wrote or removed (queue_watches, finalize_transaction),
+	// delivered when the node existed when the transaction first touched
+	// it or exists after the commit: a node created and removed in the
+	// transaction fires nothing. The model fires for what the commit
 	// changes.
 	TxnEventsFromBody Known = "txn-events-from-body"
 	// TxnNoopWrites: a transaction whose modifying requests changed
