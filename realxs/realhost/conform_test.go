@@ -454,6 +454,8 @@ func TestConformance(t *testing.T) {
 	s.waitFor(fmt.Sprintf("/local/domain/%d", g2.DomID()), 10*time.Second, gone)
 	s.end(o, began)
 
+	// The model's xenstore against this host's C xenstored.
+	differential(t, h)
 }
 
 // judge reads the daemon's trace and judges every observation of s.
