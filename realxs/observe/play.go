@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"sync"
 	"time"
 
 	"github.com/xbcheck/xbcheck/model"
@@ -161,15 +162,28 @@ func (p *player) read(paths []string) (xstrace.Store, error) {
 			paths = append(paths, q.Name)
 		}
 	}
+	// All reads at once: the client pipelines them on its connection, so
+	// a snapshot costs one round trip, not one per node (each is tens of
+	// milliseconds to a daemon in an emulated VM).
+	vals := make([][]byte, len(paths))
+	errs := make([]error, len(paths))
+	var wg sync.WaitGroup
+	for i, q := range paths {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			vals[i], errs[i] = p.c.Read(p.ctx, q)
+		}()
+	}
+	wg.Wait()
 	s := xstrace.Store{}
-	for _, q := range paths {
-		v, err := p.c.Read(p.ctx, q)
-		if errors.Is(err, realxs.ENOENT) {
+	for i, q := range paths {
+		if errors.Is(errs[i], realxs.ENOENT) {
 			continue
-		} else if err != nil {
-			return nil, err
+		} else if errs[i] != nil {
+			return nil, errs[i]
 		}
-		s[q] = string(v)
+		s[q] = string(vals[i])
 	}
 	return s, nil
 }

@@ -259,7 +259,7 @@ func vif(n int, state string) Device {
 // explains every change each one made by the model.
 func TestConformance(t *testing.T) {
 	h := boot(t, xenhost.CXenstored)
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	s := newSession(t, ctx, h)
 	// Judge what was observed, also when an operation fails the test.
@@ -578,7 +578,7 @@ func (s *session) replay(name string, g *xenhost.Guest, d Device, op, file, back
 	var log strings.Builder
 	rep, err := observe.Play(s.ctx, s.xs, sys, observe.PlayOptions{
 		Played: played, Target: exec.LiveTarget{Domain: g.DomID(), Device: d.Name, Keep: true},
-		Hook: hook.Hook, Schedule: schedule, Faults: faults, Settle: 3 * time.Second, Log: &log})
+		Hook: hook.Hook, Schedule: schedule, Faults: faults, Settle: 2 * time.Second, Log: &log})
 	if err != nil {
 		t.Fatalf("played %s: %v\n%s", name, err, log.String())
 	}
