@@ -27,7 +27,7 @@ type Model interface {
 	// to keep. Next stops when yield returns false.
 	Next(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool)
 	// Quiescent reports whether st may end a run: a state without
-	// successors that is not quiescent is a deadlock.
+	// successors other than faults that is not quiescent is a deadlock.
 	Quiescent(st []byte) bool
 	// NumActors and ActorFair describe the actors for fairness.
 	NumActors() int
@@ -43,10 +43,13 @@ const (
 	Invariant Kind = "invariant"
 	// StepInvariant: Step must hold for every reachable transition.
 	StepInvariant Kind = "step"
-	// Deadlock: every state without successors is quiescent.
+	// Deadlock: every state without successors is quiescent. Faults are
+	// optional: a state whose only successors are faults counts as one
+	// without successors.
 	Deadlock Kind = "deadlock"
 	// Eventually: on every run that is weakly fair to the fair actors,
-	// State holds at some point (◇P).
+	// State holds at some point (◇P). A run may end in a state whose only
+	// successors are faults.
 	Eventually Kind = "eventually"
 )
 

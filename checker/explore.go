@@ -116,7 +116,7 @@ func Check(m Model, props []Property, opt Options) Result {
 	buf := make([]byte, size)
 	var pre []byte
 	var preIdx uint32
-	var succs int
+	var succs, moves int
 	var edges []uint32
 	var edgeActs []int32
 	var edgeIDs []int32
@@ -124,6 +124,9 @@ func Check(m Model, props []Property, opt Options) Result {
 	var enabled []uint64
 	yield := func(id, actor int32, fault bool, next []byte) bool {
 		succs++
+		if !fault {
+			moves++
+		}
 		stats.Transitions++
 		for _, pi := range step {
 			if found[pi] == nil && !props[pi].Step(pre, id, next) {
@@ -164,7 +167,7 @@ explore:
 		for k, idx := range curIdx {
 			pre = cur[k*size : (k+1)*size]
 			preIdx = idx
-			succs = 0
+			succs, moves = 0, 0
 			if keepGraph {
 				for w := range enabled {
 					enabled[w] = 0
@@ -179,7 +182,9 @@ explore:
 				g.edgeOff = append(g.edgeOff, uint32(len(g.edgeDst)))
 				g.enabled = append(g.enabled, enabled...)
 			}
-			if succs == 0 && deadlock >= 0 && found[deadlock] == nil && !m.Quiescent(pre) {
+			// Faults are optional: a state whose only moves are faults
+			// is stuck.
+			if moves == 0 && deadlock >= 0 && found[deadlock] == nil && !m.Quiescent(pre) {
 				report(deadlock, pathTo(idx))
 			}
 			if nfound == safety && len(ev) == 0 {

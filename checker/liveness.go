@@ -4,7 +4,8 @@ package checker
 // holds the whole reachable state space). A run violates ◇P when P never
 // holds on it, so only the states reachable from the initial state through
 // ¬P states matter (the ¬P region). A violation is either a ¬P state
-// without successors (the run stops there), or a cycle in the ¬P region
+// without successors other than faults (faults need not happen, so the
+// run may stop there), or a cycle in the ¬P region
 // that is fair: every fair actor either takes a step on it or is disabled
 // somewhere on it. Faults are assumed to happen finitely often (a commit
 // does not fail with EAGAIN forever), so cycles are made of non-fault
@@ -39,8 +40,9 @@ func eventually(g *graph, m Model, p Property) *Counterexample {
 	for len(queue) > 0 {
 		u := queue[0]
 		queue = queue[1:]
-		if g.edgeOff[u] == g.edgeOff[u+1] {
-			// No successor: the run ends with P never holding.
+		if !g.moves(u) {
+			// No successor but faults, which need not happen: the run
+			// may end here with P never holding.
 			return &Counterexample{Path: prefix(g, par, parEdge, u), Loop: int(dist[u])}
 		}
 		for e := g.edgeOff[u]; e < g.edgeOff[u+1]; e++ {
@@ -143,6 +145,16 @@ func fairComponent(g *graph, m Model, comp []uint32, c uint32, ms []uint32) bool
 		}
 	}
 	return true
+}
+
+// moves reports whether state s has a successor other than by a fault.
+func (g *graph) moves(s uint32) bool {
+	for e := g.edgeOff[s]; e < g.edgeOff[s+1]; e++ {
+		if !g.edgeFault[e] {
+			return true
+		}
+	}
+	return false
 }
 
 func (g *graph) isEnabled(s uint32, a int) bool {

@@ -230,9 +230,12 @@ explore:
 					// misses overlap), then the filter.
 					for k := k0; k < k1; k++ {
 						st := cur[k*size : (k+1)*size]
-						succ := 0
-						yield := func(id, _ int32, _ bool, next []byte) bool {
+						succ, moves := 0, 0
+						yield := func(id, _ int32, fault bool, next []byte) bool {
 							succ++
+							if !fault {
+								moves++
+							}
 							for _, pi := range step {
 								if !props[pi].Step(st, id, next) {
 									c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
@@ -267,12 +270,14 @@ explore:
 								}
 								sc.fps, sc.parent, sc.via, sc.states = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size]
 								c.viols = c.viols[:vmark]
-								succ = 0
+								succ, moves = 0, 0
 							}
 						}
 						m.Next(st, buf, yield)
 						c.trans += succ
-						if succ == 0 && deadlock >= 0 && !m.Quiescent(st) {
+						// Faults are optional: a state whose only moves are
+						// faults is stuck.
+						if moves == 0 && deadlock >= 0 && !m.Quiescent(st) {
 							c.viols = append(c.viols, pending{prop: deadlock, k: uint32(k), id: -1})
 						}
 					}

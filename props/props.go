@@ -309,7 +309,7 @@ func init() {
 			}, s)
 		})
 	def("deadlock", checker.Deadlock,
-		"No reachable state is stuck: every state without successors has every actor at a final location (operations done, drivers idle).",
+		"No reachable state is stuck: every state without successors other than faults (which need not happen) has every actor at a final location (operations done, drivers idle).",
 		func(s *model.System) checker.Property { return checker.Property{} })
 	def("operations-complete", checker.Eventually,
 		"L2: under weak fairness every toolstack operation eventually completes (reaches its final location), whatever its rc.",
