@@ -20,6 +20,11 @@ type Def struct {
 	// Doc says what the property means and where it comes from.
 	Doc  string
 	make func(s *model.System) checker.Property
+	// Symmetric says the predicate treats interchangeable devices alike
+	// (it looks at every device the same way), so that symmetry reduction
+	// is sound for it; TestSymmetricPropertiesAreSymmetric checks it on
+	// the scenarios with symmetry groups.
+	Symmetric bool
 	// reads lists the state offsets the property's predicate reads, and
 	// says whether it inspects transitions' marks: partial-order
 	// reduction keeps every transition that writes one of these, or
@@ -31,7 +36,7 @@ type Def struct {
 var Defs = map[string]Def{}
 
 func def(name string, kind checker.Kind, doc string, make func(s *model.System) checker.Property) {
-	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make}
+	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make, Symmetric: true}
 }
 
 var reads = map[string]func(s *model.System, add func(off int)) bool{
@@ -97,11 +102,15 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 }
 
 // Visible returns the state offsets the named safety properties read and
-// whether any inspects marks, for partial-order reduction. ok is false
-// when a property cannot be reduced for (an eventually-property).
+// whether any inspects marks, for partial-order reduction. Eventually-
+// properties are left out: the checker never reduces a search that has
+// one. ok is false for an unknown property.
 func Visible(s *model.System, names []string) (offs map[int]bool, marks, ok bool) {
 	offs = map[int]bool{}
 	for _, n := range names {
+		if d, known := Defs[n]; known && d.Kind == checker.Eventually {
+			continue
+		}
 		r, found := reads[n]
 		if !found {
 			return nil, false, false
@@ -132,7 +141,7 @@ func Build(s *model.System, names []string) ([]checker.Property, error) {
 			return nil, fmt.Errorf("unknown property %q (known: %s)", n, strings.Join(Names(), ", "))
 		}
 		p := d.make(s)
-		p.Name, p.Kind, p.Doc = d.Name, d.Kind, d.Doc
+		p.Name, p.Kind, p.Doc, p.Symmetric = d.Name, d.Kind, d.Doc, d.Symmetric
 		out = append(out, p)
 	}
 	return out, nil
