@@ -80,3 +80,50 @@ func TestEventuallyUsesTheCore(t *testing.T) {
 		t.Errorf("progress calls %d, workers %d, exact %v; want calls, 2 workers, exact", calls, res.Stats.Workers, res.Stats.Exact)
 	}
 }
+
+// falseTwins claims states 1 and 2 are symmetric, but only 2 has a
+// successor: 0 → 1 (id 1), 0 → 2 (id 2), 2 → 3 (id 3).
+type falseTwins struct{}
+
+func (falseTwins) Size() int                { return 1 }
+func (falseTwins) InitialState() []byte     { return []byte{0} }
+func (falseTwins) Quiescent(st []byte) bool { return true }
+func (falseTwins) NumActors() int           { return 1 }
+func (falseTwins) ActorFair(a int) bool     { return true }
+func (falseTwins) Next(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) {
+	switch st[0] {
+	case 0:
+		next[0] = 1
+		if !yield(1, 0, false, next) {
+			return
+		}
+		next[0] = 2
+		yield(2, 0, false, next)
+	case 2:
+		next[0] = 3
+		yield(3, 0, false, next)
+	}
+}
+func (falseTwins) SymmetryCanonicalizer() func(st, dst []byte) {
+	return func(st, dst []byte) {
+		copy(dst, st)
+		if st[0] == 1 {
+			dst[0] = 2
+		}
+	}
+}
+
+// TestRealizeFailureIsAnError: a counterexample of the symmetry-reduced
+// search that is not a run of the model (the "symmetry" is not one) is an
+// internal error with an unknown verdict, never a reduced path passed off
+// as a run.
+func TestRealizeFailureIsAnError(t *testing.T) {
+	not3 := Property{Name: "not-3", Kind: Invariant, Symmetric: true, State: func(st []byte) bool { return st[0] != 3 }}
+	res := Check(falseTwins{}, []Property{not3}, Options{Symmetry: true})
+	if res.Err == nil || res.Verdict != Unknown || len(res.Violations) != 0 {
+		t.Errorf("got verdict %s, err %v, violations %v; want unknown with an error", res.Verdict, res.Err, res.Violations)
+	}
+	if res := Check(falseTwins{}, []Property{not3}, Options{}); res.Verdict != Violation || res.Err != nil {
+		t.Errorf("unreduced: %s, %v; want the violation 0 → 2 → 3", res.Verdict, res.Err)
+	}
+}
