@@ -2,12 +2,16 @@ package checker_test
 
 import (
 	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xbcheck/xbcheck/bench"
 	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
@@ -61,6 +65,159 @@ func TestPOROnTheBenchmark(t *testing.T) {
 			n, full.Stats.States, red.Stats.States, red.Stats.Reduced, safe, total)
 		if red.Verdict != checker.Ok || red.Stats.States > full.Stats.States {
 			t.Errorf("N=%d: %s with %d states; want ok with at most %d", n, red.Verdict, red.Stats.States, full.Stats.States)
+		}
+	}
+}
+
+// reach explores sys breadth-first, through por's ample sets when por is
+// set (with the breadth-first cycle proviso), and returns the projections
+// of the reachable states onto the visible offsets and the number of
+// stuck states (no move but faults, not quiescent).
+func reach(sys *model.System, por *model.POR, visible map[int]bool) (proj map[string]bool, stuck, states int) {
+	var offs []int
+	for o := range visible {
+		offs = append(offs, o)
+	}
+	sort.Ints(offs)
+	key := func(st []byte) string {
+		b := make([]byte, len(offs))
+		for i, o := range offs {
+			b[i] = st[o]
+		}
+		return string(b)
+	}
+	seen := map[string]bool{}
+	proj = map[string]bool{}
+	level := [][]byte{sys.InitialState()}
+	seen[string(level[0])] = true
+	buf := make([]byte, sys.Size())
+	for len(level) > 0 {
+		var next [][]byte
+		for _, st := range level {
+			proj[key(st)] = true
+			var succ [][]byte
+			moves := 0
+			yield := func(_, _ int32, fault bool, n []byte) bool {
+				if !fault {
+					moves++
+				}
+				succ = append(succ, append([]byte(nil), n...))
+				return true
+			}
+			reduced := false
+			if por != nil && por.Ample(st, buf, yield) && moves > 0 {
+				reduced = true
+				for _, n := range succ {
+					if seen[string(n)] {
+						reduced = false // proviso
+					}
+				}
+			}
+			if !reduced {
+				succ, moves = nil, 0
+				sys.Next(st, buf, yield)
+				if moves == 0 && !sys.Quiescent(st) {
+					stuck++
+				}
+			}
+			for _, n := range succ {
+				if !seen[string(n)] {
+					seen[string(n)] = true
+					next = append(next, n)
+				}
+			}
+		}
+		level = next
+	}
+	return proj, stuck, len(seen)
+}
+
+// TestPORPreservesVisibleStates: partial-order reduction reaches every
+// combination of visible bytes (what the properties read) that the full
+// search reaches, and finds stuck states exactly when it does, on every
+// scenario under its own timer semantics and under any-time timers, and
+// on the benchmark family. The reduction must be real on some of them.
+func TestPORPreservesVisibleStates(t *testing.T) {
+	saved := 0
+	for _, tc := range allCases(t, 1, 2) {
+		if strings.Contains(tc.name, "all-connected") {
+			continue
+		}
+		visible, marks, ok := props.Visible(tc.c.System, tc.c.Spec.Check.Properties)
+		if !ok {
+			t.Fatalf("%s: no reads", tc.name)
+		}
+		for _, timers := range []model.TimerSemantics{tc.c.System.Timers, model.AnyTime} {
+			sys := tc.c.System.WithTimers(timers)
+			por := sys.NewPOR(visible, marks)
+			fullProj, fullStuck, fullN := reach(sys, nil, visible)
+			redProj, redStuck, redN := reach(sys, por, visible)
+			for k := range fullProj {
+				if !redProj[k] {
+					t.Errorf("%s (timers %d): a visible combination reached without reduction is missed with it", tc.name, timers)
+					break
+				}
+			}
+			if (fullStuck > 0) != (redStuck > 0) {
+				t.Errorf("%s (timers %d): %d stuck states without reduction, %d with", tc.name, timers, fullStuck, redStuck)
+			}
+			saved += fullN - redN
+		}
+	}
+	if saved == 0 {
+		t.Error("partial-order reduction saved no state anywhere")
+	}
+}
+
+// timerRace builds two fair actors under any-time timers. A, at
+// "start", writes /x (an invisible step); with own, A may instead time out
+// to "late", from where it writes /seen-late. B waits at "wait" and, on
+// its timer, writes /seen-timer while /x is absent (or gives up). The
+// full search writes both visible nodes; an ample set {A's moves} that
+// left A's timer out would miss /seen-late, and one that ignored B's
+// timer in the independence check would miss /seen-timer.
+func timerRace(t *testing.T, own bool) (*model.System, map[int]bool) {
+	t.Helper()
+	b := model.NewBuilder("timer-race")
+	b.SetTimers(model.AnyTime)
+	x, late, seen := b.Path("/x"), b.Path("/seen-late"), b.Path("/seen-timer")
+	one := b.Value("1")
+	a := b.Actor("A", model.Toolstack, -1, true)
+	start, done := a.Loc("start", ""), a.Final("done", "")
+	a.T(model.Transition{Name: "write x", From: start, To: done, Ops: []model.Op{model.Write(x, one)}})
+	if own {
+		l := a.Loc("late", "")
+		a.T(model.Transition{Name: "timer", From: start, To: l, Timeout: 1000})
+		a.T(model.Transition{Name: "late", From: l, To: done, Ops: []model.Op{model.Write(late, one)}})
+	}
+	bb := b.Actor("B", model.Toolstack, -1, true)
+	wait, end := bb.Loc("wait", ""), bb.Final("end", "")
+	bb.T(model.Transition{Name: "give up", From: wait, To: end})
+	if !own {
+		bb.T(model.Transition{Name: "timer", From: wait, To: end, Timeout: 1000, Guard: []model.Cond{model.IsAbsent(x)},
+			Ops: []model.Op{model.Write(seen, one)}})
+	}
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, map[int]bool{sys.PathOffset(late): true, sys.PathOffset(seen): true}
+}
+
+// TestPORAnyTimeTimers: under any-time timers the ample set of an actor
+// includes its own timers, and other actors' timers count in the
+// independence check.
+func TestPORAnyTimeTimers(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		sys, visible := timerRace(t, own)
+		fullProj, _, _ := reach(sys, nil, visible)
+		redProj, _, redN := reach(sys, sys.NewPOR(visible, false), visible)
+		_, _, fullN := reach(sys, nil, visible)
+		if len(redProj) != len(fullProj) {
+			t.Errorf("own timer %v: %d visible combinations with reduction, %d without", own, len(redProj), len(fullProj))
+		}
+		if own && redN >= fullN {
+			t.Errorf("own timer %v: no reduction (%d states, %d without): the test shows nothing", own, redN, fullN)
 		}
 	}
 }

@@ -39,10 +39,26 @@ func def(name string, kind checker.Kind, doc string, make func(s *model.System) 
 	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make, Symmetric: true}
 }
 
+// toolstackTxns adds the open-transaction records of the toolstack's
+// actors: a predicate that looks at the operations a step applies
+// (forOps) reads which body a commit applies from there.
+func toolstackTxns(s *model.System, add func(int)) {
+	for _, a := range toolstack(s) {
+		for _, o := range s.TxnOffsets(a) {
+			add(o)
+		}
+	}
+}
+
+// reads declares, per safety property, the state offsets its predicate
+// reads and whether it inspects marks. TestPropertyReadsAreComplete ties
+// each to its predicate: changing any other byte of a reachable step
+// never changes the predicate's value.
 var reads = map[string]func(s *model.System, add func(off int)) bool{
 	"result-reflects-state": func(s *model.System, add func(int)) bool {
 		for i := range s.Devices {
 			add(s.PathOffset(s.Devices[i].FEDir))
+			add(s.PathOffset(s.Devices[i].BEDir))
 			if s.Devices[i].LibxlDir != model.NoPath {
 				add(s.PathOffset(s.Devices[i].LibxlDir))
 			}
@@ -59,6 +75,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 			add(s.PathOffset(s.Devices[i].FEDir))
 			add(s.PathOffset(s.Devices[i].BEDir))
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"no-premature-teardown": func(s *model.System, add func(int)) bool {
@@ -70,6 +87,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 				add(s.VarOffset(s.Actors[d.QemuActor].Loc))
 			}
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"wait-only-on-existing-backend": func(s *model.System, add func(int)) bool {
@@ -88,6 +106,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 		for i := range s.Devices {
 			add(s.PathOffset(s.Devices[i].BEState))
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"already-connected-only-if-created": func(s *model.System, add func(int)) bool {
