@@ -129,12 +129,13 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 	touch := func(p PathID) {
 		r(int(p))
 		w(int(p))
+		if s.Conflict != CXenstored {
+			return // oxenstored: a commit compares what it read with p itself
+		}
 		for _, ai := range s.txnReaders[p] {
-			a := &s.Actors[ai]
-			for i := 0; i < 3+a.txnReads; i++ {
-				r(a.txnSlot + i)
-				w(a.txnSlot + i)
-			}
+			// C xenstored: the write sets the reader's conflict flag.
+			r(s.Actors[ai].txnSlot + 2)
+			w(s.Actors[ai].txnSlot + 2)
 		}
 	}
 	fire := func(ws []WatchID) {
@@ -181,7 +182,12 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 		subtree(op.Path)
 		fire(s.Paths[op.Path].onRemove)
 		for q := s.Paths[op.Path].Parent; q != NoPath && !p.permanent[q]; q = s.Paths[q].Parent {
-			subtree(q) // whether it is empty, and its removal
+			// An ancestor is removed only when it is empty: the step reads
+			// whether its children exist, and removes it alone.
+			touch(q)
+			for _, c := range s.Paths[q].Children {
+				r(int(c))
+			}
 			fire(s.Paths[q].onRemove)
 		}
 	case OpWatch, OpUnwatch:
