@@ -127,3 +127,27 @@ func TestRealizeFailureIsAnError(t *testing.T) {
 		t.Errorf("unreduced: %s, %v; want the violation 0 → 2 → 3", res.Verdict, res.Err)
 	}
 }
+
+// TestPORCycleProviso: an ample set that always picks actor 0, which
+// cycles 0 → 1 → 0, would postpone actor 1's step forever (the ignoring
+// problem); the cycle proviso expands a state fully when an ample
+// successor was seen already, so the violation by actor 1 is found.
+func TestPORCycleProviso(t *testing.T) {
+	m := newToy(1, 1)
+	m.loop[0] = true
+	m.fair = []bool{true, true}
+	ample := func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+		m.Next(st, next, func(id, actor int32, fault bool, n []byte) bool {
+			if actor == 0 {
+				return yield(id, actor, fault, n)
+			}
+			return true
+		})
+		return true
+	}
+	p := Property{Name: "actor-1-idle", Kind: Invariant, State: func(st []byte) bool { return st[1] == 0 }}
+	res := Check(m, []Property{p}, Options{Ample: ample, ReducedCounterexamples: true})
+	if res.Verdict != Violation {
+		t.Errorf("verdict %s; want the violation by actor 1", res.Verdict)
+	}
+}
