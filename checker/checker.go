@@ -5,6 +5,16 @@
 // violation (with the shortest counterexample per property, a lasso for an
 // eventually-property), or unknown when a bound was hit.
 //
+// One explorer serves every property kind (explore.go): a parallel
+// breadth-first search whose result does not depend on the number of
+// workers, with a visitor that records the state graph for the
+// eventually-properties (graph.go, liveness.go). Faults are optional: a
+// state whose only moves are faults is stuck. The seen set holds 64-bit
+// fingerprints, with a bound on the chance of a missed state
+// (Result.CollisionBound), or full states (Options.Exact, and always with
+// eventually-properties). Symmetry and partial-order reductions are used
+// where they are sound for the properties; Result.Notes says when not.
+//
 // The checker is generic: it sees a model only through the Model interface,
 // which *model.System implements, and properties only as predicates over
 // packed states.
