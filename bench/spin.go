@@ -8,28 +8,50 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 )
 
 // A SPINMode is a way of compiling and running SPIN's verifier.
 type SPINMode struct {
 	Name string
+	// What says what the mode does, for reports.
+	What string
 	// CFlags are the C compiler flags of pan.c, Args the verifier's.
 	CFlags []string
 	Args   []string
+	// Cores is the number of cores the verifier uses.
+	Cores int
+	// MultiCore asks for the Promela SPIN's multi-core mode accepts (see
+	// model.System.Promela).
+	MultiCore bool
 }
 
-// SPINModes are the exhaustive modes compared, without partial-order
-// reduction (-DNOREDUCE) and without state compression: depth-first
-// search with full state storage. SPIN's multi-core breadth-first search
-// (-DBFS_PAR) is left out: it stores the states inside atomic sequences
-// (256,788 states for the N=2 model where the depth-first search and
-// xbcheck store 16,488), so it does not explore the same state space, and
-// the Promela cannot use d_step instead (SPIN refuses sequences that long).
-var SPINModes = []SPINMode{
-	{Name: "dfs", CFlags: []string{"-DNOREDUCE", "-DSAFETY"}, Args: []string{"-m100000"}},
-}
+// The exhaustive modes compared, all without partial-order reduction
+// (-DNOREDUCE) and checking assertions and invalid end states (-DSAFETY):
+//
+//   - dfs: depth-first search storing full states, one core;
+//   - hc4: the same with hash compaction (-DHC4): 64-bit hashes of states
+//     stored instead of states, the mode comparable to xbcheck's
+//     fingerprints;
+//   - dfs-2: the multi-core depth-first search (-DNCORE=2), two cores.
+//
+// SPIN's multi-core breadth-first search (-DBFS_PAR) is left out: it
+// stores the states inside atomic sequences (256,788 states for the N=2
+// model where the depth-first search and xbcheck store 16,488), so it
+// does not explore the same state space, and the Promela cannot use
+// d_step instead (SPIN refuses sequences that long).
+var (
+	SPINDFS  = SPINMode{Name: "dfs", What: "depth-first, full states", CFlags: []string{"-DNOREDUCE", "-DSAFETY"}, Args: []string{"-m100000"}, Cores: 1}
+	SPINHC4  = SPINMode{Name: "hc4", What: "depth-first, hash compaction (-DHC4)", CFlags: []string{"-DNOREDUCE", "-DSAFETY", "-DHC4"}, Args: []string{"-m100000"}, Cores: 1}
+	SPINDFS2 = SPINMode{Name: "dfs-2", What: "multi-core depth-first (-DNCORE=2), full states", CFlags: []string{"-DNOREDUCE", "-DSAFETY", "-DNCORE=2"}, Args: []string{"-m100000"}, Cores: 2, MultiCore: true}
+)
+
+// SPINModes are the modes the performance report runs.
+var SPINModes = []SPINMode{SPINDFS, SPINHC4, SPINDFS2}
 
 // A SPINResult is one verifier run.
 type SPINResult struct {
@@ -37,9 +59,21 @@ type SPINResult struct {
 	Transitions int
 	// Elapsed is pan's own "elapsed time" (the search, without compiling).
 	Elapsed time.Duration
-	// MemoryMB is pan's "total actual memory usage".
+	// MemoryMB is pan's "total actual memory usage"; PeakRSS the
+	// verifier process's peak resident set, in bytes.
 	MemoryMB float64
-	Out      string
+	PeakRSS  int64
+	// Errors is pan's error count; Violations the distinct errors, by
+	// property name ("deadlock" for invalid end states).
+	Errors     int
+	Violations []string
+	// Complete is false when pan stopped early (memory limit, search
+	// incomplete).
+	Complete bool
+	// Incomplete counts earlier attempts that stopped early (set by
+	// callers that retry).
+	Incomplete int
+	Out        string
 }
 
 // HaveSPIN reports whether spin and a C compiler are installed.
@@ -50,64 +84,134 @@ func HaveSPIN() bool {
 }
 
 var (
-	reStored  = regexp.MustCompile(`(\d+) states, stored`)
-	reTrans   = regexp.MustCompile(`(\d+) transitions \(= stored\+matched\)`)
-	reElapsed = regexp.MustCompile(`pan: elapsed time ([\d.e+]+) seconds`)
-	reMemory  = regexp.MustCompile(`([\d.]+)\s+total actual memory usage`)
+	reStored   = regexp.MustCompile(`(\d+) states, stored`)
+	reTrans    = regexp.MustCompile(`(\d+) transitions \(= (?:visited\+)?stored\+matched\)`)
+	reElapsed  = regexp.MustCompile(`(?m)^(?:pan|cpu0): elapsed time ([\d.e+]+) seconds`)
+	reMemory   = regexp.MustCompile(`([\d.]+)\s+total actual memory usage`)
+	reErrors   = regexp.MustCompile(`errors: (\d+)`)
+	reError    = regexp.MustCompile(`(?m)^(?:cpu\d+: )?pan:\d+: (.*) \(at depth`)
+	reAssertOf = regexp.MustCompile(`assertion violated\s+!\(v_(\w+)\)`)
 )
 
 // RunSPIN generates the verifier for the Promela model pml in a temporary
 // directory, compiles it for mode and runs it, with memLimitMB as pan's
-// memory limit and a hash table of 2^hashBits slots (-w). optimize is the
-// C compiler's optimization flag: "-O2" to time the verifier (gcc takes
-// tens of seconds on the larger models), "-O0" only to count states.
-func RunSPIN(ctx context.Context, pml string, mode SPINMode, memLimitMB, hashBits int, optimize string) (*SPINResult, error) {
+// memory limit and a hash table of 2^hashBits slots (-w); extra are more
+// verifier arguments (-c0: go on after errors). optimize is the C
+// compiler's optimization flag: "-O2" to time the verifier (gcc takes
+// minutes on the larger models), "-O0" only to count states.
+func RunSPIN(ctx context.Context, pml string, mode SPINMode, memLimitMB, hashBits int, optimize string, extra ...string) (*SPINResult, error) {
+	p, err := CompileSPIN(ctx, pml, mode, memLimitMB, optimize)
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	return p.Run(ctx, hashBits, extra...)
+}
+
+// A Pan is a compiled SPIN verifier, in its own temporary directory.
+type Pan struct {
+	dir  string
+	mode SPINMode
+	// Compile is how long spin and gcc took.
+	Compile time.Duration
+}
+
+// CompileSPIN generates and compiles the verifier for pml (see RunSPIN).
+func CompileSPIN(ctx context.Context, pml string, mode SPINMode, memLimitMB int, optimize string) (*Pan, error) {
 	dir, err := os.MkdirTemp("", "xbcheck-spin")
 	if err != nil {
 		return nil, err
 	}
-	defer os.RemoveAll(dir)
+	p := &Pan{dir: dir, mode: mode}
 	if err := os.WriteFile(filepath.Join(dir, "model.pml"), []byte(pml), 0o644); err != nil {
+		p.Close()
 		return nil, err
 	}
-	run := func(name string, args ...string) (string, error) {
-		cmd := exec.CommandContext(ctx, name, args...)
-		cmd.Dir = dir
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		err := cmd.Run()
-		if err != nil {
-			return out.String(), fmt.Errorf("%s: %v: %s", name, err, lastLines(out.String(), 5))
-		}
-		return out.String(), nil
-	}
-	if _, err := run("spin", "-a", "model.pml"); err != nil {
+	start := time.Now()
+	if _, _, err := p.exec(ctx, "spin", "-a", "model.pml"); err != nil {
+		p.Close()
 		return nil, err
 	}
 	cflags := append([]string{optimize, "-w", "-o", "pan", "pan.c"}, mode.CFlags...)
 	cflags = append(cflags, fmt.Sprintf("-DMEMLIM=%d", memLimitMB))
-	if _, err := run("gcc", cflags...); err != nil {
+	if _, _, err := p.exec(ctx, "gcc", cflags...); err != nil {
+		p.Close()
 		return nil, err
 	}
-	out, err := run("./pan", append([]string{fmt.Sprintf("-w%d", hashBits)}, mode.Args...)...)
+	p.Compile = time.Since(start)
+	return p, nil
+}
+
+// Run runs the verifier with a hash table of 2^hashBits slots and the
+// extra arguments.
+func (p *Pan) Run(ctx context.Context, hashBits int, extra ...string) (*SPINResult, error) {
+	args := append([]string{fmt.Sprintf("-w%d", hashBits)}, p.mode.Args...)
+	out, rss, err := p.exec(ctx, "./pan", append(args, extra...)...)
 	if err != nil && !reStored.MatchString(out) {
 		return nil, err
 	}
-	r := &SPINResult{Out: out}
-	if m := reStored.FindStringSubmatch(out); m != nil {
-		r.States, _ = strconv.Atoi(m[1])
+	return parsePan(out, rss), nil
+}
+
+// Close removes the verifier's directory.
+func (p *Pan) Close() { os.RemoveAll(p.dir) }
+
+// exec runs a command in the verifier's directory and returns its output
+// and peak resident set.
+func (p *Pan) exec(ctx context.Context, name string, args ...string) (string, int64, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Dir = p.dir
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	var rss int64
+	if cmd.ProcessState != nil {
+		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+			rss = ru.Maxrss * 1024
+		}
 	}
-	if m := reTrans.FindStringSubmatch(out); m != nil {
-		r.Transitions, _ = strconv.Atoi(m[1])
+	if err != nil {
+		return out.String(), rss, fmt.Errorf("%s: %v: %s", name, err, lastLines(out.String(), 5))
 	}
-	if m := reElapsed.FindStringSubmatch(out); m != nil {
-		f, _ := strconv.ParseFloat(m[1], 64)
+	return out.String(), rss, nil
+}
+
+func parsePan(out string, rss int64) *SPINResult {
+	r := &SPINResult{Out: out, PeakRSS: rss, Complete: true}
+	num := func(re *regexp.Regexp) string {
+		if m := re.FindStringSubmatch(out); m != nil {
+			return m[1]
+		}
+		return ""
+	}
+	r.States, _ = strconv.Atoi(num(reStored))
+	r.Transitions, _ = strconv.Atoi(num(reTrans))
+	r.Errors, _ = strconv.Atoi(num(reErrors))
+	if f, err := strconv.ParseFloat(num(reElapsed), 64); err == nil {
 		r.Elapsed = time.Duration(f * float64(time.Second))
 	}
-	if m := reMemory.FindStringSubmatch(out); m != nil {
-		r.MemoryMB, _ = strconv.ParseFloat(m[1], 64)
+	r.MemoryMB, _ = strconv.ParseFloat(num(reMemory), 64)
+	// pan prints an error whenever it differs from the previous one, so
+	// every kind of error appears at least once.
+	kinds := map[string]bool{}
+	for _, m := range reError.FindAllStringSubmatch(out, -1) {
+		switch msg := m[1]; {
+		case strings.HasPrefix(msg, "invalid end state"):
+			kinds["deadlock"] = true
+		case reAssertOf.MatchString(msg):
+			kinds[strings.ReplaceAll(reAssertOf.FindStringSubmatch(msg)[1], "_", "-")] = true
+		default:
+			kinds[msg] = true
+		}
 	}
-	return r, nil
+	for k := range kinds {
+		r.Violations = append(r.Violations, k)
+	}
+	sort.Strings(r.Violations)
+	if strings.Contains(out, "Search not completed") || strings.Contains(out, "MEMLIM") || strings.Contains(out, "out of memory") {
+		r.Complete = false
+	}
+	return r
 }
 
 func lastLines(s string, n int) string {

@@ -5,6 +5,16 @@
 // violation (with the shortest counterexample per property, a lasso for an
 // eventually-property), or unknown when a bound was hit.
 //
+// One explorer serves every property kind (explore.go): a parallel
+// breadth-first search whose result does not depend on the number of
+// workers, with a visitor that records the state graph for the
+// eventually-properties (graph.go, liveness.go). Faults are optional: a
+// state whose only moves are faults is stuck. The seen set holds 64-bit
+// fingerprints, with a bound on the chance of a missed state
+// (Result.CollisionBound), or full states (Options.Exact, and always with
+// eventually-properties). Symmetry and partial-order reductions are used
+// where they are sound for the properties; Result.Notes says when not.
+//
 // The checker is generic: it sees a model only through the Model interface,
 // which *model.System implements, and properties only as predicates over
 // packed states.
@@ -27,7 +37,7 @@ type Model interface {
 	// to keep. Next stops when yield returns false.
 	Next(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool)
 	// Quiescent reports whether st may end a run: a state without
-	// successors that is not quiescent is a deadlock.
+	// successors other than faults that is not quiescent is a deadlock.
 	Quiescent(st []byte) bool
 	// NumActors and ActorFair describe the actors for fairness.
 	NumActors() int
@@ -43,10 +53,13 @@ const (
 	Invariant Kind = "invariant"
 	// StepInvariant: Step must hold for every reachable transition.
 	StepInvariant Kind = "step"
-	// Deadlock: every state without successors is quiescent.
+	// Deadlock: every state without successors is quiescent. Faults are
+	// optional: a state whose only successors are faults counts as one
+	// without successors.
 	Deadlock Kind = "deadlock"
 	// Eventually: on every run that is weakly fair to the fair actors,
-	// State holds at some point (◇P).
+	// State holds at some point (◇P). A run may end in a state whose only
+	// successors are faults.
 	Eventually Kind = "eventually"
 )
 
@@ -61,6 +74,11 @@ type Property struct {
 	// Step is the predicate of StepInvariant properties; step is the
 	// transition id the Model yielded.
 	Step func(pre []byte, step int32, post []byte) bool
+	// Symmetric says the predicate treats states (and transitions) equal
+	// up to the model's symmetry alike, so that symmetry reduction may be
+	// used. Deadlock needs no declaration: the model's symmetry covers
+	// Quiescent.
+	Symmetric bool
 }
 
 // A Verdict is the outcome of a check.
@@ -68,7 +86,9 @@ type Verdict string
 
 // The verdicts.
 const (
-	// Ok: every property holds in the whole reachable state space.
+	// Ok: every property holds in the whole explored state space. With
+	// fingerprints (not Exact), a state whose fingerprint equals another's
+	// is taken as explored, so ok holds up to Result.CollisionBound.
 	Ok Verdict = "ok"
 	// Violation: some property fails; Result.Violations has a shortest
 	// counterexample for each.
@@ -80,37 +100,53 @@ const (
 
 // Options bound and observe a check.
 type Options struct {
-	// MaxStates stops the exploration after that many distinct states
-	// (0: no bound).
+	// MaxStates stops the exploration at the end of the breadth-first
+	// level in which it reaches that many distinct states (0: no bound).
 	MaxStates int
-	// Progress, when set, is called about every ProgressEvery (default 2 s)
-	// with the statistics so far.
+	// Progress, when set, is called about every ProgressEvery (default 2 s),
+	// between levels, with the statistics so far.
 	Progress      func(Stats)
 	ProgressEvery time.Duration
 	// Context cancels the check; the verdict is then unknown.
 	Context context.Context
 	// Workers is the number of goroutines exploring (0: GOMAXPROCS). The
-	// result is the same for any number.
+	// result (verdict, counts, counterexamples) is the same for any number.
 	Workers int
 	// MemoryBudget, in bytes, stops the exploration cleanly (verdict
-	// unknown) before the seen set, the parent links and the frontier would
-	// need more (0: no budget).
+	// unknown) before the seen set, the parent links, the graph and the
+	// frontier would need more (0: no budget).
 	MemoryBudget int64
-	// Symmetry explores one state per class of states equal up to
-	// swapping interchangeable devices, when the model offers a
-	// canonicalization (SymmetryCanonicalizer). It applies to safety
-	// properties; eventually-properties are always checked on the full
-	// state graph. Counterexamples are turned back into real runs.
+	// Symmetry explores one state per class of states equal up to the
+	// model's symmetry (SymmetryCanonicalizer), when every property says
+	// it treats symmetric states alike (Property.Symmetric) and none is an
+	// eventually-property; otherwise Result.Notes says why it was not
+	// used. Counterexamples are turned back into real runs.
 	Symmetry bool
 	// Ample, when set, is a partial-order reduction for the safety
 	// properties: in a state it yields the moves of an ample set and
-	// returns true, or returns false for a full expansion. The checker adds
-	// the cycle proviso (a state whose ample successors include one
-	// already seen is expanded fully). The verdict is the same; when there
-	// is a violation the checker searches again without reduction, so the
-	// counterexamples stay the shortest. Not combined with Symmetry (the
-	// symmetry reduction wins when both apply).
+	// returns true, or returns false for a full expansion. An ample set
+	// without a move that is not a fault is not used (a state whose only
+	// moves are faults is stuck, which the reduction must not hide). The
+	// checker adds the cycle proviso (a state whose ample successors
+	// include one already seen is expanded fully). The verdict is the
+	// same; when there is a violation the checker searches again without
+	// reduction, so the counterexamples stay the shortest (unless
+	// ReducedCounterexamples). Not used with eventually-properties, nor
+	// together with Symmetry (symmetry wins); Result.Notes then says so.
 	Ample func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// ReducedCounterexamples keeps the counterexamples the partial-order
+	// reduced search found (real runs, not always the shortest) instead of
+	// searching again without reduction: for tests of the reduction.
+	ReducedCounterexamples bool
+	// Exact stores full states and compares them, instead of 64-bit
+	// fingerprints only: no state can be missed, at the cost of the
+	// states' bytes. Checks with eventually-properties are always exact
+	// (their graph needs the states).
+	Exact bool
+	// HashSeed seeds the fingerprint function. Counts and verdicts do not
+	// depend on it unless two states collide; a run with another seed is
+	// an independent trial (Result.CollisionBound).
+	HashSeed uint64
 }
 
 // symmetric is implemented by models with a symmetry reduction:
@@ -140,11 +176,16 @@ type Stats struct {
 	// Symmetry is true when states were reduced by symmetry: States then
 	// counts classes of states.
 	Symmetry bool `json:"symmetry,omitempty"`
+	// Exact is true when full states were stored and compared, false when
+	// the seen set held 64-bit fingerprints.
+	Exact bool `json:"exact"`
 	// Reduced counts the states expanded through an ample set (partial-
 	// order reduction) rather than fully.
 	Reduced int `json:"reduced,omitempty"`
-	// SeenBytes is the memory of the seen set and the parent links, and
-	// BytesPerState that divided by States.
+	// SeenBytes is the memory of the seen set, the parent links and (for
+	// eventually-properties) the graph, and BytesPerState that divided by
+	// States. The frontier is not counted: it holds one or two levels of
+	// full states at a time.
 	SeenBytes     int64   `json:"seen_bytes"`
 	BytesPerState float64 `json:"bytes_per_state"`
 	// ExpandTime, InsertTime and AssembleTime split the time of the
@@ -174,4 +215,17 @@ type Result struct {
 	Stats      Stats
 	// Reason says why the verdict is unknown.
 	Reason string
+	// Notes say which requested reductions were not used, and why.
+	Notes []string
+	// CollisionBound, for an exploration through fingerprints, bounds the
+	// probability that a state was missed: n(n-1)/2^65 for n states, the
+	// chance that two of them share a 64-bit fingerprint if the seeded
+	// fingerprint behaves as a random function. It is computed from the
+	// states found (if one was missed, the true n is larger). 0 when
+	// Exact.
+	CollisionBound float64
+	// Err is an internal error: a counterexample of the symmetry-reduced
+	// search that is not a run of the model (the symmetry is not one).
+	// The verdict is then unknown.
+	Err error
 }

@@ -228,3 +228,26 @@ func TestProgress(t *testing.T) {
 		}
 	}
 }
+
+// TestFaultOnlyStateIsStuck: faults are optional, so a state whose only
+// move is a fault is stuck: a deadlock unless quiescent, and the end of
+// a run for an eventually-property. One actor whose single step is a
+// fault.
+func TestFaultOnlyStateIsStuck(t *testing.T) {
+	m := newToy(1)
+	m.fair = []bool{true}
+	m.fault = []bool{true}
+	m.quiescent = func(st []byte) bool { return st[0] == 1 }
+	res := Check(m, []Property{{Name: "deadlock", Kind: Deadlock}}, Options{})
+	if res.Verdict != Violation || len(res.Violations[0].Path) != 0 {
+		t.Errorf("deadlock: got %s with %v; want a deadlock in the initial state", res.Verdict, res.Violations)
+	}
+	done := Property{Name: "done", Kind: Eventually, State: func(st []byte) bool { return st[0] == 1 }}
+	res = Check(m, []Property{done}, Options{})
+	if res.Verdict != Violation {
+		t.Fatalf("eventually: verdict %s; want a violation (the fault need not happen)", res.Verdict)
+	}
+	if v := res.Violations[0]; len(v.Path) != 0 || v.Loop != 0 {
+		t.Errorf("eventually: got path %v loop %d; want the run that stops in the initial state", v.Path, v.Loop)
+	}
+}

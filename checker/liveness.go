@@ -4,7 +4,8 @@ package checker
 // holds the whole reachable state space). A run violates ◇P when P never
 // holds on it, so only the states reachable from the initial state through
 // ¬P states matter (the ¬P region). A violation is either a ¬P state
-// without successors (the run stops there), or a cycle in the ¬P region
+// without successors other than faults (faults need not happen, so the
+// run may stop there), or a cycle in the ¬P region
 // that is fair: every fair actor either takes a step on it or is disabled
 // somewhere on it. Faults are assumed to happen finitely often (a commit
 // does not fail with EAGAIN forever), so cycles are made of non-fault
@@ -17,8 +18,8 @@ package checker
 // arrays. gonum's topo.TarjanSCC (used for the diagrams) needs a
 // graph.Directed of node values and recurses once per state; the checker's
 // graphs have millions of states, so it keeps its own array-based version.
-func eventually(g *graph, m Model, p Property) *Counterexample {
-	n := len(g.edgeOff) - 1
+func eventually(g *graph, p Property) *Counterexample {
+	n := g.n()
 	if n <= 0 || p.State(g.state(0)) {
 		return nil
 	}
@@ -39,8 +40,9 @@ func eventually(g *graph, m Model, p Property) *Counterexample {
 	for len(queue) > 0 {
 		u := queue[0]
 		queue = queue[1:]
-		if g.edgeOff[u] == g.edgeOff[u+1] {
-			// No successor: the run ends with P never holding.
+		if !g.moves(u) {
+			// No successor but faults, which need not happen: the run
+			// may end here with P never holding.
 			return &Counterexample{Path: prefix(g, par, parEdge, u), Loop: int(dist[u])}
 		}
 		for e := g.edgeOff[u]; e < g.edgeOff[u+1]; e++ {
@@ -53,40 +55,47 @@ func eventually(g *graph, m Model, p Property) *Counterexample {
 			}
 		}
 	}
-	comp := tarjan(g, region)
-	// Group states by component and test each for fairness.
-	members := map[uint32][]uint32{}
+	comp, ncomp := tarjan(g, region)
+	// Group states by component, components in the order Tarjan numbered
+	// them and states in index order, so that the result depends on the
+	// graph only (never on map order).
+	start := make([]uint32, ncomp+1)
 	for i := 0; i < n; i++ {
 		if region[i] {
-			members[comp[i]] = append(members[comp[i]], uint32(i))
+			start[comp[i]+1]++
 		}
 	}
-	var best []uint32
-	bestDist := none
-	for c, ms := range members {
-		if !fairComponent(g, m, comp, c, ms) {
+	for c := uint32(0); c < ncomp; c++ {
+		start[c+1] += start[c]
+	}
+	members := make([]uint32, start[ncomp])
+	fill := append([]uint32(nil), start[:ncomp]...)
+	for i := 0; i < n; i++ {
+		if region[i] {
+			members[fill[comp[i]]] = uint32(i)
+			fill[comp[i]]++
+		}
+	}
+	// The fair component with the entry closest to the initial state gives
+	// the shortest prefix; ties go to the smallest state index.
+	entry, bestDist := none, none
+	for c := uint32(0); c < ncomp; c++ {
+		ms := members[start[c]:start[c+1]]
+		if !fairComponent(g, comp, c, ms) {
 			continue
 		}
-		// The entry closest to the initial state gives the shortest prefix.
 		for _, s := range ms {
-			if dist[s] < bestDist {
-				bestDist, best = dist[s], ms
+			if dist[s] < bestDist || dist[s] == bestDist && s < entry {
+				bestDist, entry = dist[s], s
 			}
 		}
 	}
-	if best == nil {
+	if entry == none {
 		return nil
-	}
-	var entry uint32
-	for _, s := range best {
-		if dist[s] == bestDist {
-			entry = s
-			break
-		}
 	}
 	path := prefix(g, par, parEdge, entry)
 	loop := len(path)
-	path = append(path, fairCycle(g, m, comp, comp[entry], entry)...)
+	path = append(path, fairCycle(g, comp, comp[entry], entry)...)
 	return &Counterexample{Path: path, Loop: loop}
 }
 
@@ -105,7 +114,7 @@ func prefix(g *graph, par, parEdge []uint32, u uint32) []int32 {
 // fairComponent reports whether component c (with states ms) has a cycle
 // and, for every fair actor, an edge inside it or a state where the actor
 // is disabled.
-func fairComponent(g *graph, m Model, comp []uint32, c uint32, ms []uint32) bool {
+func fairComponent(g *graph, comp []uint32, c uint32, ms []uint32) bool {
 	cyclic := len(ms) > 1
 	if !cyclic {
 		s := ms[0]
@@ -118,8 +127,8 @@ func fairComponent(g *graph, m Model, comp []uint32, c uint32, ms []uint32) bool
 	if !cyclic {
 		return false
 	}
-	for a := 0; a < m.NumActors(); a++ {
-		if !m.ActorFair(a) {
+	for a, fair := range g.fair {
+		if !fair {
 			continue
 		}
 		ok := false
@@ -145,19 +154,15 @@ func fairComponent(g *graph, m Model, comp []uint32, c uint32, ms []uint32) bool
 	return true
 }
 
-func (g *graph) isEnabled(s uint32, a int) bool {
-	return g.enabled[int(s)*g.words+a/64]&(1<<(a%64)) != 0
-}
-
 // fairCycle returns the transition ids of a cycle from entry back to entry
 // inside component c that is fair: for each fair actor it takes one of the
 // actor's edges inside c if there is one, or else passes through a state of
 // c where the actor is disabled.
-func fairCycle(g *graph, m Model, comp []uint32, c uint32, entry uint32) []int32 {
+func fairCycle(g *graph, comp []uint32, c uint32, entry uint32) []int32 {
 	var cyc []int32
 	cur := entry
-	for a := 0; a < m.NumActors(); a++ {
-		if !m.ActorFair(a) {
+	for a, fair := range g.fair {
+		if !fair {
 			continue
 		}
 		path, end, e, ok := searchIn(g, comp, c, cur, func(s uint32) (uint32, bool) {
@@ -229,12 +234,12 @@ func searchIn(g *graph, comp []uint32, c, src uint32, goal func(s uint32) (uint3
 
 // tarjan labels every state of the region with its strongly connected
 // component (iterative Tarjan; states outside the region are skipped).
-func tarjan(g *graph, region []bool) []uint32 {
+func tarjan(g *graph, region []bool) (comp []uint32, ncomp uint32) {
 	n := len(region)
 	const none = ^uint32(0)
 	index := make([]uint32, n)
 	low := make([]uint32, n)
-	comp := make([]uint32, n)
+	comp = make([]uint32, n)
 	onStack := make([]bool, n)
 	for i := range index {
 		index[i] = none
@@ -244,7 +249,6 @@ func tarjan(g *graph, region []bool) []uint32 {
 	type frame struct{ v, e uint32 }
 	var calls []frame
 	next := uint32(0)
-	ncomp := uint32(0)
 	for root := 0; root < n; root++ {
 		if !region[root] || index[root] != none {
 			continue
@@ -296,5 +300,5 @@ func tarjan(g *graph, region []bool) []uint32 {
 			}
 		}
 	}
-	return comp
+	return comp, ncomp
 }

@@ -1,66 +1,285 @@
 package checker_test
 
 import (
-	"path/filepath"
+	"sort"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xbcheck/xbcheck/bench"
 	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
-// TestPORAgrees: with and without partial-order reduction every scenario
-// gets the same verdict and the same counterexamples, and the reduced
-// search never explores more states.
+// TestPORAgrees: on every scenario and the benchmark family, the
+// partial-order reduced search, with its own counterexamples (before any
+// search again), finds the same violated properties as the full search,
+// each counterexample is a real run whose last step (or state) violates
+// its property and is no shorter than the full search's, the reduced
+// search never explores more states, and after the search again the
+// counterexamples are the full search's. The reduction must be real:
+// some scenario with a violation, and some without, saves states.
 func TestPORAgrees(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.toml")
-	reducedSomewhere := false
-	for _, f := range files {
-		c, err := scenario.Load(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if c.POR == nil {
-			continue // eventually-properties: never reduced
-		}
+	reducedViolation, reducedOk := false, false
+	for _, tc := range allCases(t, 1, 2) {
+		c := tc.c
 		full := checker.Check(c.System, c.Properties, checker.Options{})
-		red := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample})
+		red := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample, ReducedCounterexamples: true})
 		if full.Verdict != red.Verdict {
-			t.Errorf("%s: verdict %s with POR, %s without", f, red.Verdict, full.Verdict)
+			t.Errorf("%s: verdict %s with POR, %s without", tc.name, red.Verdict, full.Verdict)
 			continue
 		}
-		if diff := cmp.Diff(full.Violations, red.Violations); diff != "" {
-			t.Errorf("%s: counterexamples differ with POR (-without +with):\n%s", f, diff)
+		if diff := cmp.Diff(violated(full), violated(red)); diff != "" {
+			t.Errorf("%s: violated properties differ with POR (-without +with):\n%s", tc.name, diff)
+		}
+		for _, v := range red.Violations {
+			checkRun(t, tc.name, c, v)
+			for _, w := range full.Violations {
+				if w.Property == v.Property && len(v.Path) < len(w.Path) {
+					t.Errorf("%s: %s in %d steps with POR, shorter than the shortest (%d)", tc.name, v.Property, len(v.Path), len(w.Path))
+				}
+			}
 		}
 		if red.Stats.States > full.Stats.States {
-			t.Errorf("%s: %d states with POR > %d without", f, red.Stats.States, full.Stats.States)
+			t.Errorf("%s: %d states with POR > %d without", tc.name, red.Stats.States, full.Stats.States)
 		}
-		if red.Stats.Reduced > 0 {
-			reducedSomewhere = true
+		if red.Stats.Reduced > 0 && len(c.System.Devices) > 0 {
+			if red.Verdict == checker.Violation {
+				reducedViolation = true
+			} else if red.Stats.States < full.Stats.States {
+				reducedOk = true
+			}
+		}
+		again := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample})
+		if diff := cmp.Diff(full.Violations, again.Violations); diff != "" {
+			t.Errorf("%s: counterexamples after the search again differ (-without POR +with):\n%s", tc.name, diff)
 		}
 	}
-	if !reducedSomewhere {
-		t.Log("no scenario's search used an ample set")
+	if !reducedViolation || !reducedOk {
+		t.Errorf("reduction used on a violating scenario: %v, saving states on an ok one: %v; want both", reducedViolation, reducedOk)
+	}
+}
+
+func violated(r checker.Result) []string {
+	var out []string
+	for _, v := range r.Violations {
+		out = append(out, v.Property)
+	}
+	return out
+}
+
+// checkRun replays v on the model: every step is enabled, and the
+// violation is at the end (the last step violates a step property, the
+// last state an invariant, the last state is stuck for deadlock).
+func checkRun(t *testing.T, name string, c *scenario.Compiled, v checker.Counterexample) {
+	t.Helper()
+	sys := c.System
+	var p checker.Property
+	for _, q := range c.Properties {
+		if q.Name == v.Property {
+			p = q
+		}
+	}
+	st := sys.Initial()
+	for i, id := range v.Path {
+		tr := &sys.Trans[id]
+		if !sys.Enabled(st, tr) {
+			t.Errorf("%s: %s: step %d (%s) is not enabled", name, v.Property, i+1, tr.Name)
+			return
+		}
+		next := sys.Apply(st, tr)
+		if i == len(v.Path)-1 && p.Kind == checker.StepInvariant && p.Step(st, id, next) {
+			t.Errorf("%s: the last step does not violate %s", name, v.Property)
+		}
+		st = next
+	}
+	switch p.Kind {
+	case checker.Invariant:
+		if p.State(st) {
+			t.Errorf("%s: the last state does not violate %s", name, v.Property)
+		}
+	case checker.Deadlock:
+		moves := 0
+		sys.Next(st, make([]byte, sys.Size()), func(_, _ int32, fault bool, _ []byte) bool {
+			if !fault {
+				moves++
+			}
+			return true
+		})
+		if moves > 0 || sys.Quiescent(st) {
+			t.Errorf("%s: the last state of the deadlock is not stuck", name)
+		}
 	}
 }
 
 // TestPOROnTheBenchmark pins what partial-order reduction does on the
 // benchmark family.
 func TestPOROnTheBenchmark(t *testing.T) {
-	for _, n := range []int{1, 2} {
+	for n, want := range map[int]int{1: 152, 2: 14843} {
 		c, err := bench.AttachDetach(n)
 		if err != nil {
 			t.Fatal(err)
 		}
-		full := checker.Check(c.System, c.Properties, checker.Options{})
 		red := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample})
-		safe, total := c.POR.Safe()
-		t.Logf("N=%d: %d states without POR, %d with (%d expanded through an ample set); %d of %d actor locations qualify",
-			n, full.Stats.States, red.Stats.States, red.Stats.Reduced, safe, total)
-		if red.Verdict != checker.Ok || red.Stats.States > full.Stats.States {
-			t.Errorf("N=%d: %s with %d states; want ok with at most %d", n, red.Verdict, red.Stats.States, full.Stats.States)
+		if red.Verdict != checker.Ok || red.Stats.States != want {
+			t.Errorf("N=%d: %s with %d states; want ok with %d", n, red.Verdict, red.Stats.States, want)
+		}
+	}
+}
+
+// reach explores sys breadth-first, through por's ample sets when por is
+// set (with the breadth-first cycle proviso), and returns the projections
+// of the reachable states onto the visible offsets and the number of
+// stuck states (no move but faults, not quiescent).
+func reach(sys *model.System, por *model.POR, visible map[int]bool) (proj map[string]bool, stuck, states int) {
+	var offs []int
+	for o := range visible {
+		offs = append(offs, o)
+	}
+	sort.Ints(offs)
+	key := func(st []byte) string {
+		b := make([]byte, len(offs))
+		for i, o := range offs {
+			b[i] = st[o]
+		}
+		return string(b)
+	}
+	seen := map[string]bool{}
+	proj = map[string]bool{}
+	level := [][]byte{sys.InitialState()}
+	seen[string(level[0])] = true
+	buf := make([]byte, sys.Size())
+	for len(level) > 0 {
+		var next [][]byte
+		for _, st := range level {
+			proj[key(st)] = true
+			var succ [][]byte
+			moves := 0
+			yield := func(_, _ int32, fault bool, n []byte) bool {
+				if !fault {
+					moves++
+				}
+				succ = append(succ, append([]byte(nil), n...))
+				return true
+			}
+			reduced := false
+			if por != nil && por.Ample(st, buf, yield) && moves > 0 {
+				reduced = true
+				for _, n := range succ {
+					if seen[string(n)] {
+						reduced = false // proviso
+					}
+				}
+			}
+			if !reduced {
+				succ, moves = nil, 0
+				sys.Next(st, buf, yield)
+				if moves == 0 && !sys.Quiescent(st) {
+					stuck++
+				}
+			}
+			for _, n := range succ {
+				if !seen[string(n)] {
+					seen[string(n)] = true
+					next = append(next, n)
+				}
+			}
+		}
+		level = next
+	}
+	return proj, stuck, len(seen)
+}
+
+// TestPORPreservesVisibleStates: partial-order reduction reaches every
+// combination of visible bytes (what the properties read) that the full
+// search reaches, and finds stuck states exactly when it does, on every
+// scenario under its own timer semantics and under any-time timers, and
+// on the benchmark family (N = 1; N = 2 is a scenario). The reduction must
+// be real on some of them.
+func TestPORPreservesVisibleStates(t *testing.T) {
+	saved := 0
+	for _, tc := range allCases(t, 1) { // N = 2 is scenarios/two-disks-attach-detach-4.17
+		if strings.Contains(tc.name, "all-connected") {
+			continue
+		}
+		visible, marks, ok := props.Visible(tc.c.System, tc.c.Spec.Check.Properties)
+		if !ok {
+			t.Fatalf("%s: no reads", tc.name)
+		}
+		for _, timers := range []model.TimerSemantics{tc.c.System.Timers, model.AnyTime} {
+			sys := tc.c.System.WithTimers(timers)
+			por := sys.NewPOR(visible, marks)
+			fullProj, fullStuck, fullN := reach(sys, nil, visible)
+			redProj, redStuck, redN := reach(sys, por, visible)
+			for k := range fullProj {
+				if !redProj[k] {
+					t.Errorf("%s (timers %d): a visible combination reached without reduction is missed with it", tc.name, timers)
+					break
+				}
+			}
+			if (fullStuck > 0) != (redStuck > 0) {
+				t.Errorf("%s (timers %d): %d stuck states without reduction, %d with", tc.name, timers, fullStuck, redStuck)
+			}
+			saved += fullN - redN
+		}
+	}
+	if saved == 0 {
+		t.Error("partial-order reduction saved no state anywhere")
+	}
+}
+
+// timerRace builds two fair actors under any-time timers. A, at
+// "start", writes /x (an invisible step); with own, A may instead time out
+// to "late", from where it writes /seen-late. B waits at "wait" and, on
+// its timer, writes /seen-timer while /x is absent (or gives up). The
+// full search writes both visible nodes; an ample set {A's moves} that
+// left A's timer out would miss /seen-late, and one that ignored B's
+// timer in the independence check would miss /seen-timer.
+func timerRace(t *testing.T, own bool) (*model.System, map[int]bool) {
+	t.Helper()
+	b := model.NewBuilder("timer-race")
+	b.SetTimers(model.AnyTime)
+	x, late, seen := b.Path("/x"), b.Path("/seen-late"), b.Path("/seen-timer")
+	one := b.Value("1")
+	a := b.Actor("A", model.Toolstack, -1, true)
+	start, done := a.Loc("start", ""), a.Final("done", "")
+	a.T(model.Transition{Name: "write x", From: start, To: done, Ops: []model.Op{model.Write(x, one)}})
+	if own {
+		l := a.Loc("late", "")
+		a.T(model.Transition{Name: "timer", From: start, To: l, Timeout: 1000})
+		a.T(model.Transition{Name: "late", From: l, To: done, Ops: []model.Op{model.Write(late, one)}})
+	}
+	bb := b.Actor("B", model.Toolstack, -1, true)
+	wait, end := bb.Loc("wait", ""), bb.Final("end", "")
+	bb.T(model.Transition{Name: "give up", From: wait, To: end})
+	if !own {
+		bb.T(model.Transition{Name: "timer", From: wait, To: end, Timeout: 1000, Guard: []model.Cond{model.IsAbsent(x)},
+			Ops: []model.Op{model.Write(seen, one)}})
+	}
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, map[int]bool{sys.PathOffset(late): true, sys.PathOffset(seen): true}
+}
+
+// TestPORAnyTimeTimers: under any-time timers the ample set of an actor
+// includes its own timers, and other actors' timers count in the
+// independence check.
+func TestPORAnyTimeTimers(t *testing.T) {
+	for _, own := range []bool{true, false} {
+		sys, visible := timerRace(t, own)
+		fullProj, _, _ := reach(sys, nil, visible)
+		redProj, _, redN := reach(sys, sys.NewPOR(visible, false), visible)
+		_, _, fullN := reach(sys, nil, visible)
+		if len(redProj) != len(fullProj) {
+			t.Errorf("own timer %v: %d visible combinations with reduction, %d without", own, len(redProj), len(fullProj))
+		}
+		if own && redN >= fullN {
+			t.Errorf("own timer %v: no reduction (%d states, %d without): the test shows nothing", own, redN, fullN)
 		}
 	}
 }

@@ -1,30 +1,44 @@
 package model
 
+import "fmt"
+
 // Partial-order reduction.
 //
-// A POR picks, in a state, an ample set: all the moves of one actor, when
-// that is enough to preserve the safety properties. The actor qualifies
-// at its current location when
+// A POR picks, in a state, an ample set: all the moves of one actor a at
+// its location l, when that is enough to preserve deadlocks and the safety
+// properties. a qualifies in state st when
 //
-//   - every transition it has there (enabled or not, handler cases
-//     included) is independent of every transition of every other actor:
+//   - every transition it has at l (enabled or not, handler cases whose
+//     watch may be registered there included; its timers too under
+//     AnyTime timers) is independent of every transition any other actor
+//     b can still take from its current location in st (the transitions
+//     of b at the locations reachable from it in b's control graph):
 //     their static footprints over the state's bytes do not conflict (one
 //     writes what the other reads or writes), so the others can neither
-//     enable nor disable its moves, nor be affected by them;
+//     enable nor disable a's moves, nor be affected by them;
 //   - every such transition is invisible: it writes no byte a property
 //     reads and carries no mark a property inspects;
-//   - it has an enabled move that holds LastResort timers back (fair, not
-//     a fault, not slow), so no timer can fire before it moves: timers are
-//     left out of the independence check.
+//   - a has an enabled move that is fair, not a fault and not slow. It
+//     stays enabled until a moves (independence), so every run from st
+//     that is stuck, or violates a property, moves a first up to
+//     reordering with independent steps; and under LastResort timers no
+//     timer of another actor can fire before a moves, so their timers
+//     need no independence check. Under AnyTime timers they can, so they
+//     are checked like any transition, and a's own timers at l are part
+//     of the ample set.
 //
 // The checker adds the cycle proviso: it expands a state fully when an
 // ample successor has been seen already (every cycle of the reduced graph
-// then has a fully expanded state). Deadlocks, invariants and step
-// invariants over the visible bytes are preserved.
+// then has a fully expanded state). Deadlocks (states without moves other
+// than faults), invariants and step invariants over the visible bytes are
+// preserved.
 type POR struct {
 	s *System
-	// safe[a][loc] says actor a qualifies at location loc.
-	safe [][]bool
+	// local[a][l] says a's transitions at l are invisible and a is fair.
+	local [][]bool
+	// blocks[a][l][b][lb]: a transition of a at l conflicts with one that
+	// actor b can take from its location lb on.
+	blocks [][][][]bool
 	// permanent nodes exist in every reachable state (no operation can
 	// remove them), so writes below them never create them.
 	permanent []bool
@@ -115,12 +129,13 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 	touch := func(p PathID) {
 		r(int(p))
 		w(int(p))
+		if s.Conflict != CXenstored {
+			return // oxenstored: a commit compares what it read with p itself
+		}
 		for _, ai := range s.txnReaders[p] {
-			a := &s.Actors[ai]
-			for i := 0; i < 3+a.txnReads; i++ {
-				r(a.txnSlot + i)
-				w(a.txnSlot + i)
-			}
+			// C xenstored: the write sets the reader's conflict flag.
+			r(s.Actors[ai].txnSlot + 2)
+			w(s.Actors[ai].txnSlot + 2)
 		}
 	}
 	fire := func(ws []WatchID) {
@@ -187,7 +202,12 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 		bump(op.Path)
 		fire(s.Paths[op.Path].onRemove)
 		for q := s.Paths[op.Path].Parent; q != NoPath && !p.permanent[q]; q = s.Paths[q].Parent {
-			subtree(q) // whether it is empty, and its removal
+			// An ancestor is removed only when it is empty: the step reads
+			// whether its children exist, and removes it alone.
+			touch(q)
+			for _, c := range s.Paths[q].Children {
+				r(int(c))
+			}
 			fire(s.Paths[q].onRemove)
 		}
 	case OpWatch, OpUnwatch:
@@ -225,83 +245,159 @@ func conflicts(a, b footprint) bool {
 // state offsets in visible (see VisibleOffsets) and, when marks is true,
 // inspect transitions' marks.
 func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
-	p := &POR{s: s, safe: make([][]bool, len(s.Actors)), permanent: s.permanentPaths()}
+	p := &POR{s: s, permanent: s.permanentPaths()}
 	fps := make([]footprint, len(s.Trans))
 	for ti := range s.Trans {
 		t := &s.Trans[ti]
 		fps[ti] = p.footprintOf(&s.Actors[t.Actor], t)
 	}
 	reg := s.mayBeRegistered()
+	anyTime := s.Timers == AnyTime
+	// at[a][l]: a's transitions that can fire while a is at l.
+	at := make([][][]int, len(s.Actors))
 	for ai := range s.Actors {
 		a := &s.Actors[ai]
-		p.safe[ai] = make([]bool, len(a.Locs))
+		at[ai] = make([][]int, len(a.Locs))
 		for l := range a.Locs {
-			ok := a.Fair
 			for _, ti := range a.Trans {
 				t := &s.Trans[ti]
-				if !ok {
-					break
-				}
 				if t.From != LocID(l) && t.From != AnyLoc {
 					continue
 				}
 				if t.Watch != NoWatch && !reg[ai][l][t.Watch] {
 					continue // the watch cannot be registered here, so the case never runs
 				}
+				at[ai][l] = append(at[ai][l], ti)
+			}
+		}
+	}
+	// ahead[b][lb]: the transitions b may take from lb on (timers left out
+	// under LastResort: none fires while the ample actor has a move).
+	ahead := make([][][]int, len(s.Actors))
+	for bi := range s.Actors {
+		b := &s.Actors[bi]
+		ahead[bi] = make([][]int, len(b.Locs))
+		for lb := range b.Locs {
+			seen := map[int]bool{lb: true}
+			todo := []int{lb}
+			in := map[int]bool{}
+			for len(todo) > 0 {
+				l := todo[len(todo)-1]
+				todo = todo[:len(todo)-1]
+				for _, ti := range at[bi][l] {
+					t := &s.Trans[ti]
+					if t.Timeout > 0 && !anyTime {
+						continue
+					}
+					in[ti] = true
+					if t.To != SameLoc && !seen[int(t.To)] {
+						seen[int(t.To)] = true
+						todo = append(todo, int(t.To))
+					}
+				}
+			}
+			for ti := range in {
+				ahead[bi][lb] = append(ahead[bi][lb], ti)
+			}
+		}
+	}
+	p.local = make([][]bool, len(s.Actors))
+	p.blocks = make([][][][]bool, len(s.Actors))
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		p.local[ai] = make([]bool, len(a.Locs))
+		p.blocks[ai] = make([][][]bool, len(a.Locs))
+		for l := range a.Locs {
+			ok := a.Fair
+			var mine []int // a's transitions at l that take part
+			for _, ti := range at[ai][l] {
+				t := &s.Trans[ti]
+				if t.Timeout > 0 && !anyTime {
+					continue // disabled while a has a move (see POR)
+				}
+				mine = append(mine, ti)
 				if marks && len(t.Marks) > 0 {
 					ok = false
-					break
 				}
 				for i := range fps[ti].w {
 					if visible[i] {
 						ok = false
-						break
-					}
-				}
-				if t.Timeout > 0 {
-					continue
-				}
-				for tj := range s.Trans {
-					u := &s.Trans[tj]
-					if u.Actor == ai || u.Timeout > 0 {
-						continue
-					}
-					if conflicts(fps[ti], fps[tj]) {
-						ok = false
-						break
 					}
 				}
 			}
-			p.safe[ai][l] = ok
+			p.local[ai][l] = ok
+			if !ok {
+				continue
+			}
+			p.blocks[ai][l] = make([][]bool, len(s.Actors))
+			for bi := range s.Actors {
+				if bi == ai {
+					continue
+				}
+				p.blocks[ai][l][bi] = make([]bool, len(s.Actors[bi].Locs))
+				for lb := range s.Actors[bi].Locs {
+				check:
+					for _, tj := range ahead[bi][lb] {
+						for _, ti := range mine {
+							if conflicts(fps[ti], fps[tj]) {
+								p.blocks[ai][l][bi][lb] = true
+								break check
+							}
+						}
+					}
+				}
+			}
 		}
 	}
 	return p
 }
 
+// qualifies reports whether actor ai's moves in st may form an ample set
+// (before the check for an urgent move).
+func (p *POR) qualifies(st []byte, ai int) bool {
+	s := p.s
+	l := st[s.varBase+int(s.Actors[ai].Loc)]
+	if !p.local[ai][l] {
+		return false
+	}
+	for bi, locs := range p.blocks[ai][l] {
+		if bi != ai && locs[st[s.varBase+int(s.Actors[bi].Loc)]] {
+			return false
+		}
+	}
+	return true
+}
+
 // Ample yields the moves of the first actor that qualifies in st and has
-// an enabled move that holds timers back, and reports whether it found
-// one; when it returns false the caller expands st fully.
+// an enabled move that is fair, not a fault and not slow, and reports
+// whether it found one; when it returns false the caller expands st
+// fully.
 func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
 	s := p.s
 	noop := func(*Transition, State) bool { return true }
 	for ai := range s.Actors {
-		if !p.safe[ai][st[s.varBase+int(s.Actors[ai].Loc)]] {
+		if !p.qualifies(st, ai) {
 			continue
 		}
 		if urgent, _ := s.actorMoves(st, next, ai, noop); !urgent {
 			continue
 		}
-		s.actorMoves(st, next, ai, func(t *Transition, n State) bool {
+		y := func(t *Transition, n State) bool {
 			return yield(int32(t.ID), int32(ai), t.Fault != "", n)
-		})
+		}
+		if _, stop := s.actorMoves(st, next, ai, y); !stop && s.Timers == AnyTime {
+			s.actorTimers(st, next, ai, y)
+		}
 		return true
 	}
 	return false
 }
 
-// Safe reports how many (actor, location) pairs qualify, for statistics.
+// Safe reports how many (actor, location) pairs are invisible and fair,
+// the first condition for an ample set (the second, independence, is
+// decided per state), for statistics.
 func (p *POR) Safe() (safe, total int) {
-	for _, locs := range p.safe {
+	for _, locs := range p.local {
 		for _, ok := range locs {
 			total++
 			if ok {
@@ -319,6 +415,40 @@ func (s *System) PathOffset(p PathID) int { return int(p) }
 
 // VarOffset is the state offset of variable v.
 func (s *System) VarOffset(v VarID) int { return s.varBase + int(v) }
+
+// TxnOffsets returns the state offsets of actor a's open-transaction
+// record (the body's id, the conflict flag, the values read), or nil.
+func (s *System) TxnOffsets(a int) []int {
+	act := &s.Actors[a]
+	if act.txnSlot < 0 {
+		return nil
+	}
+	var out []int
+	for i := 0; i < 3+act.txnReads; i++ {
+		out = append(out, act.txnSlot+i)
+	}
+	return out
+}
+
+// OffsetName names state offset o for people: a path, a variable, a
+// watch, or a transaction record.
+func (s *System) OffsetName(o int) string {
+	switch {
+	case o < len(s.Paths):
+		return s.Paths[o].Name
+	case o >= s.varBase && o < s.varBase+len(s.Vars):
+		return "var " + s.Vars[o-s.varBase].Name
+	case o >= s.watchOff && o < s.watchOff+len(s.Watches):
+		w := &s.Watches[o-s.watchOff]
+		return "watch " + s.Actors[w.Actor].Name + " " + s.Paths[w.Path].Name
+	}
+	for ai := range s.Actors {
+		if a := &s.Actors[ai]; a.txnSlot >= 0 && o >= a.txnSlot && o < a.txnSlot+3+a.txnReads {
+			return "transaction of " + a.Name
+		}
+	}
+	return fmt.Sprintf("offset %d", o)
+}
 
 // permanentPaths finds the nodes that exist initially and that no
 // operation of any transition can remove.
@@ -353,9 +483,10 @@ func (s *System) permanentPaths() []bool {
 	}
 	permanent := func(p PathID) bool { return s.init[p] != byte(Absent) && !removable[p] }
 	// path_cleanup removes an ancestor only once it is empty: never when it
-	// keeps a permanent child. Two passes settle ancestors whose children
-	// became removable in the first.
-	for pass := 0; pass < 2; pass++ {
+	// keeps a permanent child. A node found removable can make its parent
+	// removable in turn, so the passes go on to a fixpoint.
+	for changed := true; changed; {
+		changed = false
 		for _, t := range cleanups {
 			child := t
 			for q := s.Paths[t].Parent; q != NoPath; child, q = q, s.Paths[q].Parent {
@@ -368,7 +499,22 @@ func (s *System) permanentPaths() []bool {
 				if keeps || q == 0 {
 					break
 				}
-				removable[q] = true
+				if !removable[q] {
+					removable[q] = true
+					changed = true
+				}
+				// Its subtree goes with it.
+				var sub func(p PathID)
+				sub = func(p PathID) {
+					if !removable[p] {
+						removable[p] = true
+						changed = true
+					}
+					for _, c := range s.Paths[p].Children {
+						sub(c)
+					}
+				}
+				sub(q)
 			}
 		}
 	}

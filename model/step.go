@@ -29,24 +29,33 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 		return
 	}
 	for ai := range s.Actors {
-		a := &s.Actors[ai]
-		if !s.evalAll(st, a, a.enabled) {
-			continue
+		if s.actorTimers(st, next, ai, yield) {
+			return
 		}
-		for _, ti := range a.timers[st[s.varBase+int(a.Loc)]] {
-			t := &s.Trans[ti]
-			if s.evalAll(st, a, t.Guard) {
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if bytes.Equal(next, st) {
-					continue
-				}
-				if !yield(t, next) {
-					return
-				}
+	}
+}
+
+// actorTimers yields actor ai's enabled timer transitions in st (whatever
+// the timer semantics) and reports whether yield asked to stop.
+func (s *System) actorTimers(st, next State, ai int, yield func(t *Transition, next State) bool) (stop bool) {
+	a := &s.Actors[ai]
+	if !s.evalAll(st, a, a.enabled) {
+		return false
+	}
+	for _, ti := range a.timers[st[s.varBase+int(a.Loc)]] {
+		t := &s.Trans[ti]
+		if s.evalAll(st, a, t.Guard) {
+			copy(next, st)
+			s.apply(st, next, a, t)
+			if bytes.Equal(next, st) {
+				continue
+			}
+			if !yield(t, next) {
+				return true
 			}
 		}
 	}
+	return false
 }
 
 // actorMoves yields actor ai's moves in st other than timers: its

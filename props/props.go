@@ -20,6 +20,11 @@ type Def struct {
 	// Doc says what the property means and where it comes from.
 	Doc  string
 	make func(s *model.System) checker.Property
+	// Symmetric says the predicate treats interchangeable devices alike
+	// (it looks at every device the same way), so that symmetry reduction
+	// is sound for it; TestSymmetricPropertiesAreSymmetric checks it on
+	// the scenarios with symmetry groups.
+	Symmetric bool
 	// reads lists the state offsets the property's predicate reads, and
 	// says whether it inspects transitions' marks: partial-order
 	// reduction keeps every transition that writes one of these, or
@@ -31,13 +36,29 @@ type Def struct {
 var Defs = map[string]Def{}
 
 func def(name string, kind checker.Kind, doc string, make func(s *model.System) checker.Property) {
-	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make}
+	Defs[name] = Def{Name: name, Kind: kind, Doc: doc, make: make, Symmetric: true}
 }
 
+// toolstackTxns adds the open-transaction records of the toolstack's
+// actors: a predicate that looks at the operations a step applies
+// (forOps) reads which body a commit applies from there.
+func toolstackTxns(s *model.System, add func(int)) {
+	for _, a := range toolstack(s) {
+		for _, o := range s.TxnOffsets(a) {
+			add(o)
+		}
+	}
+}
+
+// reads declares, per safety property, the state offsets its predicate
+// reads and whether it inspects marks. TestPropertyReadsAreComplete ties
+// each to its predicate: changing any other byte of a reachable step
+// never changes the predicate's value.
 var reads = map[string]func(s *model.System, add func(off int)) bool{
 	"result-reflects-state": func(s *model.System, add func(int)) bool {
 		for i := range s.Devices {
 			add(s.PathOffset(s.Devices[i].FEDir))
+			add(s.PathOffset(s.Devices[i].BEDir))
 			if s.Devices[i].LibxlDir != model.NoPath {
 				add(s.PathOffset(s.Devices[i].LibxlDir))
 			}
@@ -54,6 +75,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 			add(s.PathOffset(s.Devices[i].FEDir))
 			add(s.PathOffset(s.Devices[i].BEDir))
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"no-premature-teardown": func(s *model.System, add func(int)) bool {
@@ -65,6 +87,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 				add(s.VarOffset(s.Actors[d.QemuActor].Loc))
 			}
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"wait-only-on-existing-backend": func(s *model.System, add func(int)) bool {
@@ -83,6 +106,7 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 		for i := range s.Devices {
 			add(s.PathOffset(s.Devices[i].BEState))
 		}
+		toolstackTxns(s, add)
 		return false
 	},
 	"already-connected-only-if-created": func(s *model.System, add func(int)) bool {
@@ -97,11 +121,15 @@ var reads = map[string]func(s *model.System, add func(off int)) bool{
 }
 
 // Visible returns the state offsets the named safety properties read and
-// whether any inspects marks, for partial-order reduction. ok is false
-// when a property cannot be reduced for (an eventually-property).
+// whether any inspects marks, for partial-order reduction. Eventually-
+// properties are left out: the checker never reduces a search that has
+// one. ok is false for an unknown property.
 func Visible(s *model.System, names []string) (offs map[int]bool, marks, ok bool) {
 	offs = map[int]bool{}
 	for _, n := range names {
+		if d, known := Defs[n]; known && d.Kind == checker.Eventually {
+			continue
+		}
 		r, found := reads[n]
 		if !found {
 			return nil, false, false
@@ -132,7 +160,7 @@ func Build(s *model.System, names []string) ([]checker.Property, error) {
 			return nil, fmt.Errorf("unknown property %q (known: %s)", n, strings.Join(Names(), ", "))
 		}
 		p := d.make(s)
-		p.Name, p.Kind, p.Doc = d.Name, d.Kind, d.Doc
+		p.Name, p.Kind, p.Doc, p.Symmetric = d.Name, d.Kind, d.Doc, d.Symmetric
 		out = append(out, p)
 	}
 	return out, nil
@@ -309,7 +337,7 @@ func init() {
 			}, s)
 		})
 	def("deadlock", checker.Deadlock,
-		"No reachable state is stuck: every state without successors has every actor at a final location (operations done, drivers idle).",
+		"No reachable state is stuck: every state without successors other than faults (which need not happen) has every actor at a final location (operations done, drivers idle).",
 		func(s *model.System) checker.Property { return checker.Property{} })
 	def("operations-complete", checker.Eventually,
 		"L2: under weak fairness every toolstack operation eventually completes (reaches its final location), whatever its rc.",

@@ -18,8 +18,9 @@ type Compiled struct {
 	Spec       *Spec
 	System     *model.System
 	Properties []checker.Property
-	// POR is the partial-order reduction for these properties, or nil
-	// when one of them is an eventually-property.
+	// POR is the partial-order reduction for these properties' safety
+	// part (the checker does not use it when one of them is an
+	// eventually-property, and says so).
 	POR *model.POR
 }
 

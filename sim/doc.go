@@ -27,15 +27,17 @@
 // Faults (transitions with a Fault name, present only in scenarios that
 // allow them) are chosen apart from the protocol steps: at chosen points
 // (FaultPoint: the first step at or after N where the fault is enabled)
-// or at random with probability FaultProb per step, and always when
-// nothing but faults is enabled (a run ends only where the model has no
-// successor).
+// or at random with probability FaultProb per step, and when nothing but
+// faults is enabled. Faults need not happen, so such a state is first
+// judged as the end of the run (deadlock, eventually-properties), as the
+// checker judges it; the run goes on with a fault only when that finds
+// no violation.
 //
 // # Properties
 //
 // During a run, invariants are checked in every state and step invariants
 // on every step; the run stops at the first violation. When a run ends
-// because no transition is enabled, a deadlock is reported as by the
+// because no transition but faults is enabled, a deadlock is reported as by the
 // checker (the state is not quiescent), and an eventually-property fails
 // if it never held on the run. A run cut by the step bound says nothing
 // about eventually-properties; cycles are not looked for.

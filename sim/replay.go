@@ -45,7 +45,8 @@ type Replay struct {
 	Path []int32
 	// Violations are the properties that failed, each at its first step.
 	Violations []Violation
-	// Ends reports whether no transition is enabled after the last step.
+	// Ends reports whether no transition but faults is enabled after the
+	// last step.
 	Ends bool
 	// Closes reports, for a lasso (0 <= Loop < len(Steps)), whether the
 	// last step returns to the state before step Loop+1.
@@ -127,8 +128,13 @@ func (s *Sim) Replay(tr *trace.Trace) (*Replay, error) {
 		out.Steps = n
 		out.Path = append(out.Path, int32(t.ID))
 	}
+	// The run may end where nothing but faults is enabled: faults need
+	// not happen.
 	out.Ends = true
-	sys.Successors(st, make(model.State, len(st)), func(*model.Transition, model.State) bool {
+	sys.Successors(st, make(model.State, len(st)), func(t *model.Transition, _ model.State) bool {
+		if t.Fault != "" {
+			return true
+		}
 		out.Ends = false
 		return false
 	})

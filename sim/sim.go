@@ -155,7 +155,9 @@ type End uint8
 const (
 	// Bound: the step bound was reached.
 	Bound End = iota
-	// Stopped: no transition is enabled (the model's run ends).
+	// Stopped: no transition is enabled (the model's run ends). A run
+	// may also end where only faults are enabled: it is then judged as
+	// stopped, and ends Violated when that finds a violation.
 	Stopped
 	// Violated: a property failed.
 	Violated
@@ -231,12 +233,18 @@ func (s *Sim) Run(sched Scheduler, seed uint64, maxSteps int) *Result {
 		e.reset()
 		e.Step, e.State = step, s.cur
 		sys.Successors(s.cur, s.scr, s.yield)
-		if e.Len() == 0 {
-			r.End = Stopped
+		if len(e.plain) == 0 {
+			// Nothing but faults, which need not happen: the run may end
+			// here, so it is judged as an end (as the checker does); it
+			// goes on with a fault only when that judgement finds nothing.
 			s.checkEnd(r, s.cur, step-1)
 			if len(r.Violations) > 0 {
 				r.End = Violated
+				return r
 			}
+		}
+		if e.Len() == 0 {
+			r.End = Stopped
 			return r
 		}
 		if step > maxSteps {
@@ -282,8 +290,8 @@ func (s *Sim) checkState(r *Result, st model.State, step int) {
 	}
 }
 
-// checkEnd checks a state without successors: deadlock, and the
-// eventually-properties that never held.
+// checkEnd checks a state without successors other than faults:
+// deadlock, and the eventually-properties that never held.
 func (s *Sim) checkEnd(r *Result, st model.State, step int) {
 	if s.dead >= 0 && !s.sys.Quiescent(st) {
 		r.Violations = append(r.Violations, Violation{Property: s.props[s.dead].Name, Kind: checker.Deadlock, Step: step})

@@ -45,7 +45,9 @@ func (e *SyntaxError) Error() string { return fmt.Sprintf("trace: line %d: %s", 
 
 const (
 	cycleLine = "cycle: the steps below repeat forever"
-	endLine   = "end: no transition is enabled"
+	endLine   = "end: no transition but faults is enabled, and faults need not happen"
+	// oldEndLine is how traces written before faults became optional end.
+	oldEndLine = "end: no transition is enabled"
 )
 
 // ParseText reads the text form written by Text. Lines are taken as they
@@ -77,7 +79,7 @@ func ParseText(data []byte) (*Trace, error) {
 				return nil, bad("a second cycle marker")
 			}
 			cycleAt = len(t.Steps)
-		case line == endLine:
+		case line == endLine || line == oldEndLine:
 			end = true
 		case strings.HasPrefix(line, "step "):
 			s, err := parseStep(line, len(t.Steps)+1)

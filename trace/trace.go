@@ -170,7 +170,7 @@ func (t *Trace) Text() string {
 		}
 	}
 	if t.Loop == len(t.Steps) {
-		b.WriteString("end: no transition is enabled\n")
+		b.WriteString(endLine + "\n")
 	}
 	return b.String()
 }

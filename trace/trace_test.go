@@ -66,7 +66,7 @@ func TestLassoText(t *testing.T) {
 		t.Fatal(err)
 	}
 	text := tr.Text()
-	if v.Loop == len(v.Path) && !strings.Contains(text, "end: no transition is enabled") {
+	if v.Loop == len(v.Path) && !strings.Contains(text, "end: no transition but faults is enabled") {
 		t.Errorf("a dead-end lasso does not say so:\n%s", text)
 	}
 	if v.Loop < len(v.Path) && !strings.Contains(text, "cycle:") {

@@ -8,10 +8,12 @@ import (
 	"io"
 	"strings"
 
+	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/diagram"
 	"github.com/xbcheck/xbcheck/export"
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
 	"github.com/xbcheck/xbcheck/internal/cli"
+	"github.com/xbcheck/xbcheck/props"
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
@@ -72,9 +74,24 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	var data []byte
 	switch format {
 	case "promela":
-		pml, err := c.System.Promela()
+		// The scenario's safety properties as assertions and, if it
+		// checks deadlock, SPIN's end-state check (props.Promela). An
+		// eventually-property would need a never claim: it is left out,
+		// and the file says so.
+		var safety, left []string
+		for _, n := range c.Spec.Check.Properties {
+			if props.Defs[n].Kind == checker.Eventually {
+				left = append(left, n)
+			} else {
+				safety = append(safety, n)
+			}
+		}
+		pml, err := props.Promela(c.System, safety, false)
 		if err != nil {
 			return fail(fmt.Errorf("%s: %v", file, err))
+		}
+		if len(left) > 0 {
+			pml = fmt.Sprintf("/* xbcheck export: eventually-properties left out (SPIN would need a never claim): %s */\n", strings.Join(left, ", ")) + pml
 		}
 		data = []byte(pml)
 	case "dot":

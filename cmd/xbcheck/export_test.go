@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,22 +19,6 @@ import (
 )
 
 var spinErrors = regexp.MustCompile(`errors: (\d+)`)
-
-// promelaTimeoutDiverges lists the seed scenarios whose Promela SPIN
-// explores differently, and why. model/promela.go guards a last-resort
-// timer with SPIN's timeout, which holds only when no statement of any
-// process is executable; the model lets such a timer fire when the only
-// steps enabled are slow ones (qemu's exit after SIGHUP), faults and
-// steps of actors that are not fair (model.System.urgent). Where a
-// timer shorter than qemu-exit-within (the 2 s bodge) waits while
-// qemu's exit is enabled, SPIN never fires it: it stores fewer states
-// and misses the premature teardown these scenarios show. The test
-// expects exactly that here, and fails once the translation is fixed, so
-// that this list goes.
-var promelaTimeoutDiverges = map[string]string{
-	"seed2-qemu-bodge-4.2":  "the 2 s bodge timer cannot fire while qemu's slow exit is enabled",
-	"seed2-qemu-bodge-4.17": "the 2 s bodge timer cannot fire while qemu's slow exit is enabled",
-}
 
 // TestExportPromelaRunsInSPIN exports every seed scenario that translates
 // (oxenstored's conflict rule) with xbcheck export promela and runs it in
@@ -85,39 +70,24 @@ func TestExportPromelaRunsInSPIN(t *testing.T) {
 				t.Fatalf("pan printed no error count:\n%s", res.Out)
 			}
 			spinErrs, _ := strconv.Atoi(m[1])
-			why, diverges := promelaTimeoutDiverges[c.Spec.Name]
-			if strings.Contains(string(pml), "assert(") {
-				r := checker.Check(c.System, c.Properties, checker.Options{})
-				want := false
-				for _, v := range r.Violations {
-					want = want || v.Kind != checker.Eventually
-				}
-				if diverges && spinErrs == 0 && want {
-					t.Logf("known divergence: SPIN misses the violation: %s", why)
-					return
-				}
-				if diverges {
-					t.Errorf("SPIN now finds the violation xbcheck finds: remove %s from promelaTimeoutDiverges", c.Spec.Name)
-				}
-				if got := spinErrs > 0; got != want {
-					t.Errorf("SPIN finds errors: %v (%d); xbcheck finds a safety violation: %v (verdict %s %v)", got, spinErrs, want, r.Verdict, r.Violations)
-				}
-				return
+			// The export carries the scenario's safety properties as
+			// assertions and its deadlock check as SPIN's end-state
+			// check; SPIN must find an error exactly when xbcheck finds
+			// a violation of one of them.
+			r := checker.Check(c.System, c.Properties, checker.Options{})
+			want := false
+			for _, v := range r.Violations {
+				want = want || v.Kind != checker.Eventually
 			}
-			if spinErrs != 0 {
-				t.Errorf("SPIN reports %d errors for a model without asserts:\n%s", spinErrs, res.Out)
+			if got := spinErrs > 0; got != want {
+				t.Errorf("SPIN finds errors: %v (%d); xbcheck finds a safety or deadlock violation: %v (verdict %s %v)\n%s", got, spinErrs, want, r.Verdict, r.Violations, res.Out)
 			}
-			full := checker.Check(c.System, nil, checker.Options{}).Stats
-			if diverges {
-				if res.States >= full.States {
-					t.Errorf("SPIN stored %d states, xbcheck reaches %d: the known divergence (%s) is gone; remove %s from promelaTimeoutDiverges", res.States, full.States, why, c.Spec.Name)
-				} else {
-					t.Logf("known divergence: SPIN stored %d states, xbcheck reaches %d: %s", res.States, full.States, why)
+			if !want && !strings.Contains(string(pml), "assert(") && !slices.Contains(c.Spec.Check.Properties, "deadlock") {
+				// Nothing to check: SPIN must at least reach xbcheck's
+				// states (bench/ makes the same check of its family).
+				if full := checker.Check(c.System, nil, checker.Options{}).Stats; res.States != full.States {
+					t.Errorf("SPIN stored %d states; xbcheck reaches %d", res.States, full.States)
 				}
-				return
-			}
-			if res.States != full.States {
-				t.Errorf("SPIN stored %d states; xbcheck reaches %d", res.States, full.States)
 			}
 		})
 	}

@@ -51,15 +51,23 @@ type Report struct {
 
 // ScenarioReport is one scenario's result.
 type ScenarioReport struct {
-	File            string           `json:"file"`
-	Name            string           `json:"name"`
-	Verdict         checker.Verdict  `json:"verdict"`
-	Violated        []string         `json:"violated"`
-	Expect          string           `json:"expect"`
-	ExpectViolates  string           `json:"expect_violates,omitempty"`
-	Match           bool             `json:"match"`
-	Reason          string           `json:"reason,omitempty"`
-	Stats           checker.Stats    `json:"stats"`
+	File           string          `json:"file"`
+	Name           string          `json:"name"`
+	Verdict        checker.Verdict `json:"verdict"`
+	Violated       []string        `json:"violated"`
+	Expect         string          `json:"expect"`
+	ExpectViolates string          `json:"expect_violates,omitempty"`
+	Match          bool            `json:"match"`
+	Reason         string          `json:"reason,omitempty"`
+	Stats          checker.Stats   `json:"stats"`
+	// Notes say which reductions were not used, and why.
+	Notes []string `json:"notes,omitempty"`
+	// FingerprintCollisionBound, for an ok verdict reached through 64-bit
+	// fingerprints, bounds the probability that a state was missed
+	// (checker.Result.CollisionBound); absent for exact runs.
+	FingerprintCollisionBound *float64 `json:"fingerprint_collision_bound,omitempty"`
+	// HashSeed is the fingerprint seed (--hash-seed).
+	HashSeed        uint64           `json:"hash_seed"`
 	Counterexamples []Counterexample `json:"counterexamples,omitempty"`
 	Error           string           `json:"error,omitempty"`
 
@@ -91,7 +99,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "explore with `N` goroutines (0: one per core); the result does not depend on it")
 	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
-	por := fs.Bool("por", false, "partial-order reduction for scenarios with safety properties only (sound; small on the current models, see docs/model.md)")
+	por := fs.Bool("por", false, "partial-order reduction (safety properties only; sound, see docs/model.md)")
+	exact := fs.Bool("exact", false, "store and compare full states instead of 64-bit fingerprints (no state can be missed; more memory)")
+	hashSeed := fs.Uint64("hash-seed", 0, "seed of the fingerprint function: another `SEED` is an independent trial of a fingerprinted run")
 	htmlDir := fs.String("html", "", "write a self-contained HTML report of the run, with a step-through of every counterexample, to `DIR`/index.html")
 	junitFile := fs.String("junit", "", "write the verdicts as JUnit XML to `FILE` (a test case per scenario; a mismatch fails with its trace)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
@@ -144,7 +154,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	rep := Report{Match: true}
 	code := 0
 	for _, f := range files {
-		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry}, *por, stderr)
+		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}, *por, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -258,7 +268,15 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 			sp.Name, s.States, s.Transitions, s.Depth, float64(s.States)/s.Elapsed.Seconds())
 	}
 	res := checker.Check(c.System, c.Properties, opt)
-	sr.Verdict, sr.Stats, sr.Reason = res.Verdict, res.Stats, res.Reason
+	sr.Verdict, sr.Stats, sr.Reason, sr.Notes, sr.HashSeed = res.Verdict, res.Stats, res.Reason, res.Notes, opt.HashSeed
+	if res.Err != nil {
+		sr.Error = fmt.Sprintf("xbcheck: %s: internal error: %v", file, res.Err)
+		return sr
+	}
+	if res.Verdict == checker.Ok && !res.Stats.Exact {
+		b := res.CollisionBound
+		sr.FingerprintCollisionBound = &b
+	}
 	for _, v := range res.Violations {
 		sr.Violated = append(sr.Violated, v.Property)
 		tr, err := trace.FromPath(c.System, sp.Name, v.Property, v.Path, v.Loop)
@@ -294,10 +312,18 @@ func printScenario(w io.Writer, sr ScenarioReport, quiet bool) {
 	if !sr.Match {
 		mark = "MISMATCH"
 	}
-	fmt.Fprintf(w, "%-40s %-44s expected %-44s %-8s states=%d time=%s\n", sr.Name, verdictString(sr.Verdict, sr.Violated), exp, mark,
-		sr.Stats.States, sr.Stats.Elapsed.Round(time.Microsecond))
+	fp := ""
+	if b := sr.FingerprintCollisionBound; b != nil {
+		// The ok rests on fingerprints: say how far.
+		fp = fmt.Sprintf(" P(missed state)≤%.1e", *b)
+	}
+	fmt.Fprintf(w, "%-40s %-44s expected %-44s %-8s states=%d time=%s%s\n", sr.Name, verdictString(sr.Verdict, sr.Violated), exp, mark,
+		sr.Stats.States, sr.Stats.Elapsed.Round(time.Microsecond), fp)
 	if sr.Reason != "" && sr.Verdict == checker.Unknown {
 		fmt.Fprintf(w, "  unknown: %s\n", sr.Reason)
+	}
+	for _, n := range sr.Notes {
+		fmt.Fprintf(w, "  note: %s\n", n)
 	}
 	if quiet {
 		return

@@ -171,3 +171,44 @@ func TestPORFlagKeepsVerdicts(t *testing.T) {
 		t.Errorf("exit %d with --por:\n%s", code, out)
 	}
 }
+
+// TestCollisionBound: an ok reached through fingerprints carries the bound
+// on a missed state (text and JSON); an exact run, a violation and an
+// eventually-property (always exact) do not.
+func TestCollisionBound(t *testing.T) {
+	ok := "../../scenarios/seed2-bodge-resurrection-4.17.toml" // safety only, ok
+	bad := "../../scenarios/seed2-bodge-resurrection-4.2.toml" // violation
+	live := "../../scenarios/seed1-backend-gone-4.17.toml"     // ok with an eventually-property
+	bound := func(args ...string) map[string]*float64 {
+		t.Helper()
+		code, out, errs := runXbcheck(t, append([]string{"--json"}, args...)...)
+		if code != 0 {
+			t.Fatalf("%v: exit %d: %s", args, code, errs)
+		}
+		var rep Report
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]*float64{}
+		for _, s := range rep.Scenarios {
+			m[s.Name] = s.FingerprintCollisionBound
+		}
+		return m
+	}
+	got := bound(ok, bad, live)
+	if b := got["seed2-bodge-resurrection-4.17"]; b == nil || *b <= 0 || *b > 1e-15 {
+		t.Errorf("fingerprinted ok: bound %v; want a small positive number", b)
+	}
+	for _, name := range []string{"seed2-bodge-resurrection-4.2", "seed1-backend-gone-4.17"} {
+		if b := got[name]; b != nil {
+			t.Errorf("%s: bound %v; want none (violation, or exact)", name, *b)
+		}
+	}
+	if b := bound("--exact", ok)["seed2-bodge-resurrection-4.17"]; b != nil {
+		t.Errorf("--exact: bound %v; want none", *b)
+	}
+	_, out, _ := runXbcheck(t, "--quiet", "--hash-seed", "7", ok)
+	if !strings.Contains(out, "P(missed state)≤") {
+		t.Errorf("text output lacks the bound:\n%s", out)
+	}
+}

@@ -5,14 +5,20 @@ package fingerprint
 
 import "math/bits"
 
-// Of returns the 64-bit fingerprint of st: eight bytes at a time through a
-// 64x64→128-bit multiply folded, as wyhash does.
-func Of(st []byte) uint64 {
-	const (
-		m1 = 0xa0761d6478bd642f
-		m2 = 0xe7037ed1a0b428db
-	)
-	h := uint64(len(st)) * m1
+const (
+	m1 = 0xa0761d6478bd642f
+	m2 = 0xe7037ed1a0b428db
+)
+
+// Of returns the 64-bit fingerprint of st with seed 0.
+func Of(st []byte) uint64 { return OfSeed(st, 0) }
+
+// OfSeed returns the 64-bit fingerprint of st under seed: eight bytes at a
+// time through a 64x64→128-bit multiply folded, as wyhash does, starting
+// from the length and the seed (wyhash seeds the same way, by xor). Seed 0
+// gives Of.
+func OfSeed(st []byte, seed uint64) uint64 {
+	h := uint64(len(st))*m1 ^ seed
 	i := 0
 	for ; i+8 <= len(st); i += 8 {
 		w := uint64(st[i]) | uint64(st[i+1])<<8 | uint64(st[i+2])<<16 | uint64(st[i+3])<<24 |

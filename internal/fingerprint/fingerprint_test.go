@@ -28,3 +28,14 @@ func TestNoAllocation(t *testing.T) {
 		t.Errorf("%v allocations per call; want 0", a)
 	}
 }
+
+// TestSeeds: seed 0 is Of, and another seed gives other fingerprints.
+func TestSeeds(t *testing.T) {
+	st := []byte("a state of some bytes")
+	if OfSeed(st, 0) != Of(st) {
+		t.Error("seed 0 differs from Of")
+	}
+	if OfSeed(st, 1) == Of(st) || OfSeed(st, 1) == OfSeed(st, 2) {
+		t.Error("seeds do not change the fingerprint")
+	}
+}

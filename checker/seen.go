@@ -1,0 +1,310 @@
+package checker
+
+import (
+	"math/bits"
+	"sync"
+	"sync/atomic"
+)
+
+// The explorer's seen sets. An fpset keeps 64-bit fingerprints only: a
+// state whose fingerprint equals a stored one's is taken as seen, which
+// misses it if the two differ (Result.CollisionBound bounds the chance).
+// A stateSet keeps the states themselves and compares them on a
+// fingerprint hit: exact, and it knows each state's index, which the
+// graph of the eventually-properties needs.
+
+// An fpset is 64-bit fingerprints in one flat array, open addressing with linear probing, any size (the slot
+// of a fingerprint is fastrange(fp, size), so the table can grow by 1.5
+// instead of 2). Insert is lock-free (a compare-and-swap on an empty
+// slot); growth happens between exploration phases, never concurrently.
+// Fingerprint 0 marks an empty slot, so a real 0 is stored as 1.
+type fpset struct {
+	keys []uint64
+	n    atomic.Int64
+}
+
+// maxLoad is the load factor at which the set grows, by growFactor: the
+// load stays in [maxLoad/growFactor, maxLoad] = [0.6, 0.9], so the set
+// costs 8.9 to 13.3 bytes per state.
+const (
+	maxLoad    = 0.9
+	growFactor = 1.5
+)
+
+func newFPSet(capacity int) *fpset {
+	s := &fpset{}
+	s.keys = make([]uint64, max(1024, int(float64(capacity)/maxLoad)+1))
+	return s
+}
+
+func (s *fpset) slot(fp uint64) uint64 {
+	hi, _ := bits.Mul64(fp, uint64(len(s.keys)))
+	return hi
+}
+
+// contains reports whether fp is in the set. Safe to call concurrently
+// with other contains calls, not with insert.
+func (s *fpset) contains(fp uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	n := uint64(len(s.keys))
+	for i := s.slot(fp); ; {
+		switch s.keys[i] {
+		case 0:
+			return false
+		case fp:
+			return true
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// insert adds fp and reports whether it was new. Safe for concurrent
+// inserts (of any fingerprints) as long as the set has room.
+func (s *fpset) insert(fp uint64) bool {
+	if fp == 0 {
+		fp = 1
+	}
+	n := uint64(len(s.keys))
+	for i := s.slot(fp); ; {
+		k := atomic.LoadUint64(&s.keys[i])
+		if k == fp {
+			return false
+		}
+		if k == 0 {
+			if atomic.CompareAndSwapUint64(&s.keys[i], 0, fp) {
+				s.n.Add(1)
+				return true
+			}
+			continue // somebody took the slot: look at it again
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// reserve grows the set so that extra more fingerprints fit under
+// maxLoad, rehashing with the given number of goroutines.
+func (s *fpset) reserve(extra, workers int) {
+	need := float64(int(s.n.Load())+extra) / maxLoad
+	if need <= float64(len(s.keys)) {
+		return
+	}
+	size := float64(len(s.keys))
+	for size < need {
+		size *= growFactor
+	}
+	old := s.keys
+	s.keys = make([]uint64, int(size)+1)
+	s.n.Store(0)
+	if workers <= 1 || len(old) < 1<<16 {
+		for _, k := range old {
+			if k != 0 {
+				s.insertNew(k)
+			}
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	part := (len(old) + workers - 1) / workers
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			for _, k := range old[lo:hi] {
+				if k != 0 {
+					s.insert(k)
+				}
+			}
+		}(w*part, min((w+1)*part, len(old)))
+	}
+	wg.Wait()
+}
+
+// sizeAfter is the byte size the set would have after reserve(extra).
+func (s *fpset) sizeAfter(extra int) int64 {
+	need := float64(int(s.n.Load())+extra) / maxLoad
+	size := float64(len(s.keys))
+	for size < need {
+		size *= growFactor
+	}
+	return int64(size) * 8
+}
+
+// insertNew inserts a fingerprint known to be absent, without atomics.
+func (s *fpset) insertNew(fp uint64) {
+	n := uint64(len(s.keys))
+	i := s.slot(fp)
+	for s.keys[i] != 0 {
+		if i++; i == n {
+			i = 0
+		}
+	}
+	s.keys[i] = fp
+	s.n.Add(1)
+}
+
+func (s *fpset) bytes() int64 { return int64(len(s.keys)) * 8 }
+
+// touch reads the home slot of every fingerprint in fps: independent loads
+// that the processor overlaps, so that the probes that follow find their
+// cache lines loaded (the set is far larger than the caches).
+func (s *fpset) touch(fps []uint64) uint64 {
+	var sum uint64
+	n := uint64(len(s.keys))
+	for _, fp := range fps {
+		hi, _ := bits.Mul64(fp, n)
+		sum += s.keys[hi]
+	}
+	return sum
+}
+
+// pendingBit marks a stateSet value that refers to a candidate of the
+// level being inserted rather than to a stored state's index.
+const pendingBit = 1 << 31
+
+// A stateSet stores every state (in pages, by index) and maps it to its
+// index through an open-addressing table of fingerprints. Lookups (the
+// expand phase) may run concurrently with each other; inserts (the insert
+// phase) may run concurrently with each other when every fingerprint is
+// inserted by one goroutine only (the explorer partitions by fingerprint),
+// since only inserts of equal fingerprints read a slot's value. Growth and
+// commits happen between phases.
+type stateSet struct {
+	size  int
+	keys  []uint64 // fingerprint (0 empty, a real 0 stored as 1)
+	vals  []uint32 // state index, or pendingBit|candidate during a level
+	n     atomic.Int64
+	pages [][]byte
+	count int // states stored in pages
+	// pending returns the bytes of candidate ref during the insert phase.
+	pending func(ref uint32) []byte
+}
+
+const pageStates = 1 << 14
+
+func newStateSet(size int) *stateSet {
+	return &stateSet{size: size, keys: make([]uint64, 1024), vals: make([]uint32, 1024)}
+}
+
+// state returns stored state g.
+func (s *stateSet) state(g uint32) []byte {
+	p := s.pages[g/pageStates]
+	o := int(g%pageStates) * s.size
+	return p[o : o+s.size]
+}
+
+func (s *stateSet) bytesOf(v uint32) []byte {
+	if v&pendingBit != 0 {
+		return s.pending(v &^ pendingBit)
+	}
+	return s.state(v)
+}
+
+func (s *stateSet) slot(fp uint64) uint64 {
+	hi, _ := bits.Mul64(fp, uint64(len(s.keys)))
+	return hi
+}
+
+// lookup returns the index of st (fingerprint fp, never 0) if stored.
+func (s *stateSet) lookup(fp uint64, st []byte) (uint32, bool) {
+	n := uint64(len(s.keys))
+	for i := s.slot(fp); ; {
+		switch s.keys[i] {
+		case 0:
+			return 0, false
+		case fp:
+			if v := s.vals[i]; string(s.bytesOf(v)) == string(st) {
+				return v, true
+			}
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// insert adds st (fingerprint fp, never 0) as pending candidate ref,
+// unless an equal state is there: it returns the value found or stored,
+// whether it was added, and the slot, for commit.
+func (s *stateSet) insert(fp uint64, st []byte, ref uint32) (v uint32, added bool, slot uint64) {
+	n := uint64(len(s.keys))
+	for i := s.slot(fp); ; {
+		k := atomic.LoadUint64(&s.keys[i])
+		if k == 0 {
+			if !atomic.CompareAndSwapUint64(&s.keys[i], 0, fp) {
+				continue // somebody took the slot: look at it again
+			}
+			s.vals[i] = pendingBit | ref
+			s.n.Add(1)
+			return pendingBit | ref, true, i
+		}
+		if k == fp {
+			if v := s.vals[i]; string(s.bytesOf(v)) == string(st) {
+				return v, false, i
+			}
+		}
+		if i++; i == n {
+			i = 0
+		}
+	}
+}
+
+// commit stores st as the next index and points slot at it.
+func (s *stateSet) commit(slot uint64, st []byte) uint32 {
+	g := s.count
+	if g%pageStates == 0 {
+		s.pages = append(s.pages, make([]byte, 0, pageStates*s.size))
+	}
+	p := &s.pages[len(s.pages)-1]
+	*p = append(*p, st...)
+	s.vals[slot] = uint32(g)
+	s.count++
+	return uint32(g)
+}
+
+// reserve grows the table so that extra more states fit under maxLoad.
+func (s *stateSet) reserve(extra int) {
+	need := float64(int(s.n.Load())+extra) / maxLoad
+	if need <= float64(len(s.keys)) {
+		return
+	}
+	size := float64(len(s.keys))
+	for size < need {
+		size *= growFactor
+	}
+	oldK, oldV := s.keys, s.vals
+	s.keys, s.vals = make([]uint64, int(size)+1), make([]uint32, int(size)+1)
+	n := uint64(len(s.keys))
+	for j, k := range oldK {
+		if k == 0 {
+			continue
+		}
+		i := s.slot(k)
+		for s.keys[i] != 0 {
+			if i++; i == n {
+				i = 0
+			}
+		}
+		s.keys[i], s.vals[i] = k, oldV[j]
+	}
+}
+
+// sizeAfter is the byte size of the table and the pages after reserve
+// and commit of extra more states.
+func (s *stateSet) sizeAfter(extra int) int64 {
+	need := float64(int(s.n.Load())+extra) / maxLoad
+	size := float64(len(s.keys))
+	for size < need {
+		size *= growFactor
+	}
+	return int64(size)*12 + int64(s.count+extra)*int64(s.size)
+}
+
+func (s *stateSet) bytes() int64 {
+	return int64(len(s.keys))*12 + int64(len(s.pages))*pageStates*int64(s.size)
+}
