@@ -219,9 +219,9 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates
 	}
-	opt.Progress = func(s checker.Stats) {
+	opt.Progress = func(p checker.Progress) {
 		fmt.Fprintf(stderr, "xbcheck: %s: %d states, %d transitions, depth %d, %.0f states/s\n",
-			sp.Name, s.States, s.Transitions, s.Depth, float64(s.States)/s.Elapsed.Seconds())
+			sp.Name, p.States, p.Transitions, p.Depth, p.Rate)
 	}
 	res := checker.Check(c.System, c.Properties, opt)
 	sr.Verdict, sr.Stats, sr.Reason, sr.Notes, sr.HashSeed = res.Verdict, res.Stats, res.Reason, res.Notes, opt.HashSeed
