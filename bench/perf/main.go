@@ -231,7 +231,12 @@ func spinSameMemory(ctx context.Context, n int, rss int64, stderr io.Writer) str
 	mem := int(rss >> 20)
 	// Speed is not the point here, and gcc takes many minutes at -O1 on
 	// N=4.
-	r, err := bench.RunSPIN(ctx, pml, bench.SPINHC4, mem, 27, "-O0")
+	// A hash table of pointers that takes at most a quarter of the memory.
+	bits := 10
+	for int64(8)<<(bits+1) <= int64(mem)<<20/4 {
+		bits++
+	}
+	r, err := bench.RunSPIN(ctx, pml, bench.SPINHC4, mem, bits, "-O0")
 	var s string
 	switch {
 	case err != nil:
