@@ -13,8 +13,8 @@
 // step, with each step's actor, transition and xenstore operations.
 //
 // Exit status: 0 when every verdict matches its scenario's expectation, 1
-// when one does not, 2 for usage errors and unreadable or invalid
-// scenarios.
+// when one does not, 2 for usage errors, unreadable or invalid scenarios,
+// and checkpoints that cannot be written or resumed.
 //
 // Flags:
 //

@@ -28,7 +28,7 @@ every interleaving, and prints one line per scenario and the shortest
 counterexample of each violation.
 
 Exit status: 0 every verdict matches its expectation; 1 one does not;
-2 usage or scenario errors.
+2 usage, scenario or checkpoint errors.
 
 Long runs: --memory bounds the whole process, and the exploration stops
 cleanly (verdict unknown, saying how far it got) before the process would
