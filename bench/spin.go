@@ -70,7 +70,10 @@ type SPINResult struct {
 	// Complete is false when pan stopped early (memory limit, search
 	// incomplete).
 	Complete bool
-	Out      string
+	// Incomplete counts earlier attempts that stopped early (set by
+	// callers that retry).
+	Incomplete int
+	Out        string
 }
 
 // HaveSPIN reports whether spin and a C compiler are installed.

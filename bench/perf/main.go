@@ -66,6 +66,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "docs/performance.md", "write the report to `FILE` (empty: stdout only)")
 	spinMem := fs.Int("spin-mem", 8192, "SPIN's memory limit in MB (-DMEMLIM)")
 	maxSym := fs.Int("max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
+	runs := fs.Int("runs", 3, "time each configuration this many times and keep the fastest (complete) run")
 	child := fs.String("child", "", "internal: run one xbcheck measurement (\"xbcheck\") and print it as JSON")
 	n := fs.Int("n", 0, "internal: N of the child's run")
 	workers := fs.Int("workers", 0, "internal: workers of the child's run")
@@ -84,7 +85,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	for n := 1; n <= *maxN; n++ {
 		r := row{N: n, X: map[int]measure{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
 		for _, w := range []int{1, 2} {
-			m, err := measureChild(ctx, n, w, false)
+			m, err := bestOf(*runs, func() (measure, error) { return measureChild(ctx, n, w, false) })
 			if err != nil {
 				fmt.Fprintf(stderr, "perf: N=%d: %v\n", n, err)
 				return 1
@@ -98,13 +99,17 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 				n, w, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
 		}
 		if *useSPIN {
-			runSPIN(ctx, &r, *spinMem, stderr)
+			runSPIN(ctx, &r, *spinMem, *runs, stderr)
 		}
 		rows = append(rows, r)
 	}
 	var syms []symRow
 	for n := 1; n <= *maxSym; n++ {
-		m, err := measureChild(ctx, n, 0, true)
+		runsHere := *runs
+		if n >= 4 {
+			runsHere = 1 // a minute or more each
+		}
+		m, err := bestOf(runsHere, func() (measure, error) { return measureChild(ctx, n, 0, true) })
 		if err != nil {
 			fmt.Fprintf(stderr, "perf: N=%d symmetry: %v\n", n, err)
 			return 1
@@ -168,7 +173,7 @@ func measureChild(ctx context.Context, n, workers int, symmetry bool) (measure, 
 
 // runSPIN compiles the verifier in every mode (two compilers at a time:
 // gcc takes minutes at -O2 on N=3), then runs them one after the other.
-func runSPIN(ctx context.Context, r *row, memMB int, stderr io.Writer) {
+func runSPIN(ctx context.Context, r *row, memMB, runs int, stderr io.Writer) {
 	c, err := bench.AttachDetach(r.N)
 	if err != nil {
 		fmt.Fprintln(stderr, "perf:", err)
@@ -203,8 +208,34 @@ func runSPIN(ctx context.Context, r *row, memMB int, stderr io.Writer) {
 			fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %v\n", r.N, m.Name, errs[i])
 			continue
 		}
-		sr, err := pans[i].Run(ctx, bits)
+		// The fastest of runs complete runs; SPIN's multi-core search
+		// sometimes stops early ("Search not completed"), so up to
+		// twice as many attempts.
+		var sr *bench.SPINResult
+		var err error
+		complete, incomplete := 0, 0
+		for attempt := 0; attempt < 2*runs && complete < runs; attempt++ {
+			x, e := pans[i].Run(ctx, bits)
+			if e != nil {
+				err = e
+				break
+			}
+			if !x.Complete {
+				incomplete++
+				if sr == nil {
+					sr = x
+				}
+				continue
+			}
+			complete++
+			if sr == nil || !sr.Complete || x.Elapsed < sr.Elapsed {
+				sr = x
+			}
+		}
 		pans[i].Close()
+		if sr != nil {
+			sr.Incomplete = incomplete
+		}
 		if err != nil {
 			r.SPINErr[m.Name] = err.Error()
 			fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %v\n", r.N, m.Name, err)
@@ -248,6 +279,21 @@ func spinSameMemory(ctx context.Context, n int, rss int64, stderr io.Writer) str
 	}
 	fmt.Fprintf(stderr, "perf: N=%d SPIN hc4 with %d MB: %s\n", n, mem, s)
 	return s
+}
+
+// bestOf runs f n times and keeps the fastest measurement.
+func bestOf(n int, f func() (measure, error)) (measure, error) {
+	var best measure
+	for i := 0; i < max(n, 1); i++ {
+		m, err := f()
+		if err != nil {
+			return m, err
+		}
+		if i == 0 || m.Stats.Elapsed < best.Stats.Elapsed {
+			best = m
+		}
+	}
+	return best, nil
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }
@@ -294,8 +340,10 @@ func render(rows []row, withSPIN bool) string {
 		b.WriteString("- " + l + "\n")
 	}
 	b.WriteString("\n## Time, core for core\n\n")
-	b.WriteString("states/s (time). Ratios compare equal numbers of cores: xbcheck on 1 core against SPIN's one-core\n")
-	b.WriteString("modes, xbcheck on 2 cores against SPIN's multi-core depth-first search on 2.\n\n")
+	b.WriteString("states/s (time), the fastest of three runs of each. Ratios compare equal numbers of cores: xbcheck on\n")
+	b.WriteString("1 core against SPIN's one-core modes, xbcheck on 2 cores against SPIN's multi-core depth-first search\n")
+	b.WriteString("on 2 (its runs that stopped early, which SPIN's multi-core mode sometimes does with \"Search not\n")
+	b.WriteString("completed\", are counted and left out).\n\n")
 	b.WriteString("| N | states | transitions | xbcheck 1 core | xbcheck 2 cores | speedup 1→2 |")
 	if withSPIN {
 		b.WriteString(" SPIN dfs | SPIN hc4 | SPIN dfs, 2 cores | xbcheck/SPIN dfs (1 core) | xbcheck/SPIN hc4 (1 core) | xbcheck/SPIN (2 cores) |")
@@ -318,16 +366,24 @@ func render(rows []row, withSPIN bool) string {
 				switch {
 				case sr == nil:
 					return "failed"
-				case sr.States != r.States:
-					return fmt.Sprintf("%d states (≠)", sr.States)
 				case sr.Errors != 0:
 					return fmt.Sprintf("%d errors", sr.Errors)
+				case name == "hc4" && sr.States < r.States && sr.Complete:
+					// Hash compaction: states whose hashes collide are lost.
+					return fmt.Sprintf("%s, %d states missed", timeCell(sr.States, sr.Elapsed), r.States-sr.States)
+				case sr.States != r.States:
+					return fmt.Sprintf("%d states (≠)", sr.States)
+				case sr.Incomplete > 0:
+					return fmt.Sprintf("%s; %d run(s) stopped early", timeCell(sr.States, sr.Elapsed), sr.Incomplete)
 				}
 				return timeCell(sr.States, sr.Elapsed)
 			}
 			ratio := func(x time.Duration, name string) string {
 				sr := r.SPIN[name]
-				if sr == nil || sr.States != r.States || x < time.Millisecond || sr.Elapsed < time.Millisecond {
+				if sr == nil || sr.Errors != 0 || !sr.Complete || x < time.Millisecond || sr.Elapsed < time.Millisecond {
+					return "-"
+				}
+				if sr.States != r.States && name != "hc4" {
 					return "-"
 				}
 				return fmt.Sprintf("%.1f×", sr.Elapsed.Seconds()/x.Seconds())
@@ -336,7 +392,14 @@ func render(rows []row, withSPIN bool) string {
 		}
 		b.WriteString("\n")
 	}
-	b.WriteString("\nA ratio above 1 means xbcheck is faster. SPIN's multi-core breadth-first search (-DBFS_PAR) is not\n")
+	b.WriteString("\nA ratio above 1 means xbcheck is faster. SPIN's hash compaction stores a hash of each state, and\n")
+	b.WriteString("with a hash table of at most 2^32 slots (-w32) pan hashes with the 32-bit SuperFastHash (d_sfh), so\n")
+	b.WriteString("about n²/2^33 states collide and are lost: the states it missed are given; xbcheck's 64-bit\n")
+	if len(rows) > 0 {
+		last := rows[len(rows)-1]
+		fmt.Fprintf(&b, "fingerprints give a bound on the summary line instead (%.1e for N = %d).\n", checker.CollisionBound(last.States), last.N)
+	}
+	b.WriteString("\nSPIN's multi-core breadth-first search (-DBFS_PAR) is not\n")
 	b.WriteString("compared: it stores the states inside atomic sequences (256,788 for N = 2 against 16,488), so it\n")
 	b.WriteString("explores a different, larger space, and with a table sized for the real one it stops with \"hash table\n")
 	b.WriteString("is full\"; the Promela cannot use d_step instead, which SPIN refuses for sequences this long. Its\n")
