@@ -60,14 +60,17 @@ func unwrapPath(err error) error {
 // ckFile is the checkpoint file of scenario name in dir.
 func ckFile(dir, name string) string { return filepath.Join(dir, name+".xbckpt") }
 
-// options sets the checkpoint options of one scenario's check.
-func (c ckFlags) options(opt *checker.Options, file, name string) error {
+// options sets the checkpoint options of one scenario's check. A scenario
+// without a checkpoint in the --resume DIR (one that ended, or never ran,
+// before the interrupted run stopped) is checked from the start, and note
+// says so.
+func (c ckFlags) options(opt *checker.Options, file, name string) (note string, err error) {
 	if c.dir == "" && c.resume == "" {
-		return nil
+		return "", nil
 	}
 	data, err := os.ReadFile(file)
 	if err != nil {
-		return unwrapPath(err)
+		return "", unwrapPath(err)
 	}
 	sum := sha256.Sum256(data)
 	opt.Identity = fmt.Sprintf("scenario %q (sha256:%s)", name, hex.EncodeToString(sum[:8]))
@@ -77,12 +80,16 @@ func (c ckFlags) options(opt *checker.Options, file, name string) error {
 	}
 	if c.resume != "" {
 		p := ckFile(c.resume, name)
-		if _, err := os.Stat(p); err != nil {
-			return fmt.Errorf("--resume %s: no checkpoint of scenario %q (%s: %v)", c.resume, name, p, unwrapPath(err))
+		_, err := os.Stat(p)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Sprintf("no checkpoint of this scenario in %s: checked from the start", c.resume), nil
+		case err != nil:
+			return "", fmt.Errorf("--resume %s: %v", c.resume, err)
 		}
 		opt.Resume = p
 	}
-	return nil
+	return "", nil
 }
 
 // version names this xbcheck for checkpoints: the module version and the

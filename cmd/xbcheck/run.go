@@ -95,7 +95,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	memory := fs.String("memory", "", "bound the whole process to `SIZE` (e.g. 2GiB, 500MB): an exploration stops cleanly, verdict unknown, before the process would hold more")
 	ckDir := fs.String("checkpoint", "", "write each exploration's state to `DIR`/<scenario>.xbckpt (atomically) every --checkpoint-every, and when it stops early (Ctrl-C, --memory, --max-states)")
 	ckEvery := fs.Duration("checkpoint-every", checker.DefaultCheckpointEvery, "with --checkpoint, write one every `DURATION` (e.g. 30s, 10m), at the end of the level running then")
-	resumeDir := fs.String("resume", "", "continue each exploration from its checkpoint in `DIR` (same scenario, options and xbcheck), with the result of an uninterrupted run; checkpoints go on being written there unless --checkpoint names another DIR")
+	resumeDir := fs.String("resume", "", "continue each exploration from its checkpoint in `DIR` (same scenario, options and xbcheck), with the result of an uninterrupted run (a scenario without one there is checked from the start); checkpoints go on being written there unless --checkpoint names another DIR")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
 	por := fs.Bool("por", false, "partial-order reduction (safety properties only; sound, see docs/model.md)")
 	exact := fs.Bool("exact", false, "store and compare full states instead of 64-bit fingerprints (no state can be missed; more memory)")
@@ -239,7 +239,8 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates
 	}
-	if err := ck.options(&opt, file, sp.Name); err != nil {
+	ckNote, err := ck.options(&opt, file, sp.Name)
+	if err != nil {
 		sr.Error = fmt.Sprintf("xbcheck: %s: %v", file, err)
 		return sr
 	}
@@ -248,6 +249,9 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	}
 	res := checker.Check(c.System, c.Properties, opt)
 	sr.Verdict, sr.Stats, sr.Reason, sr.Notes, sr.HashSeed = res.Verdict, res.Stats, res.Reason, res.Notes, opt.HashSeed
+	if ckNote != "" {
+		sr.Notes = append(sr.Notes, ckNote)
+	}
 	sr.Checkpoint, sr.ResumedFrom = res.Checkpoint, res.Resumed
 	if strings.HasPrefix(sr.Reason, "cancelled") && ctx.Err() != nil {
 		sr.Reason = "interrupted"
