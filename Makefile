@@ -38,8 +38,17 @@ vet: ## gofmt and go vet
 	if [ -n "$$out" ]; then echo "gofmt would change:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
-fuzz: ## Fuzz the scenario parser for 60 s
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime 60s ./scenario/
+# Each target runs for FUZZTIME, one after the other (go test fuzzes one
+# target at a time): the scenario and trace parsers, the xenstore frame
+# reader and the client's read loop (seeded with real oxenstored frames).
+FUZZTIME ?= 30s
+FUZZ_TARGETS := ./scenario/:FuzzParse ./trace/:FuzzParseText ./realxs/:FuzzReadMsg ./realxs/:FuzzClient
+
+fuzz: ## Fuzz the scenario and trace parsers and the xenstore wire decoder, FUZZTIME (30s) each
+	@set -e; for t in $(FUZZ_TARGETS); do \
+	  echo "fuzz: $${t#*:} in $${t%%:*} for $(FUZZTIME)"; \
+	  $(GO) test -run '^$$' -fuzz "^$${t#*:}\$$" -fuzztime $(FUZZTIME) $${t%%:*}; \
+	done
 
 clean: ## Remove build output (keeps .cache/)
 	rm -rf $(BIN)

@@ -15,6 +15,16 @@ import (
 // concurrently. The properties are the safety ones that hold and deadlock
 // freedom, so the checker explores the whole state space.
 func AttachDetach(n int) (*scenario.Compiled, error) {
+	sp, err := scenario.Parse(fmt.Sprintf("attach-detach-%d.toml", n), []byte(AttachDetachSource(n)))
+	if err != nil {
+		return nil, err
+	}
+	return scenario.Build(sp)
+}
+
+// AttachDetachSource is the scenario file of AttachDetach(n), for running
+// the family through xbcheck.
+func AttachDetachSource(n int) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "name = \"attach-detach-%d\"\n[toolstack]\nkind = \"libxl\"\nversion = \"4.17\"\n", n)
 	b.WriteString("[[domain]]\nname = \"G\"\nid = 1\nkind = \"pv\"\n")
@@ -25,9 +35,5 @@ func AttachDetach(n int) (*scenario.Compiled, error) {
 		fmt.Fprintf(&b, "[[operation]]\nkind = \"add-remove\"\ndevice = \"xvd%c\"\n", 'a'+i)
 	}
 	b.WriteString("[check]\nproperties = [\"result-reflects-state\", \"no-resurrection\", \"deadlock\"]\nexpect = \"ok\"\n")
-	sp, err := scenario.Parse(fmt.Sprintf("attach-detach-%d.toml", n), []byte(b.String()))
-	if err != nil {
-		return nil, err
-	}
-	return scenario.Build(sp)
+	return b.String()
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"os"
 	"time"
 )
 
@@ -40,15 +41,56 @@ func Check(m Model, props []Property, opt Options) Result {
 			pl.ample = opt.Ample
 		}
 	}
-	res, g := explore(m, props, opt, pl, ctx, start)
+	var ctl control
+	if opt.MemoryBudget > 0 {
+		ctl.budget = newBudget(opt.MemoryBudget)
+		defer ctl.budget.restore()
+	}
+	var resumed *CheckpointInfo
+	if opt.Resume != "" {
+		var limit int64
+		if ctl.budget != nil {
+			limit = max(1, ctl.budget.limit)
+		}
+		s, over, err := readCheckpoint(opt.Resume, m, props, newCkHeader(m, props, opt, pl), limit)
+		switch {
+		case err != nil:
+			return finish(Result{Err: err, Notes: notes, Reason: err.Error()}, start)
+		case over:
+			return finish(Result{Notes: notes, Reason: fmt.Sprintf("memory budget reached: the checkpoint %s does not fit in the %s budget", opt.Resume, MB(opt.MemoryBudget))}, start)
+		}
+		ctl.resume = s
+		resumed = &CheckpointInfo{Path: opt.Resume, Depth: s.depth, States: s.total}
+		if fi, err := os.Stat(opt.Resume); err == nil {
+			resumed.Bytes, resumed.Time = fi.Size(), fi.ModTime()
+		}
+		// Elapsed time counts the interrupted runs too.
+		start = start.Add(-s.elapsed)
+	}
+	ctl.prog = startProgress(opt, start)
+	defer ctl.prog.close()
+	if opt.Checkpoint != "" {
+		every := opt.CheckpointEvery
+		if every <= 0 {
+			every = DefaultCheckpointEvery
+		}
+		ctl.ck = &checkpointer{path: opt.Checkpoint, every: every, last: time.Now(), head: newCkHeader(m, props, opt, pl), prog: ctl.prog}
+	}
+	res, g := explore(m, props, opt, pl, ctx, start, ctl)
 	res.Notes = notes
 	if len(res.Violations) > 0 && pl.ample != nil && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
-		// The reduced graph keeps the verdict, not the shortest runs.
+		// The reduced graph keeps the verdict, not the shortest runs. This
+		// search is not checkpointed: a resumed check finds the violation
+		// again in the reduced one first.
 		full := pl
 		full.ample = nil
-		again, _ := explore(m, props, opt, full, ctx, start)
+		again, _ := explore(m, props, opt, full, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
 		again.Notes = append(notes, fmt.Sprintf("partial-order reduction found a violation after %d states; searched again without it for the shortest counterexamples", res.Stats.States))
 		res = again
+	}
+	res.Resumed = resumed
+	if ctl.ck != nil {
+		res.Checkpoint = ctl.ck.info
 	}
 	if g != nil && res.Stats.Complete {
 		for _, pi := range ev {

@@ -15,6 +15,13 @@
 // eventually-properties). Symmetry and partial-order reductions are used
 // where they are sound for the properties; Result.Notes says when not.
 //
+// Long checks: Options.MemoryBudget bounds the whole process, not only the
+// seen set (memory.go); the search stops with verdict unknown before the
+// process would pass it. Options.Checkpoint writes the search's state at
+// level boundaries (checkpoint.go), and Options.Resume continues from it
+// with the result of an uninterrupted check. Options.Progress reports the
+// rate, the memory against the budget and the last checkpoint.
+//
 // The checker is generic: it sees a model only through the Model interface,
 // which *model.System implements, and properties only as predicates over
 // packed states.
@@ -93,8 +100,8 @@ const (
 	// Violation: some property fails; Result.Violations has a shortest
 	// counterexample for each.
 	Violation Verdict = "violation"
-	// Unknown: a bound (MaxStates, the context) stopped the exploration
-	// before any violation was found; nothing is proven.
+	// Unknown: a bound (MaxStates, MemoryBudget, the context) stopped the
+	// exploration before any violation was found; nothing is proven.
 	Unknown Verdict = "unknown"
 )
 
@@ -103,19 +110,42 @@ type Options struct {
 	// MaxStates stops the exploration at the end of the breadth-first
 	// level in which it reaches that many distinct states (0: no bound).
 	MaxStates int
-	// Progress, when set, is called about every ProgressEvery (default 2 s),
-	// between levels, with the statistics so far.
-	Progress      func(Stats)
+	// Progress, when set, is called about every ProgressEvery (default
+	// 2 s), from another goroutine, with the statistics so far, the rate,
+	// the memory in use and the last checkpoint. It is not called after
+	// Check returns.
+	Progress      func(Progress)
 	ProgressEvery time.Duration
 	// Context cancels the check; the verdict is then unknown.
 	Context context.Context
 	// Workers is the number of goroutines exploring (0: GOMAXPROCS). The
 	// result (verdict, counts, counterexamples) is the same for any number.
 	Workers int
-	// MemoryBudget, in bytes, stops the exploration cleanly (verdict
-	// unknown) before the seen set, the parent links, the graph and the
-	// frontier would need more (0: no budget).
+	// MemoryBudget, in bytes, bounds the whole process (0: no budget):
+	// the exploration stops cleanly, with verdict unknown and Reason
+	// saying how far it got, before the process would hold more. The
+	// explorer counts what it holds (seen set, parent links, frontier,
+	// candidates, the graph and the analysis of the eventually-
+	// properties), measures what the process held before, and sets the
+	// runtime's soft memory limit (runtime/debug.SetMemoryLimit) for the
+	// duration of the check, restoring it after; so a process should run
+	// one budgeted check at a time. See memory.go.
 	MemoryBudget int64
+	// Checkpoint, when set, is a file the exploration's state is written
+	// to (atomically) every CheckpointEvery (default
+	// DefaultCheckpointEvery), at the first level boundary after that
+	// time, and when a bound or the context stops the exploration.
+	// Resume, when set, is a checkpoint file to continue from: the result
+	// is that of an uninterrupted check (verdict, counts,
+	// counterexamples). A checkpoint of another Identity, Version, model,
+	// property list or reduction is refused (Result.Err is a
+	// *CheckpointError saying which). See checkpoint.go.
+	Checkpoint      string
+	CheckpointEvery time.Duration
+	Resume          string
+	// Identity names what is checked (for xbcheck: the scenario and its
+	// digest) and Version the program, for checkpoints.
+	Identity, Version string
 	// Symmetry explores one state per class of states equal up to the
 	// model's symmetry (SymmetryCanonicalizer), when every property says
 	// it treats symmetric states alike (Property.Symmetric) and none is an
@@ -225,7 +255,11 @@ type Result struct {
 	// Exact.
 	CollisionBound float64
 	// Err is an internal error: a counterexample of the symmetry-reduced
-	// search that is not a run of the model (the symmetry is not one).
-	// The verdict is then unknown.
+	// search that is not a run of the model (the symmetry is not one), or
+	// a *CheckpointError (a checkpoint that could not be written, or that
+	// Options.Resume cannot continue from). The verdict is then unknown.
 	Err error
+	// Checkpoint is the last checkpoint written (Options.Checkpoint), and
+	// Resumed the one the check continued from; nil when none.
+	Checkpoint, Resumed *CheckpointInfo
 }

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -215,7 +216,7 @@ func TestProgress(t *testing.T) {
 	m := newToy(200, 200)
 	var calls []Stats
 	res := Check(m, []Property{{Name: "true", Kind: Invariant, State: func([]byte) bool { return true }}},
-		Options{ProgressEvery: 1, Progress: func(s Stats) { calls = append(calls, s) }})
+		Options{ProgressEvery: 1, Progress: func(p Progress) { calls = append(calls, p.Stats) }})
 	if res.Stats.States != 201*201 {
 		t.Fatalf("explored %d states; want %d", res.Stats.States, 201*201)
 	}
@@ -249,5 +250,35 @@ func TestFaultOnlyStateIsStuck(t *testing.T) {
 	}
 	if v := res.Violations[0]; len(v.Path) != 0 || v.Loop != 0 {
 		t.Errorf("eventually: got path %v loop %d; want the run that stops in the initial state", v.Path, v.Loop)
+	}
+}
+
+// TestProgressSaysRateMemoryCheckpoint: the reports carry the rate, the
+// memory in use against the budget, and the last checkpoint written.
+func TestProgressSaysRateMemoryCheckpoint(t *testing.T) {
+	m := newToy(30, 30)
+	var reps []Progress
+	file := filepath.Join(t.TempDir(), "p.xbckpt")
+	res := Check(m, []Property{{Name: "true", Kind: Invariant, State: func([]byte) bool { return true }}},
+		Options{ProgressEvery: 1, Progress: func(p Progress) { reps = append(reps, p) }, MemoryBudget: 1 << 40,
+			Checkpoint: file, CheckpointEvery: 1})
+	if res.Verdict != Ok || len(reps) == 0 {
+		t.Fatalf("verdict %s, %d reports; want ok with reports", res.Verdict, len(reps))
+	}
+	var rate, ckpt bool
+	for _, p := range reps {
+		if p.Memory <= 0 || p.Budget != 1<<40 || p.Expanded > p.Frontier {
+			t.Fatalf("report %+v: want memory > 0, the budget, expanded <= frontier", p)
+		}
+		rate = rate || p.Rate > 0
+		if p.Checkpoint != nil {
+			ckpt = true
+			if p.Checkpoint.Path != file || p.Checkpoint.Depth > p.Depth {
+				t.Errorf("report at depth %d names checkpoint %+v", p.Depth, *p.Checkpoint)
+			}
+		}
+	}
+	if !rate || !ckpt {
+		t.Errorf("no report with a rate (%v) or with a checkpoint (%v)", rate, ckpt)
 	}
 }

@@ -2,7 +2,6 @@ package checker
 
 import (
 	"context"
-	"fmt"
 	"math/bits"
 	"runtime"
 	"sync"
@@ -61,6 +60,12 @@ type candidates struct {
 	edges  chunkEdges
 }
 
+// capBytes is the chunk's memory by capacity.
+func (c *candidates) capBytes() int64 {
+	return int64(cap(c.fps))*8 + int64(cap(c.parent))*4 + int64(cap(c.via))*4 + int64(cap(c.acc)) +
+		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.viols))*16 + c.edges.capBytes()
+}
+
 type pending struct {
 	prop int
 	k    uint32 // frontier position of the state where it was found
@@ -110,35 +115,157 @@ type plan struct {
 	graph    bool
 }
 
+// search is the explorer's state at the start of a level: everything a
+// checkpoint saves (checkpoint.go) and a resumed search starts from.
+type search struct {
+	depth      int    // the level of the frontier
+	levelStart int    // the index of the frontier's first state
+	total      int    // the states found, numbered in breadth-first order
+	cur        []byte // the frontier: curN states (representatives under symmetry)
+	curN       int
+	// The transition that found each state (-1 for the initial state), in
+	// 16 bits when the model's ids fit (wide is false).
+	wide  bool
+	via16 []uint16
+	via32 []int32
+	// parents is the unary code of every expanded state's children.
+	parents bitvec
+	fset    *fpset    // the seen set: fingerprints,
+	sset    *stateSet // or full states (exact)
+	g       *graph    // the state graph, for the eventually-properties
+	// found holds, per property, the violation found so far.
+	found       []*Counterexample
+	transitions int
+	reduced     int64
+	// elapsed is the time spent up to the last level boundary, earlier
+	// runs of a resumed search included; the others split it by phase.
+	elapsed, expandT, insertT, assembleT time.Duration
+}
+
+func (s *search) addVia(id int32) {
+	if s.wide {
+		s.via32 = append(s.via32, id)
+	} else {
+		s.via16 = append(s.via16, uint16(id))
+	}
+}
+
+func (s *search) viaOf(g uint32) int32 {
+	if s.wide {
+		return s.via32[g]
+	}
+	return int32(s.via16[g])
+}
+
+// pathTo returns the transitions from the initial state to state g.
+func (s *search) pathTo(g uint32) []int32 {
+	var chain []uint32
+	for g != 0 {
+		chain = append(chain, g)
+		want := map[uint32]uint32{g: 0}
+		s.parents.parents(want)
+		g = want[g]
+	}
+	p := make([]int32, len(chain))
+	for i, c := range chain {
+		p[len(chain)-1-i] = s.viaOf(c)
+	}
+	return p
+}
+
+// bytes is the memory the search holds between levels, by capacity.
+func (s *search) bytes() int64 {
+	b := int64(cap(s.cur)) + int64(cap(s.via16))*2 + int64(cap(s.via32))*4 + int64(cap(s.parents.words))*8
+	if s.fset != nil {
+		b += s.fset.bytes()
+	}
+	if s.sset != nil {
+		b += s.sset.bytes()
+	}
+	if s.g != nil {
+		b += s.g.capBytes()
+	}
+	return b
+}
+
+// newSearch starts a search at m's initial state (its representative,
+// under symmetry).
+func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
+	size := m.Size()
+	s := &search{wide: true, found: make([]*Counterexample, len(props)), curN: 1, total: 1}
+	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
+		s.wide = false
+	}
+	if pl.exact {
+		s.sset = newStateSet(size)
+	} else {
+		s.fset = newFPSet(1 << 10)
+	}
+	if pl.graph {
+		s.g = newGraph(m)
+	}
+	init := m.InitialState()
+	if pl.newCanon != nil {
+		// The frontier holds representatives, the initial state included.
+		c := make([]byte, size)
+		pl.newCanon()(init, c)
+		init = c
+	}
+	if pl.exact {
+		s.sset.reserve(1)
+		_, _, slot := s.sset.insert(hash(init), init, 0)
+		s.sset.commit(slot, init)
+	} else {
+		s.fset.insert(hash(init))
+	}
+	s.addVia(-1)
+	for pi, p := range props {
+		if p.Kind == Invariant && !p.State(init) {
+			s.found[pi] = &Counterexample{Property: p.Name, Kind: p.Kind, Loop: -1}
+		}
+	}
+	s.cur = append([]byte(nil), init...)
+	return s
+}
+
+// control is what a check puts around its explorations: the memory
+// budget, the checkpoints, the search to resume and the progress reports.
+type control struct {
+	budget *budget
+	ck     *checkpointer // nil: no checkpoints
+	resume *search
+	prog   *progress
+}
+
+// testHook, set by tests, is called at every level boundary ("level")
+// and where the memory budget is checked before a level is committed
+// ("commit", when the budget is set or the hook is): returning true
+// there stops the search as over budget, so tests can reach the undo.
+var testHook func(event string, depth int) bool
+
+// worker is one exploring goroutine's scratch, kept across levels.
+type worker struct {
+	buf, cbuf []byte
+	canon     func(st, dst []byte)
+	sc        candidates
+	sacts     []int32
+	sfault    []bool
+}
+
+func (w *worker) capBytes() int64 {
+	return int64(cap(w.buf)+cap(w.cbuf)) + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault))
+}
+
 // explore runs the breadth-first search of m under pl and checks the
 // safety properties of props; with pl.graph it returns the state graph
 // for the eventually-properties.
-func explore(m Model, props []Property, opt Options, pl plan, ctx context.Context, start time.Time) (Result, *graph) {
+func explore(m Model, props []Property, opt Options, pl plan, ctx context.Context, start time.Time, ctl control) (Result, *graph) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	size := m.Size()
 	inv, step, ev, deadlock := byKind(props)
-	wide := true
-	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
-		wide = false
-	}
-	var via16 []uint16
-	var via32 []int32
-	addVia := func(id int32) {
-		if wide {
-			via32 = append(via32, id)
-		} else {
-			via16 = append(via16, uint16(id))
-		}
-	}
-	viaOf := func(g uint32) int32 {
-		if wide {
-			return via32[g]
-		}
-		return int32(via16[g])
-	}
 	hash := func(st []byte) uint64 {
 		f := fp.OfSeed(st, opt.HashSeed)
 		if f == 0 {
@@ -146,87 +273,84 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		return f
 	}
-	var parents bitvec
-	var fset *fpset
-	var sset *stateSet
-	if pl.exact {
-		sset = newStateSet(size)
-	} else {
-		fset = newFPSet(1 << 10)
+	s := ctl.resume
+	if s == nil {
+		s = newSearch(m, props, pl, hash)
 	}
-	var g *graph
-	if pl.graph {
-		g = newGraph(m)
-	}
-	found := make([]*Counterexample, len(props))
+	g := s.g
 	nfound := 0
+	for _, f := range s.found {
+		if f != nil {
+			nfound++
+		}
+	}
 	res := Result{}
 	stats := &res.Stats
 	stats.Workers = workers
 	stats.Symmetry = pl.newCanon != nil
 	stats.Exact = pl.exact
 	newCanon, ample := pl.newCanon, pl.ample
-	var reduced atomic.Int64
-
-	pathTo := func(g uint32) []int32 {
-		var chain []uint32
-		for g != 0 {
-			chain = append(chain, g)
-			want := map[uint32]uint32{g: 0}
-			parents.parents(want)
-			g = want[g]
-		}
-		p := make([]int32, len(chain))
-		for i, c := range chain {
-			p[len(chain)-1-i] = viaOf(c)
-		}
-		return p
-	}
+	var reduced atomic.Int64 // states of the level expanded through an ample set
 	report := func(pi int, path []int32) {
-		if found[pi] == nil {
-			found[pi] = &Counterexample{Property: props[pi].Name, Kind: props[pi].Kind, Path: path, Loop: -1}
+		if s.found[pi] == nil {
+			s.found[pi] = &Counterexample{Property: props[pi].Name, Kind: props[pi].Kind, Path: path, Loop: -1}
 			nfound++
 		}
 	}
 
-	init := m.InitialState()
-	if newCanon != nil {
-		// The frontier holds representatives, the initial state included.
-		c := make([]byte, size)
-		newCanon()(init, c)
-		init = c
-	}
-	if pl.exact {
-		sset.reserve(1)
-		_, _, slot := sset.insert(hash(init), init, 0)
-		sset.commit(slot, init)
-	} else {
-		fset.insert(hash(init))
-	}
-	addVia(-1)
-	for _, pi := range inv {
-		if !props[pi].State(init) {
-			report(pi, nil)
-		}
-	}
-	cur := append([]byte(nil), init...)
 	var spare []byte
-	curN := 1
-	levelStart := 0 // global index of the frontier's first state
-	total := 1
 	const chunkStates = 64
 	var pool []*candidates
+	wks := make([]*worker, workers)
+	for w := range wks {
+		wk := &worker{buf: make([]byte, size)}
+		if newCanon != nil {
+			wk.canon, wk.cbuf = newCanon(), make([]byte, size)
+		}
+		wks[w] = wk
+	}
+	// held is what the explorer holds between phases, by capacity.
+	held := func() int64 {
+		b := s.bytes() + int64(cap(spare))
+		for _, c := range pool {
+			b += c.capBytes()
+		}
+		for _, wk := range wks {
+			b += wk.capBytes()
+		}
+		return b
+	}
 	complete := true
-	last := time.Now()
-	var expandT, insertT, assembleT time.Duration
+	final := false // stopped because every safety property already fails
 	safety := len(inv) + len(step) + b2i(deadlock >= 0)
+	stop := func(reason string) {
+		complete = false
+		res.Reason = reason
+	}
+	overBudget := func(need int64) string { return ctl.budget.overReason(need, s.depth, s.total) }
 
-	for depth := 0; curN > 0; depth++ {
-		stats.Depth = depth
+	for s.curN > 0 {
+		stats.Depth = s.depth
+		stats.States = s.total
 		if len(ev) == 0 && nfound == safety && nfound > 0 {
-			complete = false // every property already fails
+			complete, final = false, true // every property already fails
 			break
 		}
+		s.elapsed = time.Since(start)
+		if ctl.prog != nil {
+			ctl.prog.level(s, stats)
+		}
+		if testHook != nil {
+			testHook("level", s.depth)
+		}
+		if ctl.ck != nil && ctl.ck.due() {
+			if err := ctl.ck.write(s); err != nil {
+				res.Err = err
+				stop("checkpoint failed: " + err.Error())
+				break
+			}
+		}
+		cur, curN := s.cur, s.curN
 		// Phase 1: expand.
 		t0 := time.Now()
 		nchunks := (curN + chunkStates - 1) / chunkStates
@@ -235,23 +359,22 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		chunks := pool[:nchunks]
 		var nextChunk atomic.Int64
-		var cancelled atomic.Bool
+		reduced.Store(0)
+		var cancelled, overLimit atomic.Bool
+		var grown atomic.Int64 // what the candidates and scratch grew by
+		var held0 int64
+		if ctl.budget != nil {
+			held0 = held()
+		}
 		var wg sync.WaitGroup
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
-			go func() {
+			go func(wk *worker) {
 				defer wg.Done()
-				buf := make([]byte, size)
-				var canon func(st, dst []byte)
-				var cbuf []byte
-				if newCanon != nil {
-					canon, cbuf = newCanon(), make([]byte, size)
-				}
+				buf, canon, cbuf := wk.buf, wk.canon, wk.cbuf
 				// A chunk's successors go to a scratch that stays in the
 				// cache; only the unseen ones are copied to the chunk.
-				sc := &candidates{}
-				var sacts []int32
-				var sfault []bool
+				sc := &wk.sc
 				for {
 					ci := int(nextChunk.Add(1) - 1)
 					if ci >= nchunks {
@@ -261,12 +384,19 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 						cancelled.Store(true)
 						return
 					}
+					if overLimit.Load() {
+						return
+					}
 					c := chunks[ci]
+					var before int64
+					if ctl.budget != nil {
+						before = c.capBytes() + wk.capBytes()
+					}
 					c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
 					c.win, c.slot = c.win[:0], c.slot[:0]
 					c.edges.reset()
 					sc.fps, sc.parent, sc.via, sc.states = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0]
-					sacts, sfault = sacts[:0], sfault[:0]
+					sacts, sfault := wk.sacts[:0], wk.sfault[:0]
 					k0, k1 := ci*chunkStates, min((ci+1)*chunkStates, curN)
 					// All successors of the chunk first, then one batch of
 					// seen-set lookups (touched first, so that their cache
@@ -306,10 +436,10 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 								again := false
 								for i, f := range sc.fps[mark:] {
 									var seen bool
-									if sset != nil {
-										_, seen = sset.lookup(f, sc.states[(mark+i)*size:(mark+i+1)*size])
+									if s.sset != nil {
+										_, seen = s.sset.lookup(f, sc.states[(mark+i)*size:(mark+i+1)*size])
 									} else {
-										seen = fset.contains(f)
+										seen = s.fset.contains(f)
 									}
 									if seen {
 										again = true
@@ -343,19 +473,19 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 							c.edges.state(m, sacts[mark:], sfault[mark:])
 						}
 					}
-					if sset == nil {
-						c.sink += fset.touch(sc.fps)
+					if s.sset == nil {
+						c.sink += s.fset.touch(sc.fps)
 					}
 					for i, f := range sc.fps {
 						st := sc.states[i*size : (i+1)*size]
-						if sset != nil {
-							if v, ok := sset.lookup(f, st); ok {
+						if s.sset != nil {
+							if v, ok := s.sset.lookup(f, st); ok {
 								if g != nil {
 									c.edges.add(v, sc.via[i], sacts[i], sfault[i])
 								}
 								continue
 							}
-						} else if fset.contains(f) {
+						} else if s.fset.contains(f) {
 							continue
 						}
 						if g != nil {
@@ -366,77 +496,74 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 						c.via = append(c.via, sc.via[i])
 						c.states = append(c.states, st...)
 					}
+					wk.sacts, wk.sfault = sacts, sfault
+					if ctl.prog != nil {
+						ctl.prog.expanded.Add(int64(k1 - k0))
+					}
+					if ctl.budget != nil {
+						if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > ctl.budget.limit {
+							overLimit.Store(true)
+							return
+						}
+					}
 				}
-			}()
+			}(wks[w])
 		}
 		wg.Wait()
-		expandT += time.Since(t0)
+		s.expandT += time.Since(t0)
 		if cancelled.Load() {
-			complete = false
-			res.Reason = "cancelled: " + ctx.Err().Error()
+			stop("cancelled: " + ctx.Err().Error())
 			break
 		}
-		// Step and deadlock violations: the first in frontier order.
-		for _, c := range chunks {
-			stats.Transitions += c.trans
-			for _, v := range c.viols {
-				if found[v.prop] != nil {
-					continue
-				}
-				p := pathTo(uint32(levelStart) + v.k)
-				if v.id >= 0 {
-					p = append(p, v.id)
-				}
-				report(v.prop, p)
-			}
+		if overLimit.Load() {
+			stop(overBudget(0))
+			break
 		}
 		// Phase 2: insert, partitioned by fingerprint.
 		t1 := time.Now()
 		ncand := 0
 		candBase := make([]int, len(chunks)+1) // flat candidate numbering
+		var aux int64                          // what the insert phase adds to the chunks
 		for ci, c := range chunks {
 			candBase[ci] = ncand
-			ncand += len(c.fps)
-			c.acc = c.acc[:0]
-			for range c.fps {
-				c.acc = append(c.acc, false)
-			}
-			if sset != nil {
-				c.win = append(c.win[:0], make([]uint32, len(c.fps))...)
-				c.slot = append(c.slot[:0], make([]uint64, len(c.fps))...)
+			n := len(c.fps)
+			ncand += n
+			aux += growBytes(c.acc[:0], n, 1)
+			if s.sset != nil {
+				aux += growBytes(c.win[:0], n, 4) + growBytes(c.slot[:0], n, 8)
 			}
 		}
 		candBase[len(chunks)] = ncand
-		if opt.MemoryBudget > 0 {
-			var need int64
-			if sset != nil {
-				need = sset.sizeAfter(ncand)
+		if ctl.budget != nil {
+			var table int64
+			if s.sset != nil {
+				table = s.sset.growthBytes(ncand)
 			} else {
-				need = fset.sizeAfter(ncand)
+				table = s.fset.growthBytes(ncand)
 			}
-			need += int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8 +
-				int64(len(cur)) + int64(ncand)*int64(size+24)
-			if g != nil {
-				need += g.bytes()
-				for _, c := range chunks {
-					need += c.edges.bytes()
-				}
-			}
-			if need > opt.MemoryBudget {
-				complete = false
-				res.Reason = fmt.Sprintf("memory budget reached (%d bytes needed for depth %d)", need, depth+1)
+			// The old table and the new one are both held while it grows.
+			if need := held() + aux + table; need > ctl.budget.limit {
+				stop(overBudget(need))
 				break
 			}
 		}
-		if sset != nil {
-			sset.reserve(ncand)
-			sset.pending = func(ref uint32) []byte {
+		for _, c := range chunks {
+			n := len(c.fps)
+			c.acc = clear0(growTo(c.acc[:0], n)[:n])
+			if s.sset != nil {
+				c.win = clear0(growTo(c.win[:0], n)[:n])
+				c.slot = clear0(growTo(c.slot[:0], n)[:n])
+			}
+		}
+		if s.sset != nil {
+			s.sset.reserve(ncand)
+			s.sset.pending = func(ref uint32) []byte {
 				ci := chunkOf(candBase, int(ref))
 				i := int(ref) - candBase[ci]
 				return chunks[ci].states[i*size : (i+1)*size]
 			}
 		} else {
-			fset.reserve(ncand, workers)
+			s.fset.reserve(ncand, workers)
 		}
 		invFound := make([][]struct{ prop, ci, i int }, workers)
 		sinks := make([]uint64, workers)
@@ -445,14 +572,14 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 			wg.Add(1)
 			go func(w int) {
 				defer wg.Done()
-				if sset == nil {
+				if s.sset == nil {
 					var sink uint64
-					n := uint64(len(fset.keys))
+					n := uint64(len(s.fset.keys))
 					for _, c := range chunks {
 						for _, fp := range c.fps {
 							if mine(fp, w) {
 								hi, _ := bits.Mul64(fp, n)
-								sink += atomic.LoadUint64(&fset.keys[hi])
+								sink += atomic.LoadUint64(&s.fset.keys[hi])
 							}
 						}
 					}
@@ -464,13 +591,13 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 							continue
 						}
 						st := c.states[i*size : (i+1)*size]
-						if sset != nil {
-							v, added, slot := sset.insert(fp, st, uint32(candBase[ci]+i))
+						if s.sset != nil {
+							v, added, slot := s.sset.insert(fp, st, uint32(candBase[ci]+i))
 							c.win[i], c.slot[i] = v, slot
 							if !added {
 								continue
 							}
-						} else if !fset.insert(fp) {
+						} else if !s.fset.insert(fp) {
 							continue
 						}
 						c.acc[i] = true
@@ -484,10 +611,83 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 			}(w)
 		}
 		wg.Wait()
-		insertT += time.Since(t1)
+		s.insertT += time.Since(t1)
+		nextN, levelEdges := 0, 0
+		for _, c := range chunks {
+			for _, a := range c.acc {
+				nextN += b2i(a)
+			}
+			levelEdges += len(c.edges.dst)
+		}
+		if ctl.budget != nil || testHook != nil {
+			// What committing the level adds: parent links, the new
+			// frontier, the stored states and the graph's edges; and,
+			// with a graph, room for the analysis after the search.
+			var extra, kept int64
+			if s.wide {
+				kept += growBytes(s.via32, nextN, 4)
+			} else {
+				kept += growBytes(s.via16, nextN, 2)
+			}
+			kept += growBytes(s.parents.words, (nextN+curN)/64+2, 8)
+			if s.sset != nil {
+				kept += s.sset.pageBytes(nextN)
+				extra += int64(ncand) * 4 // candIndex
+			}
+			if g != nil {
+				kept += g.growthBytes(curN, levelEdges)
+			}
+			if cap(spare) < nextN*size {
+				extra += int64(nextN * size)
+			}
+			need := held() + kept + extra
+			if g != nil {
+				if after := s.bytes() + kept + int64(s.total+nextN)*analysisBytesPerState; after > need {
+					need = after
+				}
+			}
+			forced := testHook != nil && testHook("commit", s.depth)
+			if forced || ctl.budget != nil && need > ctl.budget.limit {
+				// Put the seen set back as it was before the level.
+				if s.sset != nil {
+					s.sset.undo(chunks)
+				} else {
+					s.fset.undo(chunks)
+				}
+				if forced {
+					stop("memory budget reached (forced by a test)")
+				} else {
+					stop(overBudget(need))
+				}
+				break
+			}
+		}
+		// Step and deadlock violations: the first in frontier order.
+		for _, c := range chunks {
+			s.transitions += c.trans
+			for _, v := range c.viols {
+				if s.found[v.prop] != nil {
+					continue
+				}
+				p := s.pathTo(uint32(s.levelStart) + v.k)
+				if v.id >= 0 {
+					p = append(p, v.id)
+				}
+				report(v.prop, p)
+			}
+		}
 		// Phase 3: assemble the next frontier in frontier order.
 		t2 := time.Now()
-		nextN := 0
+		if s.wide {
+			s.via32 = growTo(s.via32, nextN)
+		} else {
+			s.via16 = growTo(s.via16, nextN)
+		}
+		s.parents.words = growTo(s.parents.words, (nextN+curN)/64+2)
+		if g != nil {
+			g.grow(curN, levelEdges)
+		}
+		nextI := 0
 		closed := 0 // frontier states whose unary parent code is written
 		newIndex := map[[2]int]uint32{}
 		wantInv := map[[2]int]bool{}
@@ -497,29 +697,29 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 			}
 		}
 		var candIndex []uint32 // exact: flat candidate → state index
-		if sset != nil {
+		if s.sset != nil {
 			candIndex = make([]uint32, ncand)
 		}
 		chunkBase := make([]int, len(chunks)+1)
 		for ci, c := range chunks {
-			chunkBase[ci] = nextN
+			chunkBase[ci] = nextI
 			for i := range c.fps {
 				if !c.acc[i] {
 					continue
 				}
 				for closed < int(c.parent[i]) {
-					parents.push(false)
+					s.parents.push(false)
 					closed++
 				}
-				parents.push(true)
-				addVia(c.via[i])
+				s.parents.push(true)
+				s.addVia(c.via[i])
 				if wantInv[[2]int{ci, i}] {
-					newIndex[[2]int{ci, i}] = uint32(total + nextN)
+					newIndex[[2]int{ci, i}] = uint32(s.total + nextI)
 				}
-				if sset != nil {
-					candIndex[candBase[ci]+i] = sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
+				if s.sset != nil {
+					candIndex[candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
 				}
-				nextN++
+				nextI++
 			}
 		}
 		chunkBase[len(chunks)] = nextN
@@ -537,6 +737,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		// Copy the new states into the next frontier, chunks in parallel.
 		if cap(spare) < nextN*size {
+			spare = nil // garbage before the new one is made
 			spare = make([]byte, nextN*size)
 		}
 		next := spare[:nextN*size]
@@ -562,12 +763,12 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		wg.Wait()
 		for closed < curN {
-			parents.push(false)
+			s.parents.push(false)
 			closed++
 		}
 		// Invariant violations: the first new state in frontier order.
 		for pi := range props {
-			if props[pi].Kind != Invariant || found[pi] != nil {
+			if props[pi].Kind != Invariant || s.found[pi] != nil {
 				continue
 			}
 			best := -1
@@ -581,47 +782,59 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 				}
 			}
 			if best >= 0 {
-				report(pi, pathTo(uint32(best)))
+				report(pi, s.pathTo(uint32(best)))
 			}
 		}
-		assembleT += time.Since(t2)
-		levelStart = total
-		total += nextN
-		spare = cur
-		cur, curN = next, nextN
-		stats.States = total
-		if opt.MaxStates > 0 && total >= opt.MaxStates && curN > 0 {
-			complete = false
-			res.Reason = "state bound reached"
+		s.assembleT += time.Since(t2)
+		s.levelStart = s.total
+		s.total += nextN
+		spare = s.cur
+		s.cur, s.curN = next, nextN
+		s.depth++
+		s.reduced += reduced.Load()
+		stats.States = s.total
+		if opt.MaxStates > 0 && s.total >= opt.MaxStates && s.curN > 0 {
+			stop("state bound reached")
 			break
 		}
-		if opt.Progress != nil && time.Since(last) >= opt.progressEvery() {
-			last = time.Now()
-			stats.Elapsed = time.Since(start)
-			opt.Progress(*stats)
+	}
+	s.elapsed = time.Since(start)
+	if !complete && !final && res.Err == nil && ctl.ck != nil {
+		// Stopped by a bound or cancelled: save the search as it stands
+		// (at the start of the level it stopped in).
+		if err := ctl.ck.write(s); err != nil {
+			res.Err = err
+			res.Reason += "; checkpoint failed: " + err.Error()
 		}
 	}
-	stats.States = total
+	stats.States = s.total
+	stats.Transitions = s.transitions
 	stats.Complete = complete
-	stats.Reduced = int(reduced.Load())
-	if sset != nil {
-		stats.SeenBytes = sset.bytes()
+	stats.Reduced = int(s.reduced)
+	if s.sset != nil {
+		stats.SeenBytes = s.sset.bytes()
 	} else {
-		stats.SeenBytes = fset.bytes()
+		stats.SeenBytes = s.fset.bytes()
 	}
-	stats.SeenBytes += int64(len(via16))*2 + int64(len(via32))*4 + int64(len(parents.words))*8
+	stats.SeenBytes += int64(len(s.via16))*2 + int64(len(s.via32))*4 + int64(len(s.parents.words))*8
 	if g != nil {
 		stats.SeenBytes += g.bytes()
-		g.states = sset
+		g.states = s.sset
 	}
-	stats.BytesPerState = float64(stats.SeenBytes) / float64(total)
-	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = expandT, insertT, assembleT
-	for _, v := range found {
+	stats.BytesPerState = float64(stats.SeenBytes) / float64(s.total)
+	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = s.expandT, s.insertT, s.assembleT
+	for _, v := range s.found {
 		if v != nil {
 			res.Violations = append(res.Violations, *v)
 		}
 	}
 	return res, g
+}
+
+// clear0 zeroes s and returns it.
+func clear0[T any](s []T) []T {
+	clear(s)
+	return s
 }
 
 // chunkOf returns the chunk whose flat candidate numbers hold ref.

@@ -116,3 +116,29 @@ func (g *graph) moves(s uint32) bool {
 func (g *graph) isEnabled(s uint32, a int) bool {
 	return g.enabled[int(s)*g.words+a/64]&(1<<(a%64)) != 0
 }
+
+// capBytes is the graph's memory by capacity.
+func (g *graph) capBytes() int64 {
+	return int64(cap(g.edgeOff))*4 + int64(cap(g.edgeDst))*4 + int64(cap(g.edgeAct))*4 + int64(cap(g.edgeID))*4 +
+		int64(cap(g.edgeFault)) + int64(cap(g.enabled))*8
+}
+
+// growthBytes is what grow(states, edges) allocates.
+func (g *graph) growthBytes(states, edges int) int64 {
+	return growBytes(g.edgeOff, states, 4) + growBytes(g.edgeDst, edges, 4) + growBytes(g.edgeAct, edges, 4) +
+		growBytes(g.edgeID, edges, 4) + growBytes(g.edgeFault, edges, 1) + growBytes(g.enabled, states*g.words, 8)
+}
+
+// grow makes room for states more states with edges more edges.
+func (g *graph) grow(states, edges int) {
+	g.edgeOff = growTo(g.edgeOff, states)
+	g.edgeDst = growTo(g.edgeDst, edges)
+	g.edgeAct = growTo(g.edgeAct, edges)
+	g.edgeID = growTo(g.edgeID, edges)
+	g.edgeFault = growTo(g.edgeFault, edges)
+	g.enabled = growTo(g.enabled, states*g.words)
+}
+
+func (c *chunkEdges) capBytes() int64 {
+	return int64(cap(c.count))*4 + int64(cap(c.enabled))*8 + int64(cap(c.dst))*4 + int64(cap(c.act))*4 + int64(cap(c.id))*4 + int64(cap(c.fault))
+}

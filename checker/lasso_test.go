@@ -75,7 +75,7 @@ func TestEventuallyUsesTheCore(t *testing.T) {
 		t.Errorf("MemoryBudget: %s (%s); want unknown", res.Verdict, res.Reason)
 	}
 	var calls int
-	res = Check(newToy(200, 200), []Property{never}, Options{ProgressEvery: 1, Progress: func(Stats) { calls++ }, Workers: 2})
+	res = Check(newToy(200, 200), []Property{never}, Options{ProgressEvery: 1, Progress: func(Progress) { calls++ }, Workers: 2})
 	if calls == 0 || res.Stats.Workers != 2 || !res.Stats.Exact {
 		t.Errorf("progress calls %d, workers %d, exact %v; want calls, 2 workers, exact", calls, res.Stats.Workers, res.Stats.Exact)
 	}

@@ -308,3 +308,78 @@ func (s *stateSet) sizeAfter(extra int) int64 {
 func (s *stateSet) bytes() int64 {
 	return int64(len(s.keys))*12 + int64(len(s.pages))*pageStates*int64(s.size)
 }
+
+// growthBytes is the size of the table reserve(extra) would make, or 0
+// when the set has room: while it is filled, the old table is held too.
+func (s *fpset) growthBytes(extra int) int64 {
+	if float64(int(s.n.Load())+extra)/maxLoad <= float64(len(s.keys)) {
+		return 0
+	}
+	return s.sizeAfter(extra) + 8
+}
+
+// undo removes the fingerprints of a level's accepted candidates (the
+// chunks' acc), inserted since the last reserve: insertion into a linear-
+// probing table without deletions only fills empty slots, so clearing the
+// slots the level filled gives back the table as it was. The search for a
+// fingerprint's slot goes past empty slots (it is in the table), so the
+// order of the clearing does not matter.
+func (s *fpset) undo(chunks []*candidates) {
+	n := uint64(len(s.keys))
+	for _, c := range chunks {
+		for i, a := range c.acc {
+			if !a {
+				continue
+			}
+			fp := c.fps[i]
+			j := s.slot(fp)
+			for s.keys[j] != fp {
+				if j++; j == n {
+					j = 0
+				}
+			}
+			s.keys[j] = 0
+			s.n.Add(-1)
+			c.acc[i] = false
+		}
+	}
+}
+
+// growthBytes is the size of the table (keys and values) reserve(extra)
+// would make, or 0 when the set has room.
+func (s *stateSet) growthBytes(extra int) int64 {
+	need := float64(int(s.n.Load())+extra) / maxLoad
+	if need <= float64(len(s.keys)) {
+		return 0
+	}
+	size := float64(len(s.keys))
+	for size < need {
+		size *= growFactor
+	}
+	return (int64(size) + 1) * 12
+}
+
+// pageBytes is what committing extra more states adds in pages.
+func (s *stateSet) pageBytes(extra int) int64 {
+	have := len(s.pages) * pageStates
+	if s.count+extra <= have {
+		return 0
+	}
+	pages := (s.count + extra - have + pageStates - 1) / pageStates
+	return int64(pages) * pageStates * int64(s.size)
+}
+
+// undo removes a level's accepted candidates, inserted (pending, not
+// committed) since the last reserve; see fpset.undo.
+func (s *stateSet) undo(chunks []*candidates) {
+	for _, c := range chunks {
+		for i, a := range c.acc {
+			if a {
+				s.keys[c.slot[i]], s.vals[c.slot[i]] = 0, 0
+				s.n.Add(-1)
+				c.acc[i] = false
+			}
+		}
+	}
+	s.pending = nil
+}

@@ -1,6 +1,10 @@
 package checker
 
-import "testing"
+import (
+	"encoding/binary"
+	"fmt"
+	"testing"
+)
 
 // TestExactSetComparesStates: two different states with the same
 // fingerprint are both kept by the exact set (a fingerprint set would
@@ -28,4 +32,80 @@ func TestExactSetComparesStates(t *testing.T) {
 	if _, ok := s.lookup(fp, []byte{5, 6}); ok {
 		t.Error("a state never inserted was found")
 	}
+}
+
+// TestUndoRestoresTheSet: inserting a level's candidates and undoing them
+// gives back exactly the table before the level (the same slots), for
+// fingerprints and for full states, with collisions and wrap-around.
+func TestUndoRestoresTheSet(t *testing.T) {
+	const n = 3000
+	fps := make([]uint64, 2*n)
+	x := uint64(12345)
+	for i := range fps {
+		x ^= x << 13
+		x ^= x >> 7
+		x ^= x << 17
+		fps[i] = x | 1
+		if i%7 == 0 {
+			fps[i] = 0xffff_ffff_ffff_ff00 + uint64(i%5) // crowd the table's last slots: probes wrap around
+		}
+	}
+	// The level: the second half, with a duplicate of an old fingerprint
+	// (not accepted) and of a new one (accepted once).
+	level := append(append([]uint64(nil), fps[n:]...), fps[0], fps[n+1])
+	fs := newFPSet(16)
+	fs.reserve(n, 1)
+	for _, f := range fps[:n] {
+		fs.insert(f)
+	}
+	fs.reserve(len(level), 1)
+	before := append([]uint64(nil), fs.keys...)
+	c := &candidates{fps: append([]uint64(nil), level...)}
+	for _, f := range level {
+		c.acc = append(c.acc, fs.insert(f))
+	}
+	fs.undo([]*candidates{c})
+	if string(u64bytes(before)) != string(u64bytes(fs.keys)) || fs.n.Load() != int64(countNonZero(before)) {
+		t.Error("fingerprint set differs from before the level after undo")
+	}
+
+	ss := newStateSet(8)
+	st := func(f uint64) []byte { return u64bytes([]uint64{f}) }
+	ss.reserve(n)
+	for _, f := range fps[:n] {
+		_, added, slot := ss.insert(f, st(f), 0)
+		if added {
+			ss.commit(slot, st(f))
+		}
+	}
+	ss.reserve(len(level))
+	keys, vals := append([]uint64(nil), ss.keys...), append([]uint32(nil), ss.vals...)
+	cs := &candidates{}
+	ss.pending = func(ref uint32) []byte { return st(level[ref]) }
+	for i, f := range level {
+		_, added, slot := ss.insert(f, st(f), uint32(i))
+		cs.acc, cs.slot = append(cs.acc, added), append(cs.slot, slot)
+	}
+	ss.undo([]*candidates{cs})
+	if string(u64bytes(keys)) != string(u64bytes(ss.keys)) || fmt.Sprint(vals) != fmt.Sprint(ss.vals) || ss.n.Load() != int64(countNonZero(keys)) {
+		t.Error("state set differs from before the level after undo")
+	}
+}
+
+func u64bytes(s []uint64) []byte {
+	var b []byte
+	for _, v := range s {
+		b = binary.LittleEndian.AppendUint64(b, v)
+	}
+	return b
+}
+
+func countNonZero(s []uint64) int {
+	n := 0
+	for _, v := range s {
+		if v != 0 {
+			n++
+		}
+	}
+	return n
 }

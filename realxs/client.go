@@ -43,6 +43,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	nextID    uint32
+	wrapped   bool // nextID has wrapped around: every req_id was sent
 	pending   map[uint32]*pendingCall
 	watches   map[string]*Watch
 	nextToken uint64
@@ -156,16 +157,25 @@ func (c *Client) readLoop() {
 		if m.Type == OpWatchEvent {
 			// Events are dispatched by type: their req_id and tx_id
 			// mean nothing (the xenbus device leaves them uninitialized).
-			c.dispatchEvent(m.Payload)
+			if err := c.dispatchEvent(m.Payload); err != nil {
+				c.fail(err)
+				return
+			}
 			continue
 		}
 		c.mu.Lock()
 		p := c.pending[m.ReqID]
 		delete(c.pending, m.ReqID)
+		sent := m.ReqID != 0 && (c.wrapped || m.ReqID <= c.nextID)
 		c.mu.Unlock()
 		switch {
+		case p == nil && !sent:
+			// The stream is not this client's: nothing it says can be
+			// trusted any more.
+			c.fail(fmt.Errorf("%w: %v reply to req_id %d, which this client never sent", ErrProtocol, m.Type, m.ReqID))
+			return
 		case p == nil:
-			// A reply nobody waits for: dropped.
+			// A reply to a call whose caller gave up: dropped.
 		case p.late != nil:
 			go p.late(m)
 		default:
@@ -184,6 +194,7 @@ func (c *Client) register() (uint32, *pendingCall, error) {
 	for {
 		c.nextID++
 		if c.nextID == 0 {
+			c.wrapped = true
 			continue
 		}
 		if _, busy := c.pending[c.nextID]; !busy {
@@ -244,7 +255,7 @@ func (c *Client) roundTrip(ctx context.Context, op Op, tx uint32, path string, p
 		c.mu.Unlock()
 		var errno syscall.Errno
 		if c.opts.Device && errors.As(err, &errno) {
-			return Msg{}, wrap(errnoName(errno))
+			return Msg{}, wrap(errnoOf(errno))
 		}
 		c.fail(fmt.Errorf("write: %w", err))
 		return Msg{}, wrap(c.Err())
@@ -265,8 +276,30 @@ func (c *Client) roundTrip(ctx context.Context, op Op, tx uint32, path string, p
 	}
 }
 
-// errnoName turns an errno from the device into the Errno of that name.
-func errnoName(e syscall.Errno) error {
+// errnoName reports whether s has the shape of an error name: E and
+// capital letters or digits, as the daemons send ("ENOENT", "EQUOTA").
+func errnoName(s string) bool {
+	if len(s) < 2 || s[0] != 'E' || len(s) > 32 {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'A' || r > 'Z') && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// quoteShort quotes b for an error message, cut to 64 bytes.
+func quoteShort(b []byte) string {
+	if len(b) > 64 {
+		return fmt.Sprintf("%q... (%d bytes)", b[:64], len(b))
+	}
+	return fmt.Sprintf("%q", b)
+}
+
+// errnoOf turns an errno from the device into the Errno of that name.
+func errnoOf(e syscall.Errno) error {
 	for name, se := range sysErrnos {
 		if se == e {
 			return name
@@ -293,6 +326,9 @@ func replyPayload(op Op, path string, m Msg) ([]byte, error) {
 		name := string(m.Payload)
 		if i := indexNUL(m.Payload); i >= 0 {
 			name = string(m.Payload[:i])
+		}
+		if !errnoName(name) {
+			return nil, &Error{Op: op.String(), Path: path, Err: fmt.Errorf("%w: XS_ERROR reply %s, not an error name", ErrProtocol, quoteShort(m.Payload))}
 		}
 		return nil, &Error{Op: op.String(), Path: path, Err: Errno(name)}
 	default:

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -220,11 +221,10 @@ func TestClientWatchRouting(t *testing.T) {
 	if rb.err != nil {
 		t.Fatal(rb.err)
 	}
-	for _, p := range []string{"/a/x\x00A\x00", "/zz\x00unknown\x00", "/b\x00B\x00", "malformed", "/a/y\x00A\x00"} {
+	// An event for no watch is dropped.
+	for _, p := range []string{"/a/x\x00A\x00", "/zz\x00unknown\x00", "/b\x00B\x00", "/a/y\x00A\x00"} {
 		s.send(Msg{Type: OpWatchEvent, Payload: []byte(p)})
 	}
-	// A reply nobody waits for is dropped too.
-	s.send(Msg{Type: OpRead, ReqID: 9999, Payload: []byte("stray")})
 	errc := make(chan error, 1)
 	go func() { errc <- c.Sync(ctx) }()
 	s.reply(s.next(), "/local/domain/0\x00")
@@ -414,6 +414,66 @@ func TestClientBadReplies(t *testing.T) {
 		s.send(Msg{Type: OpWrite, ReqID: m.ReqID, Payload: []byte("OK\x00")})
 		if err := <-errc; !errors.Is(err, ErrProtocol) {
 			t.Errorf("Read: %v; want ErrProtocol", err)
+		}
+	})
+}
+
+// What breaks the protocol breaks the connection, with an error naming
+// it: a watch event that is not a path and a token, and a reply to a
+// req_id the client never sent. A reply to a call whose caller gave up is
+// dropped, and an XS_ERROR without an error name is the call's protocol
+// error.
+func TestClientProtocolErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		msg  Msg
+		want string
+	}{
+		{"event without token", Msg{Type: OpWatchEvent, Payload: []byte("malformed")}, `XS_WATCH_EVENT payload "malformed" is not a path and a token`},
+		{"event without path", Msg{Type: OpWatchEvent, Payload: []byte("\x00tok\x00")}, `XS_WATCH_EVENT payload "\x00tok\x00" is not a path and a token`},
+		{"stray reply", Msg{Type: OpRead, ReqID: 9999, Payload: []byte("stray")}, "XS_READ reply to req_id 9999, which this client never sent"},
+		{"reply to id 0", Msg{Type: OpWrite, Payload: []byte("OK\x00")}, "XS_WRITE reply to req_id 0, which this client never sent"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, s := newFake(t, Options{})
+			errc := make(chan error, 1)
+			go func() { _, err := c.Read(ctxT(t), "/a"); errc <- err }()
+			s.next()
+			s.send(tc.msg)
+			err := <-errc
+			if !errors.Is(err, ErrConnLost) || !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("pending Read: %v; want ErrConnLost, ErrProtocol and %q", err, tc.want)
+			}
+		})
+	}
+	t.Run("late reply", func(t *testing.T) {
+		c, s := newFake(t, Options{})
+		ctx, cancel := context.WithCancel(ctxT(t))
+		errc := make(chan error, 1)
+		go func() { _, err := c.Read(ctx, "/a"); errc <- err }()
+		m := s.next()
+		cancel()
+		<-errc
+		s.reply(m, "late")
+		go func() { _, err := c.Read(ctxT(t), "/b"); errc <- err }()
+		s.reply(s.next(), "b")
+		if err := <-errc; err != nil || c.Err() != nil {
+			t.Errorf("Read after a late reply: %v (client %v); want it to work", err, c.Err())
+		}
+	})
+	t.Run("error without a name", func(t *testing.T) {
+		c, s := newFake(t, Options{})
+		for _, payload := range []string{"", "\x00", "enoent\x00", "ENO ENT\x00"} {
+			errc := make(chan error, 1)
+			go func() { _, err := c.Read(ctxT(t), "/a"); errc <- err }()
+			m := s.next()
+			s.send(Msg{Type: OpError, ReqID: m.ReqID, Payload: []byte(payload)})
+			if err := <-errc; !errors.Is(err, ErrProtocol) || !strings.Contains(err.Error(), "not an error name") {
+				t.Errorf("XS_ERROR %q: %v; want a protocol error", payload, err)
+			}
+		}
+		if c.Err() != nil {
+			t.Errorf("client failed: %v; a bad error reply is the call's", c.Err())
 		}
 	})
 }

@@ -48,6 +48,15 @@
 // the connection dies, every pending and later call fails promptly with an
 // error matching [ErrConnLost], and every watch channel is closed.
 //
+// Whatever the other end sends, the client answers with an error, never a
+// panic or a hang (the decoder is fuzzed: FuzzReadMsg, FuzzClient). A
+// stream that ends inside a message, a reply longer than
+// [Options.MaxReply], a reply to a req_id the client never sent, and a
+// watch event that is not a path and a token break the connection with an
+// error saying which (the last three also match [ErrProtocol]); a reply of
+// the wrong type, or an XS_ERROR without an error name, is the call's
+// [ErrProtocol] error.
+//
 // The package never sends a zero-length payload (oxenstored stalls on
 // one), terminates every permission with a NUL, and accepts replies
 // larger than 4096 bytes, which oxenstored sends on the socket.

@@ -3,6 +3,7 @@ package realxs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"sync"
 	"time"
@@ -142,10 +143,14 @@ func (c *Client) removeWatch(w *Watch) {
 	c.mu.Unlock()
 }
 
-func (c *Client) dispatchEvent(payload []byte) {
+// dispatchEvent queues an XS_WATCH_EVENT on the watch of its token (an
+// event for no watch, one removed already, is dropped). A payload that is
+// not a path and a token, NUL-separated as the daemons and the kernel send
+// them, is an error: the connection's stream cannot be trusted.
+func (c *Client) dispatchEvent(payload []byte) error {
 	f := splitStrings(payload)
-	if len(f) < 2 {
-		return
+	if len(f) < 2 || f[0] == "" {
+		return fmt.Errorf("%w: XS_WATCH_EVENT payload %s is not a path and a token", ErrProtocol, quoteShort(payload))
 	}
 	ev := Event{Path: f[0], Token: f[1]}
 	c.mu.Lock()
@@ -154,6 +159,7 @@ func (c *Client) dispatchEvent(payload []byte) {
 	if w != nil {
 		w.push(ev)
 	}
+	return nil
 }
 
 func (w *Watch) push(ev Event) {

@@ -130,24 +130,32 @@ func ParseHeader(b []byte) Header {
 
 // ReadMsg reads one message from r, which is treated as a byte stream:
 // a message may arrive in pieces, and several may arrive together. A
-// payload longer than max is an error and leaves r at an unknown
-// position. A stream that ends inside a message gives
-// io.ErrUnexpectedEOF; one that ends between messages gives io.EOF.
+// stream that ends between messages gives io.EOF. Every other failure is
+// an error saying what was wrong: a payload longer than max (matching
+// [ErrProtocol]; r is then at an unknown position), a stream that ends
+// inside a message (matching io.ErrUnexpectedEOF), or the reader's own
+// error, each naming the part of the message being read.
 func ReadMsg(r io.Reader, max int) (Msg, error) {
 	var hb [HeaderSize]byte
-	if _, err := io.ReadFull(r, hb[:]); err != nil {
-		return Msg{}, err
+	if n, err := io.ReadFull(r, hb[:]); err != nil {
+		switch {
+		case err == io.EOF:
+			return Msg{}, io.EOF
+		case err == io.ErrUnexpectedEOF:
+			return Msg{}, fmt.Errorf("stream ended %d bytes into a %d-byte message header: %w", n, HeaderSize, err)
+		}
+		return Msg{}, fmt.Errorf("reading a message header: %w", err)
 	}
 	h := ParseHeader(hb[:])
 	if uint64(h.Len) > uint64(max) {
-		return Msg{}, fmt.Errorf("%v reply payload of %d bytes exceeds the limit of %d", h.Type, h.Len, max)
+		return Msg{}, fmt.Errorf("%w: %v message (req_id %d) of %d bytes, over the limit of %d", ErrProtocol, h.Type, h.ReqID, h.Len, max)
 	}
 	m := Msg{Type: h.Type, ReqID: h.ReqID, TxID: h.TxID, Payload: make([]byte, h.Len)}
-	if _, err := io.ReadFull(r, m.Payload); err != nil {
-		if err == io.EOF {
-			err = io.ErrUnexpectedEOF
+	if n, err := io.ReadFull(r, m.Payload); err != nil {
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return Msg{}, fmt.Errorf("stream ended %d bytes into the %d-byte payload of a %v message (req_id %d): %w", n, h.Len, h.Type, h.ReqID, io.ErrUnexpectedEOF)
 		}
-		return Msg{}, err
+		return Msg{}, fmt.Errorf("reading the payload of a %v message (req_id %d): %w", h.Type, h.ReqID, err)
 	}
 	return m, nil
 }

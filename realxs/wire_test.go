@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"io"
+	"strings"
 	"testing"
 	"testing/iotest"
 
@@ -67,6 +68,7 @@ func TestReadMsgStream(t *testing.T) {
 	}
 }
 
+// ReadMsg's errors say where the stream broke.
 func TestReadMsgErrors(t *testing.T) {
 	full := AppendMsg(nil, Msg{Type: OpRead, ReqID: 1, Payload: []byte("abcdef")})
 	tests := []struct {
@@ -74,20 +76,25 @@ func TestReadMsgErrors(t *testing.T) {
 		input []byte
 		max   int
 		want  error
+		text  string
 	}{
-		{"empty", nil, 100, io.EOF},
-		{"short header", full[:10], 100, io.ErrUnexpectedEOF},
-		{"short payload", full[:HeaderSize+3], 100, io.ErrUnexpectedEOF},
-		{"header only", full[:HeaderSize], 100, io.ErrUnexpectedEOF},
+		{"empty", nil, 100, io.EOF, "EOF"},
+		{"short header", full[:10], 100, io.ErrUnexpectedEOF, "stream ended 10 bytes into a 16-byte message header"},
+		{"short payload", full[:HeaderSize+3], 100, io.ErrUnexpectedEOF, "stream ended 3 bytes into the 6-byte payload of a XS_READ message (req_id 1)"},
+		{"header only", full[:HeaderSize], 100, io.ErrUnexpectedEOF, "stream ended 0 bytes into the 6-byte payload"},
+		{"over the limit", full, 5, ErrProtocol, "XS_READ message (req_id 1) of 6 bytes, over the limit of 5"},
+		{"reader error", nil, 100, iotest.ErrTimeout, "reading a message header: timeout"},
 	}
 	for _, tt := range tests {
-		_, err := ReadMsg(bytes.NewReader(tt.input), tt.max)
-		if !errors.Is(err, tt.want) {
-			t.Errorf("ReadMsg(%s) error = %v; want %v", tt.name, err, tt.want)
+		var r io.Reader = bytes.NewReader(tt.input)
+		if tt.want == iotest.ErrTimeout {
+			r = iotest.TimeoutReader(bytes.NewReader(nil))
+			r.Read(nil) // the second read times out
 		}
-	}
-	if _, err := ReadMsg(bytes.NewReader(full), 5); err == nil {
-		t.Errorf("ReadMsg with a payload over the limit: nil error")
+		_, err := ReadMsg(r, tt.max)
+		if !errors.Is(err, tt.want) || err == nil || !strings.Contains(err.Error(), tt.text) {
+			t.Errorf("ReadMsg(%s) error = %v; want %v saying %q", tt.name, err, tt.want, tt.text)
+		}
 	}
 }
 

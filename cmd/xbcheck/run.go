@@ -31,7 +31,15 @@ every interleaving, and prints one line per scenario and the shortest
 counterexample of each violation.
 
 Exit status: 0 every verdict matches its expectation; 1 one does not;
-2 usage or scenario errors.
+2 usage, scenario or checkpoint errors.
+
+Long runs: --memory bounds the whole process, and the exploration stops
+cleanly (verdict unknown, saying how far it got) before the process would
+pass it. --checkpoint DIR saves each exploration every --checkpoint-every
+and when it stops early (Ctrl-C, --memory, --max-states); --resume DIR
+continues it and ends as an uninterrupted run would. A second Ctrl-C kills
+at once; the last checkpoint stays usable. Progress goes to stderr every
+2 s: the rate, the memory against the budget, the last checkpoint.
 
 --html DIR writes DIR/index.html: the scenarios with their verdicts and a
 step-through of every counterexample (the actors' locations, the xenstore
@@ -67,9 +75,13 @@ type ScenarioReport struct {
 	// (checker.Result.CollisionBound); absent for exact runs.
 	FingerprintCollisionBound *float64 `json:"fingerprint_collision_bound,omitempty"`
 	// HashSeed is the fingerprint seed (--hash-seed).
-	HashSeed        uint64           `json:"hash_seed"`
-	Counterexamples []Counterexample `json:"counterexamples,omitempty"`
-	Error           string           `json:"error,omitempty"`
+	HashSeed uint64 `json:"hash_seed"`
+	// Checkpoint is the last checkpoint written (--checkpoint), and
+	// ResumedFrom the one the exploration continued from (--resume).
+	Checkpoint      *checker.CheckpointInfo `json:"checkpoint,omitempty"`
+	ResumedFrom     *checker.CheckpointInfo `json:"resumed_from,omitempty"`
+	Counterexamples []Counterexample        `json:"counterexamples,omitempty"`
+	Error           string                  `json:"error,omitempty"`
 
 	// For --html: the compiled model and the scenario's description.
 	sys         *model.System
@@ -97,7 +109,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	seqDir := fs.String("seq-dir", "", "write each counterexample to `DIR` as a sequence diagram (DOT, and SVG when dot is installed)")
 	maxStates := fs.Int("max-states", 0, "stop each exploration after `N` distinct states (verdict unknown)")
 	workers := fs.Int("workers", 0, "explore with `N` goroutines (0: one per core); the result does not depend on it")
-	memory := fs.String("memory", "", "stop an exploration cleanly (verdict unknown) before its seen set and frontier exceed `SIZE` (e.g. 2GiB, 500MB)")
+	memory := fs.String("memory", "", "bound the whole process to `SIZE` (e.g. 2GiB, 500MB): an exploration stops cleanly, verdict unknown, before the process would hold more")
+	ckDir := fs.String("checkpoint", "", "write each exploration's state to `DIR`/<scenario>.xbckpt (atomically) every --checkpoint-every, and when it stops early (Ctrl-C, --memory, --max-states)")
+	ckEvery := fs.Duration("checkpoint-every", checker.DefaultCheckpointEvery, "with --checkpoint, write one every `DURATION` (e.g. 30s, 10m), at the end of the level running then")
+	resumeDir := fs.String("resume", "", "continue each exploration from its checkpoint in `DIR` (same scenario, options and xbcheck), with the result of an uninterrupted run (a scenario without one there is checked from the start); checkpoints go on being written there unless --checkpoint names another DIR")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
 	por := fs.Bool("por", false, "partial-order reduction (safety properties only; sound, see docs/model.md)")
 	exact := fs.Bool("exact", false, "store and compare full states instead of 64-bit fingerprints (no state can be missed; more memory)")
@@ -151,10 +166,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
 		return 2
 	}
+	ck := ckFlags{dir: *ckDir, every: *ckEvery, resume: *resumeDir}
+	if err := ck.validate(); err != nil {
+		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
+		return 2
+	}
 	rep := Report{Match: true}
 	code := 0
 	for _, f := range files {
-		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}, *por, stderr)
+		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}, *por, ck, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -245,7 +265,7 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-func checkFile(ctx context.Context, file string, flags checker.Options, por bool, stderr io.Writer) ScenarioReport {
+func checkFile(ctx context.Context, file string, flags checker.Options, por bool, ck ckFlags, stderr io.Writer) ScenarioReport {
 	sr := ScenarioReport{File: file}
 	c, err := scenario.Load(file)
 	if err != nil {
@@ -263,12 +283,28 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates
 	}
-	opt.Progress = func(s checker.Stats) {
-		fmt.Fprintf(stderr, "xbcheck: %s: %d states, %d transitions, depth %d, %.0f states/s\n",
-			sp.Name, s.States, s.Transitions, s.Depth, float64(s.States)/s.Elapsed.Seconds())
+	ckNote, err := ck.options(&opt, file, sp.Name)
+	if err != nil {
+		sr.Error = fmt.Sprintf("xbcheck: %s: %v", file, err)
+		return sr
+	}
+	opt.Progress = func(p checker.Progress) {
+		fmt.Fprintf(stderr, "xbcheck: %s: %s\n", sp.Name, progressLine(p, opt.Checkpoint != ""))
 	}
 	res := checker.Check(c.System, c.Properties, opt)
 	sr.Verdict, sr.Stats, sr.Reason, sr.Notes, sr.HashSeed = res.Verdict, res.Stats, res.Reason, res.Notes, opt.HashSeed
+	if ckNote != "" {
+		sr.Notes = append(sr.Notes, ckNote)
+	}
+	sr.Checkpoint, sr.ResumedFrom = res.Checkpoint, res.Resumed
+	if strings.HasPrefix(sr.Reason, "cancelled") && ctx.Err() != nil {
+		sr.Reason = "interrupted"
+	}
+	var ckErr *checker.CheckpointError
+	if errors.As(res.Err, &ckErr) {
+		sr.Error = fmt.Sprintf("xbcheck: %s: %v", file, ckErr)
+		return sr
+	}
 	if res.Err != nil {
 		sr.Error = fmt.Sprintf("xbcheck: %s: internal error: %v", file, res.Err)
 		return sr
@@ -321,6 +357,12 @@ func printScenario(w io.Writer, sr ScenarioReport, quiet bool) {
 		sr.Stats.States, sr.Stats.Elapsed.Round(time.Microsecond), fp)
 	if sr.Reason != "" && sr.Verdict == checker.Unknown {
 		fmt.Fprintf(w, "  unknown: %s\n", sr.Reason)
+	}
+	if r := sr.ResumedFrom; r != nil {
+		fmt.Fprintf(w, "  resumed from %s (depth %d, %d states)\n", r.Path, r.Depth, r.States)
+	}
+	if c := sr.Checkpoint; c != nil && sr.Verdict == checker.Unknown {
+		fmt.Fprintf(w, "  checkpoint: %s (depth %d, %d states); continue with --resume %s\n", c.Path, c.Depth, c.States, filepath.Dir(c.Path))
 	}
 	for _, n := range sr.Notes {
 		fmt.Fprintf(w, "  note: %s\n", n)
