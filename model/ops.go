@@ -311,3 +311,14 @@ func (s *System) FormatGuard(g []Cond) string {
 	}
 	return strings.Join(parts, " && ")
 }
+
+// Writes reports whether t modifies the store: one of its operations is
+// a write.
+func (t *Transition) Writes() bool {
+	for _, op := range t.Ops {
+		if op.Kind.IsWrite() {
+			return true
+		}
+	}
+	return false
+}

@@ -62,15 +62,7 @@ func ToolstackSteps(sys *model.System) func(t *model.Transition) bool {
 		if sys.Actors[t.Actor].Kind != model.Toolstack {
 			return false
 		}
-		if !strings.HasPrefix(t.Name, "script ") {
-			return true
-		}
-		for _, op := range t.Ops {
-			if op.Kind.IsWrite() {
-				return false
-			}
-		}
-		return true
+		return !strings.HasPrefix(t.Name, "script ") || !t.Writes()
 	}
 }
 

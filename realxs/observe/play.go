@@ -319,15 +319,7 @@ func (p *player) silent() bool {
 		path []*model.Transition
 	}
 	quiet := func(t *model.Transition) bool {
-		if p.opts.Played(t) || t.Fault != "" {
-			return false
-		}
-		for _, op := range t.Ops {
-			if op.Kind.IsWrite() {
-				return false
-			}
-		}
-		return true
+		return !p.opts.Played(t) && t.Fault == "" && !t.Writes()
 	}
 	playable := func(st model.State) bool {
 		for i := range p.sys.Trans {

@@ -303,11 +303,8 @@ func SameShape(sys *model.System, run, cex []int32) bool {
 	visible := func(p []int32) []int32 {
 		var out []int32
 		for _, id := range p {
-			for _, op := range sys.Trans[id].Ops {
-				if op.Kind.IsWrite() {
-					out = append(out, id)
-					break
-				}
+			if sys.Trans[id].Writes() {
+				out = append(out, id)
 			}
 		}
 		return out
