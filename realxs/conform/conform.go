@@ -33,7 +33,6 @@ package conform
 import (
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 
 	"github.com/google/go-cmp/cmp"
@@ -551,24 +550,4 @@ func (c *checker) resync(set []model.State, real xstrace.Store) []model.State {
 		return next
 	}
 	return set
-}
-
-// Coverage lists, per actor, the transitions fired and not fired.
-func Coverage(sys *model.System, fired map[int]bool) map[string][2][]string {
-	out := map[string][2][]string{}
-	for ai, a := range sys.Actors {
-		var yes, no []string
-		for _, t := range a.Trans {
-			name := sys.Trans[t].Name
-			if fired[t] {
-				yes = append(yes, name)
-			} else {
-				no = append(no, name)
-			}
-		}
-		sort.Strings(yes)
-		sort.Strings(no)
-		out[sys.Actors[ai].Name] = [2][]string{yes, no}
-	}
-	return out
 }
