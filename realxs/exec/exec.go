@@ -5,11 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"time"
-
-	"github.com/google/go-cmp/cmp"
 
 	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs"
@@ -101,12 +97,15 @@ func Replay(ctx context.Context, b Backend, root string, sys *model.System, ids 
 	return e.Run(ctx, ids)
 }
 
-// run is the state of one run.
-type run struct {
+// A Session is one run of an [Executor]: the model state it is in, the
+// daemon's transactions and watches it holds, and its report. [Executor.Run]
+// drives a session through a list of transitions; [Executor.Start] hands
+// one to a caller that drives it a transition at a time (observed mode,
+// package realxs/observe).
+type Session struct {
+	pathMap  // the model's paths mapped below the run's root ("": as they are)
 	e        *Executor
-	sys      *model.System
 	b        Backend
-	root     string
 	st       model.State
 	watchers map[model.WatchID]Watcher
 	pending  map[model.WatchID]bool // an event came that no handler took yet
@@ -160,10 +159,6 @@ func (e *Executor) Run(ctx context.Context, ids []int32) (rep *Report, err error
 	return r.rep, nil
 }
 
-// Session is a run driven one transition at a time (see
-// [Executor.Start]); observed mode uses it.
-type Session = run
-
 // Start sets the initial state up and returns the session; the caller
 // performs steps with [Session.Step] and must call [Session.Close].
 //
@@ -178,20 +173,20 @@ func (e *Executor) Start(ctx context.Context) (*Session, error) {
 }
 
 // State returns the model state the session is in.
-func (r *run) State() model.State { return r.st }
+func (r *Session) State() model.State { return r.st }
 
 // Report returns the report so far.
-func (r *run) Report() *Report { return r.rep }
+func (r *Session) Report() *Report { return r.rep }
 
 // Close removes what the run created.
-func (r *run) Close() error {
+func (r *Session) Close() error {
 	r.rep.CleanupErr = r.cleanup()
 	return r.rep.CleanupErr
 }
 
 // Advance records that an observed actor took transition t, which must be
 // enabled: the model moves, and nothing is performed.
-func (r *run) Advance(t *model.Transition) {
+func (r *Session) Advance(t *model.Transition) {
 	a := &r.sys.Actors[t.Actor]
 	r.rep.Steps = append(r.rep.Steps, StepReport{Step: len(r.rep.Steps) + 1, Actor: a.Name, Transition: t.Name, Observed: true})
 	if r.e.Log != nil {
@@ -200,28 +195,20 @@ func (r *run) Advance(t *model.Transition) {
 	r.st = r.sys.Apply(r.st, t)
 }
 
-// ReadStore reads the model's paths back from the backend.
-func (r *run) ReadStore(ctx context.Context) (map[string]string, error) {
-	saved := r.strict
-	r.strict = false
-	defer func() { r.strict = saved }()
-	return r.readStore(ctx)
-}
-
 // Diverge records a divergence found by the caller after the steps done:
 // a change of the observed actors that the model does not allow.
-func (r *run) Diverge(what, diff string) {
+func (r *Session) Diverge(what, diff string) {
 	if r.rep.Divergence == nil {
 		r.rep.Divergence = &Divergence{Step: len(r.rep.Steps) + 1, Actor: "observed actors", Transition: "(none allowed)", What: what, Diff: diff}
 	}
 }
 
 // Path maps a model path to the backend's.
-func (r *run) Path(p string) string { return r.mapPath(p) }
+func (r *Session) Path(p string) string { return r.mapPath(p) }
 
-func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*run, error) {
+func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*Session, error) {
 	sys := e.Sys
-	r := &run{e: e, sys: sys, b: e.Backend, st: sys.Initial(),
+	r := &Session{pathMap: pathMap{sys: sys}, e: e, b: e.Backend, st: sys.Initial(),
 		watchers: map[model.WatchID]Watcher{}, pending: map[model.WatchID]bool{}, txns: map[int]Txn{}, snaps: map[int]model.State{},
 		rep: &Report{Scenario: sys.Name, Known: map[Known]int{}}, existed: map[string]bool{}, wrote: map[string]bool{}}
 	r.rep.Trace = &trace.Trace{Scenario: sys.Name, Loop: -1}
@@ -291,48 +278,14 @@ func (e *Executor) start(ctx context.Context, ids []int32, whole bool) (*run, er
 	for _, w := range r.watchers {
 		w.Drain() // the registration events of the initial watches
 	}
-	if err := r.compare(ctx, 0, nil, map[model.WatchID]int{}); err != nil {
+	if err := r.compare(ctx, 0, nil); err != nil {
 		r.cleanup()
 		return r, err
 	}
 	return r, nil
 }
 
-func checkRoot(root string) error {
-	if root == "" || root == "/" || !strings.HasPrefix(root, "/") || strings.HasSuffix(root, "/") || strings.Contains(root, "//") {
-		return fmt.Errorf("exec: root %q: want an absolute path below / (such as /xbcheck-run)", root)
-	}
-	for _, c := range root {
-		if !(c == '/' || c == '_' || c == '-' || c == '@' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9') {
-			return fmt.Errorf("exec: root %q: bad character %q", root, c)
-		}
-	}
-	return nil
-}
-
-func (r *run) mapPath(p string) string {
-	if r.root == "" {
-		return p
-	}
-	if p == "/" {
-		return r.root
-	}
-	return r.root + p
-}
-
-func (r *run) unmap(p string) string {
-	if r.root == "" {
-		return p
-	}
-	if p == r.root {
-		return "/"
-	}
-	return strings.TrimPrefix(p, r.root)
-}
-
-func (r *run) path(p model.PathID) string { return r.mapPath(r.sys.Paths[p].Name) }
-
-func (r *run) logOp(format string, args ...any) {
+func (r *Session) logOp(format string, args ...any) {
 	s := fmt.Sprintf(format, args...)
 	r.cur.Ops = append(r.cur.Ops, s)
 	if r.e.Log != nil {
@@ -340,7 +293,7 @@ func (r *run) logOp(format string, args ...any) {
 	}
 }
 
-func (r *run) diverge(step int, what, diff string) {
+func (r *Session) diverge(step int, what, diff string) {
 	if r.rep.Divergence != nil {
 		return
 	}
@@ -360,7 +313,7 @@ func daemonErr(err error) bool {
 }
 
 // Step performs one transition, which must be enabled, and compares.
-func (r *run) Step(ctx context.Context, t *model.Transition) error {
+func (r *Session) Step(ctx context.Context, t *model.Transition) error {
 	sys := r.sys
 	n := len(r.rep.Steps) + 1
 	a := &sys.Actors[t.Actor]
@@ -377,10 +330,8 @@ func (r *run) Step(ctx context.Context, t *model.Transition) error {
 	}
 	post := sys.Apply(pre, t)
 	r.last = t.ID
-	consumed := model.NoWatch
 	if t.Watch != model.NoWatch {
-		consumed = t.Watch
-		r.pending[t.Watch] = false
+		r.pending[t.Watch] = false // the step takes the watch's event
 	}
 	err := r.perform(ctx, t, pre)
 	if err != nil {
@@ -398,594 +349,15 @@ func (r *run) Step(ctx context.Context, t *model.Transition) error {
 		return fmt.Errorf("exec: step %d %s %q: %w", n, a.Name, t.Name, err)
 	}
 	r.st = post
-	counts := map[model.WatchID]int{}
-	if err := r.compare(ctx, n, pre, counts); err != nil {
+	if err := r.compare(ctx, n, pre); err != nil {
 		return fmt.Errorf("exec: step %d %s %q: %w", n, a.Name, t.Name, err)
 	}
-	_ = consumed
 	return nil
-}
-
-// perform does the xenstore requests of t, taken in pre.
-func (r *run) perform(ctx context.Context, t *model.Transition, pre model.State) error {
-	sys := r.sys
-	cur := append(model.State(nil), pre...)
-	switch t.Kind {
-	case model.TxnBody:
-		if old := r.txns[t.Actor]; old != nil {
-			old.Abort(ctx)
-		}
-		tx, err := r.b.StartTransaction(ctx)
-		if err != nil {
-			return err
-		}
-		r.txns[t.Actor] = tx
-		r.snaps[t.Actor] = pre
-		r.logOp("TXN_START")
-		if err := r.body(ctx, tx, t, cur); err != nil {
-			return err
-		}
-		return r.hook(ctx, t, tx)
-	case model.Commit:
-		tx := r.txns[t.Actor]
-		delete(r.txns, t.Actor)
-		body := sys.OpenBody(pre, t.Actor)
-		if tx == nil || body == nil {
-			return fmt.Errorf("commit without an open transaction")
-		}
-		err := tx.Commit(ctx)
-		r.logOp("TXN_COMMIT")
-		if errors.Is(err, realxs.EAGAIN) {
-			r.rep.Known[EAGAINRetried]++
-			r.logOp("(EAGAIN: the body again, through the retry helper)")
-			err = r.b.Transact(ctx, func(s realxs.Store) error {
-				return r.body(ctx, s, body, append(model.State(nil), pre...))
-			})
-		}
-		if err != nil {
-			return err
-		}
-		for _, op := range body.Ops {
-			sys.ApplyOp(cur, op)
-		}
-		return r.ops(ctx, t.Ops[1:], cur)
-	case model.EAGAIN:
-		tx := r.txns[t.Actor]
-		delete(r.txns, t.Actor)
-		if tx == nil {
-			return fmt.Errorf("EAGAIN without an open transaction")
-		}
-		if t.Fault != "" {
-			r.rep.Known[InjectedEAGAIN]++
-			r.logOp("TXN_ABORT (injected EAGAIN)")
-			if err := tx.Abort(ctx); err != nil {
-				return err
-			}
-		} else {
-			err := tx.Commit(ctx)
-			r.logOp("TXN_COMMIT (the model predicts EAGAIN)")
-			if err == nil {
-				return &Divergence{What: "commit", Diff: fmt.Sprintf(
-					"the daemon committed a transaction that the model fails with EAGAIN (conflict rule %s)", sys.Conflict)}
-			}
-			if !errors.Is(err, realxs.EAGAIN) {
-				return err
-			}
-		}
-		return r.ops(ctx, t.Ops, cur)
-	}
-	if err := r.ops(ctx, t.Ops, cur); err != nil {
-		return err
-	}
-	return r.hook(ctx, t, r.b)
-}
-
-func (r *run) hook(ctx context.Context, t *model.Transition, s realxs.Store) error {
-	if r.e.Hook == nil {
-		return nil
-	}
-	return r.e.Hook(ctx, t, s)
-}
-
-// body performs a transaction body's reads (the guard's nodes first, as
-// the actor reads them before deciding) and writes in s.
-func (r *run) body(ctx context.Context, s realxs.Store, t *model.Transition, cur model.State) error {
-	var seen []model.PathID
-	for _, c := range t.Guard {
-		switch c.Kind {
-		case model.CondPresent, model.CondAbsent, model.CondEq, model.CondNe, model.CondIn:
-			if !slices.Contains(seen, c.Path) {
-				seen = append(seen, c.Path)
-				if err := r.op(ctx, s, true, model.Read(c.Path), cur); err != nil {
-					return err
-				}
-			}
-		}
-	}
-	ops := t.Ops
-	if len(ops) > 0 && ops[0].Kind == model.OpTxnStart {
-		ops = ops[1:]
-	}
-	for _, op := range ops {
-		if err := r.op(ctx, s, true, op, cur); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// ops performs an atomic transition's operations in order outside any
-// transaction; a TXN_START ... TXN_COMMIT run goes through the retry
-// helper, a TXN_START ... TXN_ABORT through an aborted transaction.
-func (r *run) ops(ctx context.Context, ops []model.Op, cur model.State) error {
-	for i := 0; i < len(ops); i++ {
-		op := ops[i]
-		if op.Kind != model.OpTxnStart {
-			if err := r.op(ctx, r.b, false, op, cur); err != nil {
-				return err
-			}
-			continue
-		}
-		j := i + 1
-		for j < len(ops) && ops[j].Kind != model.OpTxnCommit && ops[j].Kind != model.OpTxnAbort {
-			j++
-		}
-		seg := ops[i+1 : min(j, len(ops))]
-		start := append(model.State(nil), cur...)
-		r.logOp("TXN_START")
-		if j < len(ops) && ops[j].Kind == model.OpTxnAbort {
-			tx, err := r.b.StartTransaction(ctx)
-			if err != nil {
-				return err
-			}
-			for _, op := range seg {
-				if err := r.op(ctx, tx, true, op, cur); err != nil {
-					tx.Abort(ctx)
-					return err
-				}
-			}
-			copy(cur, start) // the model applies nothing of an aborted run... but its ops are reads
-			r.logOp("TXN_ABORT")
-			if err := tx.Abort(ctx); err != nil {
-				return err
-			}
-		} else {
-			attempt := 0
-			err := r.b.Transact(ctx, func(s realxs.Store) error {
-				if attempt > 0 {
-					r.rep.Known[EAGAINRetried]++
-				}
-				attempt++
-				copy(cur, start)
-				for _, op := range seg {
-					if err := r.op(ctx, s, true, op, cur); err != nil {
-						return err
-					}
-				}
-				return nil
-			})
-			r.logOp("TXN_COMMIT")
-			if err != nil {
-				return err
-			}
-		}
-		i = j
-	}
-	return nil
-}
-
-// op performs one operation on s (the backend, or a transaction when
-// inTx) and checks what it reads against cur, the model's store at that
-// point, which it then updates.
-func (r *run) op(ctx context.Context, s realxs.Store, inTx bool, op model.Op, cur model.State) error {
-	sys := r.sys
-	name := func() string { return r.path(op.Path) }
-	defer sys.ApplyOp(cur, op)
-	switch op.Kind {
-	case model.OpRead:
-		v, err := s.Read(ctx, name())
-		r.logOp("READ %s", name())
-		return r.checkRead(op.Path, v, err, cur)
-	case model.OpDirectory:
-		got, err := s.Directory(ctx, name())
-		r.logOp("DIRECTORY %s", name())
-		if err != nil && !errors.Is(err, realxs.ENOENT) {
-			return err
-		}
-		want := sys.Children(cur, op.Path)
-		if !sys.Exists(cur, op.Path) {
-			want = nil
-		}
-		if errors.Is(err, realxs.ENOENT) != !sys.Exists(cur, op.Path) || !sameSet(want, got) {
-			return &Divergence{What: "read", Diff: fmt.Sprintf("DIRECTORY %s: model [%s], daemon [%s] (%v)",
-				sys.Paths[op.Path].Name, strings.Join(want, " "), strings.Join(got, " "), err)}
-		}
-		return nil
-	case model.OpWrite:
-		return r.write(ctx, s, op.Path, op.Val)
-	case model.OpMkdir:
-		r.logOp("MKDIR %s", name())
-		r.markWritten(op.Path)
-		return s.Mkdir(ctx, name())
-	case model.OpRm:
-		return r.rm(ctx, s, op.Path, cur)
-	case model.OpCleanup:
-		return r.compound(ctx, s, inTx, func(s realxs.Store) error {
-			c := append(model.State(nil), cur...)
-			if err := r.rm(ctx, s, op.Path, c); err != nil {
-				return err
-			}
-			sys.ApplyOp(c, model.Rm(op.Path))
-			for q := sys.Paths[op.Path].Parent; q != model.NoPath && q != 0; q = sys.Paths[q].Parent {
-				v, err := s.Read(ctx, r.path(q))
-				r.logOp("READ %s", r.path(q))
-				if errors.Is(err, realxs.ENOENT) {
-					break
-				} else if err != nil {
-					return err
-				}
-				kids, err := s.Directory(ctx, r.path(q))
-				r.logOp("DIRECTORY %s", r.path(q))
-				if err != nil {
-					return err
-				}
-				if len(v) != 0 || len(kids) != 0 {
-					break
-				}
-				if err := r.rm(ctx, s, q, c); err != nil {
-					return err
-				}
-				sys.ApplyOp(c, model.Rm(q))
-			}
-			return nil
-		})
-	case model.OpSetPerms:
-		r.rep.Known[PermsNotModelled]++
-		r.logOp("SET_PERMS %s n%d", name(), sys.Paths[op.Path].Owner)
-		err := s.SetPerms(ctx, name(), []realxs.Perm{{Domid: uint32(sys.Paths[op.Path].Owner), Access: realxs.AccessNone}})
-		if errors.Is(err, realxs.ENOENT) && !sys.Exists(cur, op.Path) {
-			return nil // the model: SET_PERMS of a missing node does nothing
-		}
-		return err
-	case model.OpSwitchState:
-		if sys.VarValue(cur, op.Var) == uint8(op.Val)-2 {
-			r.logOp("(SWITCH_STATE %s %s: the cached state already matches; nothing)", name(), sys.Values[op.Val])
-			return nil
-		}
-		return r.compound(ctx, s, inTx, func(s realxs.Store) error {
-			_, err := s.Read(ctx, name())
-			r.logOp("READ %s", name())
-			if errors.Is(err, realxs.ENOENT) {
-				return nil // "we don't want to resurrect that directory"
-			} else if err != nil {
-				return err
-			}
-			return r.write(ctx, s, op.Path, op.Val)
-		})
-	case model.OpReplace:
-		return r.compound(ctx, s, inTx, func(s realxs.Store) error {
-			v, err := s.Read(ctx, name())
-			r.logOp("READ %s", name())
-			if err != nil && !errors.Is(err, realxs.ENOENT) {
-				return err
-			}
-			if op.From == model.Absent && err == nil || op.From != model.Absent && (err != nil || string(v) != sys.Values[op.From]) {
-				return nil
-			}
-			return r.write(ctx, s, op.Path, op.Val)
-		})
-	case model.OpWatch:
-		return r.watch(ctx, op.Watch)
-	case model.OpUnwatch:
-		w := r.watchers[op.Watch]
-		delete(r.watchers, op.Watch)
-		r.pending[op.Watch] = false
-		r.logOp("UNWATCH %s", r.path(sys.Watches[op.Watch].Path))
-		if w == nil {
-			return nil
-		}
-		return w.Unwatch(ctx)
-	case model.OpDomainGone:
-		r.rep.Known[DomainGoneEmulated]++
-		r.logOp("(DOMAIN_GONE %d: emulated)", op.Dom)
-		if !sys.RemoveOwnedOnDeath {
-			return nil
-		}
-		for i := range sys.Paths {
-			p := &sys.Paths[i]
-			if p.Owner == op.Dom && sys.Exists(cur, model.PathID(i)) && (p.Parent == model.NoPath || sys.Paths[p.Parent].Owner != op.Dom) {
-				if err := r.rm(ctx, s, model.PathID(i), cur); err != nil {
-					return err
-				}
-				sys.ApplyOp(cur, model.Rm(model.PathID(i)))
-			}
-		}
-		return nil
-	case model.OpSignal:
-		r.logOp("(%s)", op.Note)
-		return nil
-	case model.OpTxnStart, model.OpTxnCommit, model.OpTxnAbort:
-		return nil
-	}
-	return fmt.Errorf("exec: unknown operation %v", op.Kind)
-}
-
-// compound runs fn in a transaction of its own, unless s already is one.
-func (r *run) compound(ctx context.Context, s realxs.Store, inTx bool, fn func(s realxs.Store) error) error {
-	if inTx {
-		return fn(s)
-	}
-	return r.b.Transact(ctx, fn)
-}
-
-// wrote records, on a live host, that the run wrote p (and so maybe
-// created its parents).
-func (r *run) markWritten(p model.PathID) {
-	for q := p; q != model.NoPath && r.root == ""; q = r.sys.Paths[q].Parent {
-		r.wrote[r.sys.Paths[q].Name] = true
-	}
-}
-
-func (r *run) write(ctx context.Context, s realxs.Store, p model.PathID, v model.Value) error {
-	r.markWritten(p)
-	r.logOp("WRITE %s %q", r.path(p), r.sys.Values[v])
-	return s.Write(ctx, r.path(p), []byte(r.sys.Values[v]))
-}
-
-func (r *run) rm(ctx context.Context, s realxs.Store, p model.PathID, cur model.State) error {
-	r.logOp("RM %s", r.path(p))
-	err := s.Rm(ctx, r.path(p))
-	if errors.Is(err, realxs.ENOENT) && !r.sys.Exists(cur, p) {
-		r.rep.Known[RmMissingParent]++
-		return nil
-	}
-	return err
-}
-
-func (r *run) checkRead(p model.PathID, v []byte, err error, cur model.State) error {
-	sys := r.sys
-	if err != nil && !errors.Is(err, realxs.ENOENT) {
-		return err
-	}
-	got := "⊥"
-	if err == nil {
-		got = fmt.Sprintf("%q", v)
-	}
-	if r.opaque(p) && (err == nil) == sys.Exists(cur, p) {
-		return nil
-	}
-	if want := sys.FormatValue(sys.Get(cur, p)); want != got {
-		return &Divergence{What: "read", Diff: fmt.Sprintf("READ %s: model %s, daemon %s", sys.Paths[p].Name, want, got)}
-	}
-	return nil
-}
-
-// opaque reports whether p's value is compared by presence.
-func (r *run) opaque(p model.PathID) bool {
-	name := r.sys.Paths[p].Name
-	return slices.Contains(r.e.Opaque, name[strings.LastIndexByte(name, '/')+1:])
-}
-
-func (r *run) watch(ctx context.Context, w model.WatchID) error {
-	p := r.path(r.sys.Watches[w].Path)
-	r.logOp("WATCH %s %s", p, token(r.sys, w))
-	if old := r.watchers[w]; old != nil {
-		old.Unwatch(ctx)
-	}
-	wt, err := r.b.Watch(ctx, p, token(r.sys, w))
-	if err != nil {
-		return err
-	}
-	r.watchers[w] = wt
-	return nil
-}
-
-// token is the watch token of model watch w.
-func token(sys *model.System, w model.WatchID) string {
-	return fmt.Sprintf("xbcheck-%d", w)
-}
-
-func sameSet(a, b []string) bool {
-	a, b = slices.Clone(a), slices.Clone(b)
-	slices.Sort(a)
-	slices.Sort(b)
-	return slices.Equal(a, b)
-}
-
-// compare reads the store and the events back and compares them with the
-// model's state r.st (the state after step n).
-func (r *run) compare(ctx context.Context, n int, pre model.State, counts map[model.WatchID]int) error {
-	sys := r.sys
-	if err := r.b.Sync(ctx); err != nil {
-		return err
-	}
-	for w, wt := range r.watchers {
-		evs := wt.Drain()
-		counts[w] = len(evs)
-		if len(evs) > 0 {
-			r.pending[w] = true
-			if r.cur.Events == nil {
-				r.cur.Events = map[string]int{}
-			}
-			r.cur.Events[sys.Watches[w].Name] += len(evs)
-		}
-		if len(evs) > 1 || len(evs) == 1 && pre != nil && sys.WatchPending(pre, w) {
-			r.rep.Known[EventMultiplicity]++
-		}
-	}
-	if r.e.Observed != nil {
-		return nil // the observer compares
-	}
-	got, err := r.readStore(ctx)
-	if err != nil {
-		return err
-	}
-	if d := cmp.Diff(sys.Store(r.st), got); d != "" {
-		r.diverge(n, "store", "store below the root (-model +daemon):\n"+d)
-		return nil
-	}
-	wantW, gotW := map[string]string{}, map[string]string{}
-	for i := range sys.Watches {
-		w := model.WatchID(i)
-		state := func(reg, pend bool) string {
-			switch {
-			case !reg:
-				return "off"
-			case pend:
-				return "pending"
-			}
-			return "on"
-		}
-		wantW[sys.Watches[i].Name] = state(sys.WatchRegistered(r.st, w), sys.WatchPending(r.st, w))
-		gotW[sys.Watches[i].Name] = state(r.watchers[w] != nil, r.pending[w])
-	}
-	r.tolerate(n, pre, wantW, gotW)
-	if d := cmp.Diff(wantW, gotW); d != "" {
-		r.diverge(n, "watch", "watches (-model +daemon; pending: an event came that no handler took yet):\n"+d)
-	}
-	return nil
-}
-
-// tolerate accepts the watch differences that the model keeps on purpose
-// and brings the executor's view in line with the model's:
-// RmPhantomEvent (the model fires a watch below a removed node that did
-// not exist; oxenstored does not) and TxnEventsFromBody (a commit fires
-// for the body's requests even where they change nothing now).
-func (r *run) tolerate(n int, pre model.State, want, got map[string]string) {
-	if n == 0 || pre == nil {
-		return
-	}
-	sys := r.sys
-	t := &sys.Trans[r.last]
-	body, own := sys.EffectiveOps(pre, t)
-	for i := range sys.Watches {
-		w := model.WatchID(i)
-		name := sys.Watches[i].Name
-		if want[name] == got[name] {
-			continue
-		}
-		wp := sys.Paths[sys.Watches[i].Path].Name
-		if want[name] == "pending" && got[name] == "on" {
-			wid := sys.Watches[i].Path
-			for _, op := range append(append([]model.Op{}, body...), own...) {
-				rp := sys.Paths[op.Path].Name
-				if (op.Kind == model.OpRm || op.Kind == model.OpCleanup) && strings.HasPrefix(wp, rp+"/") &&
-					!sys.Exists(pre, wid) && !sys.Exists(pre, sys.Paths[wid].Parent) {
-					r.rep.Known[RmPhantomEvent]++
-					r.pending[w] = true
-					got[name] = want[name]
-					break
-				}
-			}
-		}
-		if want[name] != got[name] && t.Kind == model.Commit && want[name] != "off" && got[name] != "off" &&
-			!firesAny(sys, own[1:], w) && (got[name] == "pending") == r.commitEvents(r.snaps[t.Actor], pre, body, w) {
-			r.rep.Known[TxnEventsFromBody]++
-			r.pending[w] = want[name] == "pending"
-			got[name] = want[name]
-		}
-	}
-}
-
-// fires reports whether op, by its path alone, concerns watch w: it
-// modifies the watched node or a node below it, or removes an ancestor.
-func fires(sys *model.System, op model.Op, w model.WatchID) bool {
-	if !op.Kind.IsWrite() || op.Kind == model.OpDomainGone {
-		return false
-	}
-	wp, p := sys.Paths[sys.Watches[w].Path].Name, sys.Paths[op.Path].Name
-	if p == wp || wp == "/" || strings.HasPrefix(p, wp+"/") {
-		return true
-	}
-	return (op.Kind == model.OpRm || op.Kind == model.OpCleanup) && (p == "/" || strings.HasPrefix(wp, p+"/"))
-}
-
-func firesAny(sys *model.System, ops []model.Op, w model.WatchID) bool {
-	for _, op := range ops {
-		if fires(sys, op, w) {
-			return true
-		}
-	}
-	return false
-}
-
-// commitEvents is what oxenstored sends watch w at the commit of body,
-// opened in snap and committed in pre: one event per modifying request
-// that changed the snapshot, delivered if its node exists in the
-// snapshot or after the commit, or its parent in the snapshot (see
-// TxnEventsFromBody).
-func (r *run) commitEvents(snap, pre model.State, body []model.Op, w model.WatchID) bool {
-	sys := r.sys
-	if snap == nil {
-		snap = pre
-	}
-	cur := append(model.State(nil), snap...)
-	post := append(model.State(nil), pre...)
-	for _, op := range body {
-		sys.ApplyOp(post, op)
-	}
-	wid := sys.Watches[w].Path
-	for _, op := range body {
-		noop := op.Kind == model.OpMkdir && sys.Exists(cur, op.Path) ||
-			(op.Kind == model.OpRm || op.Kind == model.OpCleanup) && !sys.Exists(cur, op.Path)
-		if !noop && fires(sys, op, w) {
-			e := op.Path
-			if strings.HasPrefix(sys.Paths[wid].Name, sys.Paths[op.Path].Name+"/") {
-				e = wid
-			}
-			if sys.Exists(snap, e) || sys.Exists(post, e) || sys.Paths[e].Parent != model.NoPath && sys.Exists(snap, sys.Paths[e].Parent) {
-				return true
-			}
-		}
-		sys.ApplyOp(cur, op)
-	}
-	return false
-}
-
-// readStore reads the store back: the whole subtree below the root, or
-// (on a live host) the model's own paths.
-func (r *run) readStore(ctx context.Context) (map[string]string, error) {
-	out := map[string]string{}
-	if !r.strict {
-		for i := range r.sys.Paths {
-			v, err := r.b.Read(ctx, r.mapPath(r.sys.Paths[i].Name))
-			if errors.Is(err, realxs.ENOENT) {
-				continue
-			} else if err != nil {
-				return nil, err
-			}
-			out[r.sys.Paths[i].Name] = string(v)
-		}
-		return out, nil
-	}
-	var walk func(p string) error
-	walk = func(p string) error {
-		v, err := r.b.Read(ctx, p)
-		if errors.Is(err, realxs.ENOENT) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		out[r.unmap(p)] = string(v)
-		kids, err := r.b.Directory(ctx, p)
-		if errors.Is(err, realxs.ENOENT) {
-			return nil
-		} else if err != nil {
-			return err
-		}
-		for _, k := range kids {
-			if err := walk(p + "/" + k); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	return out, walk(r.root)
 }
 
 // cleanup aborts open transactions, removes the watches and removes what
 // the run created, with a context of its own.
-func (r *run) cleanup() error {
+func (r *Session) cleanup() error {
 	ctx, cancel := context.WithTimeout(context.Background(), CleanupTimeout)
 	defer cancel()
 	for a, tx := range r.txns {

@@ -107,7 +107,7 @@ func MakePlan(sys *model.System, ids []int32, root string, live *LiveTarget) (*P
 	} else if err := checkRoot(root); err != nil {
 		return nil, err
 	}
-	r := &run{sys: sys, root: root}
+	r := pathMap{sys: sys, root: root}
 	pl := &Plan{}
 	st := sys.Initial()
 	if live == nil {
