@@ -13,6 +13,13 @@
 // C xenstored records what a request touches (see universe); a C
 // xenstored transaction has no snapshot.
 //
+// The files follow these jobs: universe.go is the reference model (the
+// small tree, its watches and C xenstored's probes) and the reference's
+// transaction; oxenstored.go and cxenstored.go are each daemon's rule;
+// seq.go draws and checks one random sequence; live.go runs sequences
+// for a time budget and counts; known.go and conflict.go are the named
+// checks.
+//
 // [Live] runs the sequences for a time budget against the clients of any
 // daemon: the tests here against the private oxenstored of package
 // xstest, and package realxs/realhost against C xenstored and oxenstored
