@@ -23,6 +23,12 @@
 // Tests that boot a host carry the build tag realhost and run with
 // `make realhost`; plain `go test ./...` never boots a VM.
 //
+// The files follow these jobs: host.go boots and closes a [Host];
+// qemu.go starts and kills QEMU; console.go logs its serial console and
+// tells a hung boot; agent.go talks to dom0's agent over its multiplexed
+// connection; ops.go, guest.go and payload.go are what the agent is
+// asked to do; config.go is the [Config].
+//
 // Errors are *[Error] values, shaped like io/fs.PathError. Without the
 // images, Boot fails with an error matching [ErrNoCache]; with images
 // older than tools/xenhost, one matching [ErrStaleCache].
