@@ -26,8 +26,10 @@
 // The files follow these jobs: host.go boots and closes a [Host];
 // qemu.go starts and kills QEMU; console.go logs its serial console and
 // tells a hung boot; agent.go talks to dom0's agent over its multiplexed
-// connection; ops.go, guest.go and payload.go are what the agent is
-// asked to do; config.go is the [Config].
+// connection; ops.go (dom0's commands, files, logs and the machine-wide
+// lock) and guest.go (guests) are what the agent is asked to do;
+// payload.go builds the agent and QEMU's boot payload; config.go is the
+// [Config] and the package's [Error].
 //
 // Errors are *[Error] values, shaped like io/fs.PathError. Without the
 // images, Boot fails with an error matching [ErrNoCache]; with images
