@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/realxs/conform"
 	"github.com/xbcheck/xbcheck/realxs/exec"
 )
 
@@ -207,43 +208,26 @@ func (o *observer) explain(ctx context.Context, settle time.Duration) (bool, err
 // when none is needed) after which the model's store is live, or nil.
 func (o *observer) search(live map[string]string) []*model.Transition {
 	sys := o.sys
-	type node struct {
-		st   model.State
-		path []*model.Transition
-	}
 	start := o.sess.State()
 	if cmp.Equal(sys.Store(start), live) {
 		return []*model.Transition{}
 	}
-	seen := map[uint64]bool{model.Fingerprint(start): true}
-	frontier := []node{{st: start}}
-	for depth := 0; depth < o.opts.Depth && len(frontier) > 0; depth++ {
-		var next []node
-		for _, n := range frontier {
-			var found []*model.Transition
-			sys.Successors(n.st, make(model.State, sys.Size()), func(t *model.Transition, s model.State) bool {
-				if !o.observed[t.Actor] || t.Fault != "" {
-					return true
-				}
-				fp := model.Fingerprint(s)
-				if seen[fp] {
-					return true
-				}
-				seen[fp] = true
-				st := append(model.State(nil), s...)
-				path := append(slices.Clone(n.path), t)
-				if cmp.Equal(sys.Store(st), live) {
-					found = path
-					return false
-				}
-				next = append(next, node{st: st, path: path})
-				return true
-			})
-			if found != nil {
-				return found
-			}
-		}
-		frontier = next
+	s := &conform.Search{Sys: sys, Depth: o.opts.Depth, MaxFound: 1,
+		Take: func(t *model.Transition, _, _ model.State) bool { return o.observed[t.Actor] && t.Fault == "" },
+		Goal: func(st model.State) bool { return cmp.Equal(sys.Store(st), live) },
 	}
-	return nil
+	found, path := s.Run([]model.State{start})
+	if found == nil {
+		return nil
+	}
+	return transitions(sys, path)
+}
+
+// transitions are the transitions of a path of indexes into System.Trans.
+func transitions(sys *model.System, path []int) []*model.Transition {
+	out := make([]*model.Transition, len(path))
+	for i, id := range path {
+		out[i] = &sys.Trans[id]
+	}
+	return out
 }

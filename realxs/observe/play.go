@@ -314,52 +314,28 @@ func (p *player) loop() error {
 // included, is enabled: steps the real components may have taken without
 // a trace in the store. It reports whether it took any.
 func (p *player) silent() bool {
-	type node struct {
-		st   model.State
-		path []*model.Transition
-	}
-	quiet := func(t *model.Transition) bool {
-		return !p.opts.Played(t) && t.Fault == "" && !t.Writes()
-	}
-	playable := func(st model.State) bool {
-		for i := range p.sys.Trans {
-			if t := &p.sys.Trans[i]; p.opts.Played(t) && t.Fault == "" && p.sys.Enabled(st, t) {
-				return true
-			}
-		}
-		return false
-	}
-	frontier := []node{{st: p.sess.State()}}
-	seen := map[uint64]bool{model.Fingerprint(p.sess.State()): true}
-	for depth := 0; depth < 4 && len(frontier) > 0; depth++ {
-		var next []node
-		for _, n := range frontier {
-			var found []*model.Transition
-			p.sys.Successors(n.st, make(model.State, p.sys.Size()), func(t *model.Transition, s model.State) bool {
-				fp := model.Fingerprint(s)
-				if !quiet(t) || seen[fp] {
+	s := &conform.Search{Sys: p.sys, Depth: 4, MaxFound: 1,
+		Take: func(t *model.Transition, _, _ model.State) bool {
+			return !p.opts.Played(t) && t.Fault == "" && !t.Writes()
+		},
+		Goal: func(st model.State) bool {
+			for i := range p.sys.Trans {
+				if t := &p.sys.Trans[i]; p.opts.Played(t) && t.Fault == "" && p.sys.Enabled(st, t) {
 					return true
 				}
-				seen[fp] = true
-				path := append(append([]*model.Transition(nil), n.path...), t)
-				if playable(s) {
-					found = path
-					return false
-				}
-				next = append(next, node{st: append(model.State(nil), s...), path: path})
-				return true
-			})
-			if found != nil {
-				for _, t := range found {
-					p.sess.Advance(t)
-					p.tr.Played(t)
-					p.rep.Steps = append(p.rep.Steps, p.sys.Actors[t.Actor].Name+": "+t.Name+" (unseen)")
-					p.rep.Path = append(p.rep.Path, int32(t.ID))
-				}
-				return true
 			}
-		}
-		frontier = next
+			return false
+		},
 	}
-	return false
+	found, path := s.Run([]model.State{p.sess.State()})
+	if found == nil {
+		return false
+	}
+	for _, t := range transitions(p.sys, path) {
+		p.sess.Advance(t)
+		p.tr.Played(t)
+		p.rep.Steps = append(p.rep.Steps, p.sys.Actors[t.Actor].Name+": "+t.Name+" (unseen)")
+		p.rep.Path = append(p.rep.Path, int32(t.ID))
+	}
+	return true
 }
