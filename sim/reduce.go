@@ -60,11 +60,9 @@ func (l *lenient) Name() string                { return "lenient" }
 func (l *lenient) Start(*model.System, uint64) { l.pos = 0 }
 func (l *lenient) Pick(e *Enabled) int {
 	for ; l.pos < len(l.ids); l.pos++ {
-		for i := 0; i < e.Len(); i++ {
-			if e.ID(i) == l.ids[l.pos] {
-				l.pos++
-				return i
-			}
+		if i := e.Index(l.ids[l.pos]); i >= 0 {
+			l.pos++
+			return i
 		}
 	}
 	return -1

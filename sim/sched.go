@@ -192,33 +192,16 @@ func (s *PCT) Pick(e *Enabled) int {
 	if i, ok := s.faults.pick(e, s.r); ok {
 		return i
 	}
-	a := s.top(e)
+	a := e.Top(s.prio)
 	for s.nextCh < len(s.change) && s.change[s.nextCh] <= e.Step {
 		if s.change[s.nextCh] == e.Step {
 			s.prio[a] = s.d - 1 - s.nextCh
-			a = s.top(e)
+			a = e.Top(s.prio)
 		}
 		s.nextCh++
 	}
-	s.mine = s.mine[:0]
-	for _, i := range e.Plain() {
-		if e.Transition(i).Actor == a {
-			s.mine = append(s.mine, i)
-		}
-	}
+	s.mine = e.PlainOf(a, s.mine[:0])
 	return s.mine[s.r.IntN(len(s.mine))]
-}
-
-// top returns the highest-priority actor with an enabled non-fault step.
-func (s *PCT) top(e *Enabled) int {
-	best := -1
-	for _, i := range e.Plain() {
-		a := e.Transition(i).Actor
-		if best < 0 || s.prio[a] > s.prio[best] {
-			best = a
-		}
-	}
-	return best
 }
 
 // Schedule replays a recorded list of transition ids: it stops the run
@@ -241,11 +224,8 @@ func (s *Schedule) Pick(e *Enabled) int {
 	if e.Step > len(s.IDs) {
 		return -1
 	}
-	want := s.IDs[e.Step-1]
-	for i := 0; i < e.Len(); i++ {
-		if e.ID(i) == want {
-			return i
-		}
+	if i := e.Index(s.IDs[e.Step-1]); i >= 0 {
+		return i
 	}
 	s.Diverged = e.Step
 	return -1

@@ -129,6 +129,43 @@ func (e *Enabled) Plain() []int { return e.plain }
 // Faults returns the indexes of the enabled fault steps.
 func (e *Enabled) Faults() []int { return e.faults }
 
+// Index returns the index of the step of transition id, or -1 when id is
+// not enabled.
+func (e *Enabled) Index(id int32) int {
+	for i := 0; i < e.Len(); i++ {
+		if e.ID(i) == id {
+			return i
+		}
+	}
+	return -1
+}
+
+// Top returns the actor that has an enabled step that is not a fault and
+// the highest priority prio[actor] (among equals, the first in step
+// order), or -1 when no such step is enabled. Priority schedulers (PCT,
+// simtest's drawn priorities) give the step to it.
+func (e *Enabled) Top(prio []int) int {
+	best := -1
+	for _, i := range e.Plain() {
+		a := e.Transition(i).Actor
+		if best < 0 || prio[a] > prio[best] {
+			best = a
+		}
+	}
+	return best
+}
+
+// PlainOf appends to buf the indexes of the enabled steps of actor a that
+// are not faults.
+func (e *Enabled) PlainOf(a int, buf []int) []int {
+	for _, i := range e.Plain() {
+		if e.Transition(i).Actor == a {
+			buf = append(buf, i)
+		}
+	}
+	return buf
+}
+
 // A Scheduler chooses the steps of runs.
 type Scheduler interface {
 	// Name describes the scheduler and its parameters, e.g. "pct(d=3,k=40)".

@@ -252,19 +252,14 @@ func (d *drawn) Pick(e *sim.Enabled) int {
 			return d.choose(e, "fault")
 		}
 	}
-	a := d.top(e)
+	a := e.Top(d.prio)
 	for i, c := range d.change {
 		if c == e.Step {
 			d.prio[a] = -1 - i // below every drawn priority
-			a = d.top(e)
+			a = e.Top(d.prio)
 		}
 	}
-	d.order = d.order[:0]
-	for _, i := range e.Plain() {
-		if e.Transition(i).Actor == a {
-			d.order = append(d.order, i)
-		}
-	}
+	d.order = e.PlainOf(a, d.order[:0])
 	return d.choose(e, "step")
 }
 
@@ -274,19 +269,6 @@ func (d *drawn) choose(e *sim.Enabled, what string) int {
 		return d.order[0]
 	}
 	return d.order[rapid.IntRange(0, len(d.order)-1).Draw(d.t, fmt.Sprintf("%s %d", what, e.Step))]
-}
-
-// top is the highest-priority actor with an enabled protocol step (the
-// lower index among equals).
-func (d *drawn) top(e *sim.Enabled) int {
-	best := -1
-	for _, i := range e.Plain() {
-		a := e.Transition(i).Actor
-		if best < 0 || d.prio[a] > d.prio[best] {
-			best = a
-		}
-	}
-	return best
 }
 
 // recorder is the rapid.TB that Find hands to rapid: it keeps the report
