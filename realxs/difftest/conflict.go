@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs"
 )
 
@@ -130,32 +129,12 @@ func (e *knownEnv) conflictCase(cc conflictCase) (daemon, modelOutcome string) {
 		}
 		return
 	}
-	op := func(kind, p, v string) model.Op {
-		switch kind {
-		case "WRITE":
-			return model.Write(u.p(p), u.v(v))
-		case "MKDIR":
-			return model.Mkdir(u.p(p))
-		case "RM":
-			return model.Rm(u.p(p))
-		}
-		panic(kind)
-	}
 	plain := func(c *realxs.Client, r string) {
 		kind, p, v := parse(r)
-		var err error
-		switch kind {
-		case "WRITE":
-			err = c.Write(ctx, e.path(p), []byte(v))
-		case "MKDIR":
-			err = c.Mkdir(ctx, e.path(p))
-		case "RM":
-			err = c.Rm(ctx, e.path(p))
-		}
-		if err != nil {
+		if _, err := send(ctx, c, kind, e.path(p), v); err != nil {
 			e.t.Fatalf("%s: %v", r, err)
 		}
-		u.sys.ApplyOp(e.st, op(kind, p, v))
+		u.sys.ApplyOp(e.st, u.op(kind, p, v))
 	}
 	for _, r := range cc.init {
 		plain(e.o, r)
@@ -168,18 +147,7 @@ func (e *knownEnv) conflictCase(cc conflictCase) (daemon, modelOutcome string) {
 		pr := u.probes[probeKey{0, kind, p}]
 		e.st = u.sys.Apply(e.st, pr.body)
 		probes = append(probes, pr)
-		switch kind {
-		case "READ":
-			_, err = tx.Read(ctx, e.path(p))
-		case "DIRECTORY":
-			_, err = tx.Directory(ctx, e.path(p))
-		case "WRITE":
-			err = tx.Write(ctx, e.path(p), []byte(v))
-		case "MKDIR":
-			err = tx.Mkdir(ctx, e.path(p))
-		case "RM":
-			err = tx.Rm(ctx, e.path(p))
-		}
+		_, err = send(ctx, tx, kind, e.path(p), v)
 		if err != nil && !errors.Is(err, realxs.ENOENT) {
 			e.t.Fatalf("%s in the transaction: %v", r, err)
 		}

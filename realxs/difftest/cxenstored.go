@@ -117,11 +117,7 @@ func (s *seq) cxRead(what string, ci int, tx *refTxn, kind, p string) string {
 	doomed := s.cxConflicts(tx)
 	view := s.cxView(tx)
 	s.cxOpen(ci, tx, kind, p)
-	op := model.Read(u.p(p))
-	if kind == "DIRECTORY" {
-		op = model.Directory(u.p(p))
-	}
-	s.u.cxAccess(tx, view, op)
+	s.u.cxAccess(tx, view, u.op(kind, p, ""))
 	got := s.read(tx.live, read)
 	if len(doomed) > 0 {
 		s.stats.doomed.Add(1)

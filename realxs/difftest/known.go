@@ -106,25 +106,13 @@ func (e *knownEnv) must(err error) {
 }
 
 // path is the daemon's path of the universe's path p.
-func (e *knownEnv) path(p string) string {
-	if p == "/" {
-		return e.prefix
-	}
-	return e.prefix + p
-}
+func (e *knownEnv) path(p string) string { return under(e.prefix, p) }
 
 // do performs a plain request on the other client and on the model.
 func (e *knownEnv) do(op model.Op) {
 	e.t.Helper()
-	p := e.path(e.u.sys.Paths[op.Path].Name)
-	switch op.Kind {
-	case model.OpWrite:
-		e.must(e.o.Write(e.ctx, p, []byte(e.u.sys.Values[op.Val])))
-	case model.OpMkdir:
-		e.must(e.o.Mkdir(e.ctx, p))
-	case model.OpRm:
-		e.must(e.o.Rm(e.ctx, p))
-	}
+	_, err := send(e.ctx, e.o, op.Kind.String(), e.path(e.u.sys.Paths[op.Path].Name), e.u.sys.Values[op.Val])
+	e.must(err)
 	e.u.sys.ApplyOp(e.st, op)
 }
 

@@ -49,12 +49,7 @@ func (s *seq) expect(st model.State, op model.Op) {
 	}
 }
 
-func (s *seq) path(p string) string {
-	if p == "/" {
-		return s.root
-	}
-	return s.root + p
-}
+func (s *seq) path(p string) string { return under(s.root, p) }
 
 func (s *seq) fatalf(format string, args ...any) {
 	s.failing.Store(true)
@@ -93,36 +88,48 @@ func (s *seq) check(what, want, got string) {
 
 func (s *seq) read(st realxs.Store, read string) string {
 	kind, p, _ := strings.Cut(read, " ")
-	if kind == "READ" {
-		v, err := st.Read(s.ctx, s.path(p))
-		if err != nil {
-			return errName(err)
-		}
-		return fmt.Sprintf("%q", v)
-	}
-	kids, err := st.Directory(s.ctx, s.path(p))
+	got, err := send(s.ctx, st, kind, s.path(p), "")
 	if err != nil {
 		return errName(err)
 	}
-	slices.Sort(kids)
-	return "[" + strings.Join(kids, " ") + "]"
+	return got
+}
+
+// send sends request kind (READ, DIRECTORY, WRITE, MKDIR, RM, SET_PERMS)
+// for the daemon's path to st, with value v for a WRITE. It returns a
+// read's response as universe.look renders it.
+func send(ctx context.Context, st realxs.Store, kind, path, v string) (string, error) {
+	switch kind {
+	case "READ":
+		b, err := st.Read(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("%q", b), nil
+	case "DIRECTORY":
+		kids, err := st.Directory(ctx, path)
+		if err != nil {
+			return "", err
+		}
+		slices.Sort(kids)
+		return "[" + strings.Join(kids, " ") + "]", nil
+	case "WRITE":
+		return "", st.Write(ctx, path, []byte(v))
+	case "MKDIR":
+		return "", st.Mkdir(ctx, path)
+	case "RM":
+		return "", st.Rm(ctx, path)
+	case "SET_PERMS":
+		return "", st.SetPerms(ctx, path, []realxs.Perm{{Domid: 0, Access: realxs.AccessRead}})
+	}
+	panic(kind)
 }
 
 // write performs a modifying request on the daemon (st) and returns the
 // model's operation.
 func (s *seq) write(st realxs.Store, kind, p, v string) (model.Op, error) {
-	u := s.u
-	switch kind {
-	case "WRITE":
-		return model.Write(u.p(p), u.v(v)), st.Write(s.ctx, s.path(p), []byte(v))
-	case "MKDIR":
-		return model.Mkdir(u.p(p)), st.Mkdir(s.ctx, s.path(p))
-	case "RM":
-		return model.Rm(u.p(p)), st.Rm(s.ctx, s.path(p))
-	case "SET_PERMS":
-		return model.SetPerms(u.p(p)), st.SetPerms(s.ctx, s.path(p), []realxs.Perm{{Domid: 0, Access: realxs.AccessRead}})
-	}
-	panic(kind)
+	_, err := send(s.ctx, st, kind, s.path(p), v)
+	return s.u.op(kind, p, v), err
 }
 
 // expectWriteErr is the error the model's semantics predict for a

@@ -94,19 +94,7 @@ func newUniverse(t testing.TB, daemon string, clients int) *universe {
 				}
 				for _, p := range ps {
 					pid, _ := b.Sys().PathByName(p)
-					var op model.Op
-					switch kind {
-					case "READ":
-						op = model.Read(pid)
-					case "DIRECTORY":
-						op = model.Directory(pid)
-					case "WRITE":
-						op = model.Write(pid, model.Empty)
-					case "MKDIR":
-						op = model.Mkdir(pid)
-					case "RM":
-						op = model.Rm(pid)
-					}
+					op := opOf(kind, pid, model.Empty)
 					pb := b.Actor(fmt.Sprintf("client %d: %s %s", c, kind, p), model.Toolstack, -1, false)
 					idle, open := pb.Final("idle", ""), pb.Loc("open", "")
 					pb.T(model.Transition{Name: "body", From: idle, To: open, Kind: model.TxnBody, Ops: []model.Op{op}})
@@ -139,6 +127,45 @@ func newUniverse(t testing.TB, daemon string, clients int) *universe {
 		u.probes[d.key] = pr
 	}
 	return u
+}
+
+// opOf is the model's operation of a request: kind (READ, DIRECTORY,
+// WRITE, MKDIR, RM, SET_PERMS) on p, with value v for a WRITE.
+func opOf(kind string, p model.PathID, v model.Value) model.Op {
+	switch kind {
+	case "READ":
+		return model.Read(p)
+	case "DIRECTORY":
+		return model.Directory(p)
+	case "WRITE":
+		return model.Write(p, v)
+	case "MKDIR":
+		return model.Mkdir(p)
+	case "RM":
+		return model.Rm(p)
+	case "SET_PERMS":
+		return model.SetPerms(p)
+	}
+	panic(kind)
+}
+
+// op is the model's operation of request kind on the universe's path p,
+// with value v for a WRITE.
+func (u *universe) op(kind, p, v string) model.Op {
+	val := model.Empty
+	if kind == "WRITE" {
+		val = u.v(v)
+	}
+	return opOf(kind, u.p(p), val)
+}
+
+// under is the daemon's path of the universe's path p in a run below
+// root.
+func under(root, p string) string {
+	if p == "/" {
+		return root
+	}
+	return root + p
 }
 
 func (u *universe) p(s string) model.PathID {
