@@ -97,13 +97,7 @@ func (f *xsFlags) run(c *scenario.Compiled, tr *trace.Trace, stderr io.Writer) (
 	var b exec.Backend
 	where := "the model's own store"
 	if f.xenstore != "" {
-		var cl *realxs.Client
-		var err error
-		if strings.HasPrefix(f.xenstore, "/dev/") || strings.HasPrefix(f.xenstore, "/proc/xen/") {
-			cl, err = realxs.DialXenbus(ctx, f.xenstore)
-		} else {
-			cl, err = realxs.Dial(ctx, f.xenstore)
-		}
+		cl, err := dialXenstore(ctx, f.xenstore)
 		if err != nil {
 			fmt.Fprintf(stderr, "xbsim: %v\n", err)
 			return nil, "", 2
@@ -175,12 +169,7 @@ func (f *xsFlags) runPlay(c *scenario.Compiled, ids []int32, live *exec.LiveTarg
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	var cl *realxs.Client
-	if strings.HasPrefix(f.xenstore, "/dev/") || strings.HasPrefix(f.xenstore, "/proc/xen/") {
-		cl, err = realxs.DialXenbus(ctx, f.xenstore)
-	} else {
-		cl, err = realxs.Dial(ctx, f.xenstore)
-	}
+	cl, err := dialXenstore(ctx, f.xenstore)
 	if err != nil {
 		fmt.Fprintf(stderr, "xbsim: %v\n", err)
 		return "", 2
@@ -227,4 +216,14 @@ func localRunner(ctx context.Context, argv []string) (int, string, error) {
 		return -1, string(out), err
 	}
 	return 0, string(out), nil
+}
+
+// dialXenstore connects to the xenstore at addr (--xenstore): the xenbus
+// device when addr lies below /dev/ or /proc/xen/, else xenstored's unix
+// socket.
+func dialXenstore(ctx context.Context, addr string) (*realxs.Client, error) {
+	if strings.HasPrefix(addr, "/dev/") || strings.HasPrefix(addr, "/proc/xen/") {
+		return realxs.DialXenbus(ctx, addr)
+	}
+	return realxs.Dial(ctx, addr)
 }

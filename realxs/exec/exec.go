@@ -138,12 +138,9 @@ func (e *Executor) Run(ctx context.Context, ids []int32) (rep *Report, err error
 		return r.rep, nil
 	}
 	for i, id := range ids {
-		if int(id) < 0 || int(id) >= len(e.Sys.Trans) {
-			return r.rep, fmt.Errorf("exec: step %d: no transition %d", i+1, id)
-		}
-		t := &e.Sys.Trans[id]
-		if !e.Sys.Enabled(r.st, t) {
-			return r.rep, fmt.Errorf("exec: step %d: %s %q is not enabled in the model", i+1, e.Sys.Actors[t.Actor].Name, t.Name)
+		t, err := stepOf(e.Sys, r.st, i, id)
+		if err != nil {
+			return r.rep, err
 		}
 		if err := r.Step(ctx, t); err != nil {
 			return r.rep, err
@@ -157,6 +154,19 @@ func (e *Executor) Run(ctx context.Context, ids []int32) (rep *Report, err error
 		}
 	}
 	return r.rep, nil
+}
+
+// stepOf returns the transition id of step i (from 0) of a run, which
+// must exist and be enabled in st.
+func stepOf(sys *model.System, st model.State, i int, id int32) (*model.Transition, error) {
+	if int(id) < 0 || int(id) >= len(sys.Trans) {
+		return nil, fmt.Errorf("exec: step %d: no transition %d", i+1, id)
+	}
+	t := &sys.Trans[id]
+	if !sys.Enabled(st, t) {
+		return nil, fmt.Errorf("exec: step %d: %s %q is not enabled in the model", i+1, sys.Actors[t.Actor].Name, t.Name)
+	}
+	return t, nil
 }
 
 // Start sets the initial state up and returns the session; the caller

@@ -119,12 +119,9 @@ func MakePlan(sys *model.System, ids []int32, root string, live *LiveTarget) (*P
 		}
 	}
 	for i, id := range ids {
-		if int(id) < 0 || int(id) >= len(sys.Trans) {
-			return nil, fmt.Errorf("exec: step %d: no transition %d", i+1, id)
-		}
-		t := &sys.Trans[id]
-		if !sys.Enabled(st, t) {
-			return nil, fmt.Errorf("exec: step %d: %s %q is not enabled in the model", i+1, sys.Actors[t.Actor].Name, t.Name)
+		t, err := stepOf(sys, st, i, id)
+		if err != nil {
+			return nil, err
 		}
 		pl.Lines = append(pl.Lines, fmt.Sprintf("step %d %s %q", i+1, sys.Actors[t.Actor].Name, t.Name))
 		body, own := sys.EffectiveOps(st, t)
