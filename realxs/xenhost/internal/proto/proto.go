@@ -298,6 +298,25 @@ func Unchunk(chunks []string) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
+// A lineBuf gathers the handshake's lines, read a byte at a time (so
+// that nothing after the handshake is consumed); it keeps at most 256
+// bytes of a line.
+type lineBuf struct{ b []byte }
+
+// add takes byte c; at the end of a line it returns the line, trimmed,
+// and true.
+func (l *lineBuf) add(c byte) (string, bool) {
+	if c != '\n' {
+		if len(l.b) < 256 {
+			l.b = append(l.b, c)
+		}
+		return "", false
+	}
+	got := strings.TrimSpace(string(l.b))
+	l.b = l.b[:0]
+	return got, true
+}
+
 // AgentHandshake is the agent's side of the handshake on the serial port:
 // it repeats [Banner] every interval until it reads a [Go] line, then
 // stops repeating and writes [Ack]. A read that returns no bytes and EOF
@@ -325,7 +344,7 @@ func AgentHandshake(rw io.ReadWriter, interval time.Duration) error {
 		}
 	}()
 	finish := func() { close(stop); wg.Wait() }
-	var line []byte
+	var line lineBuf
 	var b [1]byte
 	for {
 		n, err := rw.Read(b[:])
@@ -337,15 +356,7 @@ func AgentHandshake(rw io.ReadWriter, interval time.Duration) error {
 			time.Sleep(interval / 5)
 			continue
 		}
-		if b[0] != '\n' {
-			if len(line) < 256 {
-				line = append(line, b[0])
-			}
-			continue
-		}
-		got := strings.TrimSpace(string(line))
-		line = line[:0]
-		if got == Go {
+		if got, ok := line.add(b[0]); ok && got == Go {
 			break
 		}
 	}
@@ -359,21 +370,17 @@ func AgentHandshake(rw io.ReadWriter, interval time.Duration) error {
 // still in flight are skipped). It reads byte by byte, so that nothing
 // after the Ack is consumed.
 func HostHandshake(rw io.ReadWriter) error {
-	var line []byte
+	var line lineBuf
 	var b [1]byte
 	sentGo := false
 	for {
 		if _, err := io.ReadFull(rw, b[:]); err != nil {
 			return err
 		}
-		if b[0] != '\n' {
-			if len(line) < 256 {
-				line = append(line, b[0])
-			}
+		got, ok := line.add(b[0])
+		if !ok {
 			continue
 		}
-		got := strings.TrimSpace(string(line))
-		line = line[:0]
 		switch {
 		case got == Banner && !sentGo:
 			if _, err := io.WriteString(rw, Go+"\n"); err != nil {
