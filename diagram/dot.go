@@ -2,7 +2,8 @@ package diagram
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/awalterschulze/gographviz"
@@ -78,7 +79,7 @@ func (c *Chart) DOT() ([]byte, error) {
 	for k, v := range c.Attrs {
 		attrs[k] = v
 	}
-	for _, k := range sortedKeys(attrs) {
+	for _, k := range slices.Sorted(maps.Keys(attrs)) {
 		v := attrs[k]
 		if k == "label" {
 			v = escText(v, false)
@@ -184,15 +185,6 @@ func quoteAll(m map[string]string) map[string]string {
 		out[k] = quoteRaw(v)
 	}
 	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	ks := make([]string, 0, len(m))
-	for k := range m {
-		ks = append(ks, k)
-	}
-	sort.Strings(ks)
-	return ks
 }
 
 // wrap breaks text into lines of about width characters at spaces.
