@@ -23,12 +23,15 @@
 // The differences the model keeps on purpose are [Known] and counted.
 //
 // The package's files follow these jobs: exec.go is the run's lifecycle
-// (the [Executor], its [Session], setup, steps and cleanup); requests.go
-// translates the model's operations to xenstore requests; compare.go
-// reads the daemon back and compares it with the model's prediction;
-// known.go names the known differences, by daemon, and tolerate.go holds
-// the rules by which the comparison accepts them; plan.go is the dry run
-// and the safety of a live host's own paths.
+// (the [Executor], its [Session], setup, steps and cleanup) and paths.go
+// maps the model's paths below the run's root; requests.go translates
+// the model's operations to xenstore requests; compare.go reads the
+// daemon back and compares it with the model's prediction, and
+// divergence.go is what it reports; known.go names the known
+// differences, by daemon, and tolerate.go holds the rules by which the
+// comparison accepts them; plan.go is the dry run and the safety of a
+// live host's own paths; backend.go is the [Backend] a run drives and
+// modelstore.go the in-memory one.
 //
 // Without a daemon, [ModelStore] is an in-memory xenstore with the
 // model's semantics, so that a replay runs anywhere.
