@@ -39,6 +39,8 @@ package conform
 
 import (
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
@@ -49,6 +51,12 @@ import (
 // event channels a frontend grants, the disk size blkback reports, the
 // device number the block script finds, and the script's error message.
 var DefaultOpaque = []string{"ring-ref", "event-channel", "tx-ring-ref", "rx-ring-ref", "event-channel-tx", "event-channel-rx", "sectors", "physical-device", "hotplug-error"}
+
+// IsOpaque reports whether the node at path is compared by presence
+// alone: its key (the path's last component) is one of the opaque keys.
+func IsOpaque(opaque []string, path string) bool {
+	return slices.Contains(opaque, path[strings.LastIndexByte(path, '/')+1:])
+}
 
 // Options tune a check.
 type Options struct {

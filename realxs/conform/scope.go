@@ -34,7 +34,7 @@ func (c *checker) scope() {
 			if p.Name == c.sys.Paths[d].Name || strings.HasPrefix(p.Name, c.sys.Paths[d].Name+"/") {
 				c.ids = append(c.ids, model.PathID(i))
 				c.names = append(c.names, p.Name)
-				c.opaque = append(c.opaque, slices.Contains(c.opts.Opaque, p.Name[strings.LastIndexByte(p.Name, '/')+1:]))
+				c.opaque = append(c.opaque, IsOpaque(c.opts.Opaque, p.Name))
 				break
 			}
 		}

@@ -5,12 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/xbcheck/xbcheck/model"
 	"github.com/xbcheck/xbcheck/realxs"
+	"github.com/xbcheck/xbcheck/realxs/conform"
 )
 
 // ReadStore reads the model's paths back from the backend.
@@ -135,8 +135,7 @@ func (r *Session) checkRead(p model.PathID, v []byte, err error, cur model.State
 
 // opaque reports whether p's value is compared by presence.
 func (r *Session) opaque(p model.PathID) bool {
-	name := r.sys.Paths[p].Name
-	return slices.Contains(r.e.Opaque, name[strings.LastIndexByte(name, '/')+1:])
+	return conform.IsOpaque(r.e.Opaque, r.sys.Paths[p].Name)
 }
 
 func sameSet(a, b []string) bool {
