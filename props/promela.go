@@ -31,11 +31,14 @@ func Promela(s *model.System, names []string, multiCore bool) (string, error) {
 			deadlock = true
 			continue
 		}
-		f := d.promela
+		f, by := d.promela, d.by
 		if f == nil {
 			return "", fmt.Errorf("promela: %s (%s) has no translation", n, d.Kind)
 		}
 		checks = append(checks, model.PromelaCheck{Name: n, Step: func(t, body *model.Transition, pre, post func(int) string) string {
+			if !by.judges(s, t) {
+				return ""
+			}
 			return f(s, t, body, pre, post)
 		}})
 	}

@@ -31,7 +31,11 @@ type Def struct {
 	// is sound for it; TestSymmetricPropertiesAreSymmetric checks it on
 	// the scenarios with symmetry groups.
 	Symmetric bool
-	// make builds the predicate for a system.
+	// step is a step invariant's predicate: it holds for the step from
+	// pre to post by transition t. by says whose steps it judges.
+	step func(s *model.System, pre model.State, t *model.Transition, post model.State) bool
+	by   stepsOf
+	// make builds any other property's predicate for a system.
 	make func(s *model.System) checker.Property
 	// reads, for a safety property, lists the state offsets its predicate
 	// reads and says whether it inspects transitions' marks: partial-order
@@ -108,15 +112,44 @@ func Build(s *model.System, names []string) ([]checker.Property, error) {
 		if !ok {
 			return nil, fmt.Errorf("unknown property %q (known: %s)", n, strings.Join(Names(), ", "))
 		}
-		p := d.make(s)
+		var p checker.Property
+		if d.step != nil {
+			p = stepProp(s, d.step, d.by)
+		} else {
+			p = d.make(s)
+		}
 		p.Name, p.Kind, p.Doc, p.Symmetric = d.Name, d.Kind, d.Doc, d.Symmetric
 		out = append(out, p)
 	}
 	return out, nil
 }
 
-func stepProp(f func(pre model.State, t *model.Transition, post model.State) bool, s *model.System) checker.Property {
-	return checker.Property{Step: func(pre []byte, id int32, post []byte) bool { return f(pre, &s.Trans[id], post) }}
+// stepsOf says whose steps a step invariant judges; on the other steps its
+// predicate and its SPIN translation hold without looking.
+type stepsOf int
+
+const (
+	allSteps       stepsOf = iota
+	toolstackSteps         // the toolstack actors' steps only
+	otherSteps             // every step but the toolstack actors'
+)
+
+// judges reports whether the step by t is one w judges.
+func (w stepsOf) judges(s *model.System, t *model.Transition) bool {
+	switch w {
+	case toolstackSteps:
+		return byToolstack(s, t)
+	case otherSteps:
+		return !byToolstack(s, t)
+	}
+	return true
+}
+
+func stepProp(s *model.System, f func(s *model.System, pre model.State, t *model.Transition, post model.State) bool, by stepsOf) checker.Property {
+	return checker.Property{Step: func(pre []byte, id int32, post []byte) bool {
+		t := &s.Trans[id]
+		return !by.judges(s, t) || f(s, pre, t, post)
+	}}
 }
 
 func stateProp(f func(st model.State) bool) checker.Property {

@@ -21,8 +21,11 @@ func TestCatalogue(t *testing.T) {
 			t.Errorf("property %q: empty or listed twice", d.Name)
 		}
 		seen[d.Name] = true
-		if d.Doc == "" || d.make == nil {
-			t.Errorf("%s has no doc or no predicate", d.Name)
+		if d.Doc == "" || (d.make == nil) == (d.step == nil) {
+			t.Errorf("%s has no doc, or not one predicate", d.Name)
+		}
+		if (d.Kind == checker.StepInvariant) != (d.step != nil) {
+			t.Errorf("%s (%s): a step invariant, and only one, has a step predicate", d.Name, d.Kind)
 		}
 		if d.Kind != checker.Eventually && d.reads == nil {
 			t.Errorf("%s (%s) declares no reads: partial-order reduction cannot trust it", d.Name, d.Kind)

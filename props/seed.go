@@ -15,28 +15,26 @@ var seedProperties = []Def{
 	{
 		Name: "result-reflects-state", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P1 (seed 1, 9eaaedfcdee5): when a remove completes, rc == 0 exactly when the frontend directory and the /libxl record are gone; when an add completes with rc == 0, both directories exist.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				for _, m := range t.Marks {
-					if m.Kind != model.MarkComplete || m.Device < 0 {
-						continue
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for _, m := range t.Marks {
+				if m.Kind != model.MarkComplete || m.Device < 0 {
+					continue
+				}
+				d := &s.Devices[m.Device]
+				ok := s.VarValue(post, m.Var) == 0
+				switch m.Op {
+				case "remove":
+					gone := !s.Exists(post, d.FEDir) && (d.LibxlDir == model.NoPath || !s.Exists(post, d.LibxlDir))
+					if ok != gone {
+						return false
 					}
-					d := &s.Devices[m.Device]
-					ok := s.VarValue(post, m.Var) == 0
-					switch m.Op {
-					case "remove":
-						gone := !s.Exists(post, d.FEDir) && (d.LibxlDir == model.NoPath || !s.Exists(post, d.LibxlDir))
-						if ok != gone {
-							return false
-						}
-					case "add", "pci-add":
-						if ok && (!s.Exists(post, d.FEDir) || !s.Exists(post, d.BEDir)) {
-							return false
-						}
+				case "add", "pci-add":
+					if ok && (!s.Exists(post, d.FEDir) || !s.Exists(post, d.BEDir)) {
+						return false
 					}
 				}
-				return true
-			}, s)
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -78,30 +76,26 @@ var seedProperties = []Def{
 	{
 		Name: "no-resurrection", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P2 (seed 1; also the 4.2 bodge's unconditional write): the toolstack never re-creates a device directory by writing below it when it is missing; only its create transaction (MKDIR) makes one.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if !byToolstack(s, t) {
-					return true
-				}
-				for i := range s.Devices {
-					d := &s.Devices[i]
-					for _, dir := range [2]model.PathID{d.FEDir, d.BEDir} {
-						if !created(s, pre, post, dir) {
-							continue
+		by:  toolstackSteps,
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for i := range s.Devices {
+				d := &s.Devices[i]
+				for _, dir := range [2]model.PathID{d.FEDir, d.BEDir} {
+					if !created(s, pre, post, dir) {
+						continue
+					}
+					made := false
+					forOps(s, pre, t, func(op *model.Op) {
+						if op.Kind == model.OpMkdir && op.Path == dir {
+							made = true
 						}
-						made := false
-						forOps(s, pre, t, func(op *model.Op) {
-							if op.Kind == model.OpMkdir && op.Path == dir {
-								made = true
-							}
-						})
-						if !made {
-							return false
-						}
+					})
+					if !made {
+						return false
 					}
 				}
-				return true
-			}, s)
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -112,9 +106,6 @@ var seedProperties = []Def{
 			return false
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
-			if s.Actors[t.Actor].Kind != model.Toolstack {
-				return ""
-			}
 			ops := model.StepOps(t, body)
 			var cs []string
 			for i := range s.Devices {
@@ -137,35 +128,31 @@ var seedProperties = []Def{
 	{
 		Name: "no-premature-teardown", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "S2 (seed 2, the 4.2 qemu bodge): the toolstack removes a qemu-served backend directory, or writes its state Closed itself, only after that qemu has exited.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if !byToolstack(s, t) {
-					return true
+		by:  toolstackSteps,
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for i := range s.Devices {
+				d := &s.Devices[i]
+				if d.QemuActor < 0 {
+					continue
 				}
-				for i := range s.Devices {
-					d := &s.Devices[i]
-					if d.QemuActor < 0 {
-						continue
-					}
-					q := &s.Actors[d.QemuActor]
-					if q.LocName(s.LocOf(pre, d.QemuActor)) == "exited" {
-						continue
-					}
-					if s.Exists(pre, d.BEDir) && !s.Exists(post, d.BEDir) {
-						return false
-					}
-					bad := false
-					forOps(s, pre, t, func(op *model.Op) {
-						if op.Kind == model.OpWrite && op.Path == d.BEState && op.Val == model.StateClosed.Value() {
-							bad = true
-						}
-					})
-					if bad {
-						return false
-					}
+				q := &s.Actors[d.QemuActor]
+				if q.LocName(s.LocOf(pre, d.QemuActor)) == "exited" {
+					continue
 				}
-				return true
-			}, s)
+				if s.Exists(pre, d.BEDir) && !s.Exists(post, d.BEDir) {
+					return false
+				}
+				bad := false
+				forOps(s, pre, t, func(op *model.Op) {
+					if op.Kind == model.OpWrite && op.Path == d.BEState && op.Val == model.StateClosed.Value() {
+						bad = true
+					}
+				})
+				if bad {
+					return false
+				}
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -180,9 +167,6 @@ var seedProperties = []Def{
 			return false
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
-			if s.Actors[t.Actor].Kind != model.Toolstack {
-				return ""
-			}
 			ops := model.StepOps(t, body)
 			var cs []string
 			for i := range s.Devices {
@@ -209,15 +193,13 @@ var seedProperties = []Def{
 	{
 		Name: "wait-only-on-existing-backend", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P3a (seed 3, 0fdb48ffe7a1): libxl__wait_for_backend is invoked only when be/state exists.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				for _, m := range t.Marks {
-					if m.Kind == model.MarkWaitForBackend && !s.Exists(pre, m.Path) {
-						return false
-					}
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for _, m := range t.Marks {
+				if m.Kind == model.MarkWaitForBackend && !s.Exists(pre, m.Path) {
+					return false
 				}
-				return true
-			}, s)
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -238,19 +220,15 @@ var seedProperties = []Def{
 	{
 		Name: "backend-created-by-toolstack", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P4a (seed 4, efe6d12251): a backend directory is created only by the toolstack, never by a backend process writing below a missing one.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if byToolstack(s, t) {
-					return true
+		by:  otherSteps,
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for i := range s.Devices {
+				d := &s.Devices[i]
+				if created(s, pre, post, d.BEDir) {
+					return false
 				}
-				for i := range s.Devices {
-					d := &s.Devices[i]
-					if created(s, pre, post, d.BEDir) {
-						return false
-					}
-				}
-				return true
-			}, s)
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -259,9 +237,6 @@ var seedProperties = []Def{
 			return false
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
-			if s.Actors[t.Actor].Kind == model.Toolstack {
-				return ""
-			}
 			var cs []string
 			for i := range s.Devices {
 				cs = append(cs, "!"+pmlCreated(s, pre, post, s.Devices[i].BEDir))
@@ -272,24 +247,20 @@ var seedProperties = []Def{
 	{
 		Name: "reconfigure-only-when-connected", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P3c (seed 3): the toolstack writes be/state = 7 (Reconfiguring) only while be/state is 4 (Connected), the state libxl__wait_for_backend waited for.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				if !byToolstack(s, t) {
-					return true
+		by:  toolstackSteps,
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			ok := true
+			forOps(s, pre, t, func(op *model.Op) {
+				if op.Kind != model.OpWrite || op.Val != model.StateReconfiguring.Value() {
+					return
 				}
-				ok := true
-				forOps(s, pre, t, func(op *model.Op) {
-					if op.Kind != model.OpWrite || op.Val != model.StateReconfiguring.Value() {
-						return
+				for i := range s.Devices {
+					if s.Devices[i].BEState == op.Path && s.Get(pre, op.Path) != model.StateConnected.Value() {
+						ok = false
 					}
-					for i := range s.Devices {
-						if s.Devices[i].BEState == op.Path && s.Get(pre, op.Path) != model.StateConnected.Value() {
-							ok = false
-						}
-					}
-				})
-				return ok
-			}, s)
+				}
+			})
+			return ok
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {
@@ -299,9 +270,6 @@ var seedProperties = []Def{
 			return false
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
-			if s.Actors[t.Actor].Kind != model.Toolstack {
-				return ""
-			}
 			var cs []string
 			for _, op := range model.StepOps(t, body) {
 				if op.Kind != model.OpWrite || op.Val != model.StateReconfiguring.Value() {
@@ -319,20 +287,18 @@ var seedProperties = []Def{
 	{
 		Name: "already-connected-only-if-created", Kind: checker.StepInvariant, Symmetric: true,
 		Doc: "P4b (seed 4): xend raises \"Device ... is already connected\" only for a backend directory holding the toolstack's own entries (frontend-id), not for one another process created.",
-		make: func(s *model.System) checker.Property {
-			return stepProp(func(pre model.State, t *model.Transition, post model.State) bool {
-				for _, m := range t.Marks {
-					if m.Kind != model.MarkRaise {
-						continue
-					}
-					d := &s.Devices[m.Device]
-					p, ok := s.PathByName(s.Paths[d.BEDir].Name + "/frontend-id")
-					if !ok || !s.Exists(pre, p) {
-						return false
-					}
+		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+			for _, m := range t.Marks {
+				if m.Kind != model.MarkRaise {
+					continue
 				}
-				return true
-			}, s)
+				d := &s.Devices[m.Device]
+				p, ok := s.PathByName(s.Paths[d.BEDir].Name + "/frontend-id")
+				if !ok || !s.Exists(pre, p) {
+					return false
+				}
+			}
+			return true
 		},
 		reads: func(s *model.System, add func(int)) bool {
 			for i := range s.Devices {

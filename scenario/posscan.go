@@ -159,14 +159,14 @@ func (sc *posScanner) keyPath() []string {
 		}
 		switch c := sc.s[sc.i]; {
 		case c == '"':
-			raw := sc.basicString()
+			raw := sc.quoted('"')
 			if k, err := strconv.Unquote(raw); err == nil {
 				path = append(path, k)
 			} else {
 				path = append(path, strings.Trim(raw, `"`))
 			}
 		case c == '\'':
-			raw := sc.literalString()
+			raw := sc.quoted('\'')
 			path = append(path, strings.Trim(raw, "'"))
 		case isBare(c):
 			start := sc.i
@@ -185,17 +185,19 @@ func (sc *posScanner) keyPath() []string {
 	}
 }
 
-// basicString reads a one-line "..." string and returns its text with the
-// quotes.
-func (sc *posScanner) basicString() string {
+// quoted reads a one-line string in quotes q ("..." with backslash
+// escapes, or '...') and returns its text with the quotes.
+func (sc *posScanner) quoted(q byte) string {
 	start := sc.i
 	sc.i++
 	for !sc.eof() {
 		switch sc.s[sc.i] {
 		case '\\':
-			sc.i += 2
-			continue
-		case '"':
+			if q == '"' {
+				sc.i += 2
+				continue
+			}
+		case q:
 			sc.i++
 			return sc.s[start:sc.i]
 		case '\n':
@@ -204,23 +206,6 @@ func (sc *posScanner) basicString() string {
 		sc.i++
 	}
 	sc.i = len(sc.s)
-	return sc.s[start:]
-}
-
-// literalString reads a one-line '...' string.
-func (sc *posScanner) literalString() string {
-	start := sc.i
-	sc.i++
-	for !sc.eof() {
-		switch sc.s[sc.i] {
-		case '\'':
-			sc.i++
-			return sc.s[start:sc.i]
-		case '\n':
-			return sc.s[start:sc.i]
-		}
-		sc.i++
-	}
 	return sc.s[start:]
 }
 
@@ -255,49 +240,23 @@ func (sc *posScanner) value(full []string, idx int) {
 	case '"', '\'':
 		if strings.HasPrefix(sc.s[sc.i:], strings.Repeat(string(c), 3)) {
 			sc.multiString(c)
-		} else if c == '"' {
-			sc.basicString()
 		} else {
-			sc.literalString()
+			sc.quoted(c)
 		}
 	case '[':
 		sc.i++
-		for elem := 0; ; elem++ {
-			sc.skipSpace(true)
-			if sc.eof() {
-				return
-			}
-			if sc.s[sc.i] == ']' {
-				sc.i++
-				return
-			}
-			start := sc.i
+		sc.elements(']', func(elem int) {
 			if len(full) == 1 && sc.s[sc.i] == '{' {
 				// An inline array of tables: device = [{...}, {...}].
 				sc.value(full, elem)
 			} else {
 				sc.value(full, idx)
 			}
-			sc.skipSpace(true)
-			if !sc.eof() && sc.s[sc.i] == ',' {
-				sc.i++
-			} else if sc.i <= start {
-				sc.i = start + 1
-			}
-		}
+		})
 	case '{':
 		sc.recordTable(full, idx, sc.lineAt(sc.i))
 		sc.i++
-		for {
-			sc.skipSpace(true)
-			if sc.eof() {
-				return
-			}
-			if sc.s[sc.i] == '}' {
-				sc.i++
-				return
-			}
-			start := sc.i
+		sc.elements('}', func(int) {
 			line := sc.lineAt(sc.i)
 			path := sc.keyPath()
 			sc.skipBlank()
@@ -308,16 +267,34 @@ func (sc *posScanner) value(full []string, idx int) {
 				sc.skipSpace(true)
 				sc.value(sub, idx)
 			}
-			sc.skipSpace(true)
-			if !sc.eof() && sc.s[sc.i] == ',' {
-				sc.i++
-			} else if sc.i <= start {
-				sc.i = start + 1
-			}
-		}
+		})
 	default:
 		for !sc.eof() && !strings.ContainsRune(" \t\r\n,]}#", rune(sc.s[sc.i])) {
 			sc.i++
+		}
+	}
+}
+
+// elements reads the comma-separated elements of an array or inline table
+// up to its closing byte, calling elem with each one's index at its start;
+// it always moves forward.
+func (sc *posScanner) elements(closing byte, elem func(n int)) {
+	for n := 0; ; n++ {
+		sc.skipSpace(true)
+		if sc.eof() {
+			return
+		}
+		if sc.s[sc.i] == closing {
+			sc.i++
+			return
+		}
+		start := sc.i
+		elem(n)
+		sc.skipSpace(true)
+		if !sc.eof() && sc.s[sc.i] == ',' {
+			sc.i++
+		} else if sc.i <= start {
+			sc.i = start + 1
 		}
 	}
 }
