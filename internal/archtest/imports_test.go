@@ -36,6 +36,8 @@ type pkg struct {
 	// imports are the module's packages it imports (non-test files), by
 	// directory, sorted.
 	imports []string
+	// files are its non-test files, each with every path it imports.
+	files map[string][]string
 }
 
 // modulePath reads the module path from go.mod.
@@ -52,15 +54,15 @@ func modulePath(t *testing.T) string {
 	return string(m[1])
 }
 
-// importGraph reads every package of the module and what it imports of
-// the module, from the source (the files go build would compile).
+// importGraph reads every package of the module and what it imports, from
+// the source (the files go build would compile).
 func importGraph(t *testing.T) map[string]*pkg {
 	t.Helper()
 	mod := modulePath(t)
 	graph := map[string]*pkg{}
 	for dir, files := range packages(t) {
 		rel, _ := filepath.Rel(root, dir)
-		p := &pkg{dir: filepath.ToSlash(rel)}
+		p := &pkg{dir: filepath.ToSlash(rel), files: map[string][]string{}}
 		seen := map[string]bool{}
 		for _, f := range files {
 			af, err := parser.ParseFile(token.NewFileSet(), f, nil, parser.ParseComments|parser.ImportsOnly)
@@ -72,6 +74,7 @@ func importGraph(t *testing.T) map[string]*pkg {
 			}
 			for _, imp := range af.Imports {
 				path, _ := strconv.Unquote(imp.Path.Value)
+				p.files[f] = append(p.files[f], path)
 				if dep, ok := strings.CutPrefix(path, mod+"/"); ok && !seen[dep] {
 					seen[dep] = true
 					p.imports = append(p.imports, dep)
