@@ -28,7 +28,7 @@ import (
 	"strings"
 )
 
-// A Version is a libxl release, 4.2 to 4.17.
+// A Version is a modelled libxl release (Versions).
 type Version struct{ Minor int }
 
 // firstMinor and lastMinor bound the modelled releases, 4.firstMinor to
@@ -50,7 +50,7 @@ func Versions() []string {
 	return vs
 }
 
-// ParseVersion reads "4.N", one of Versions.
+// ParseVersion reads "4.N", N from firstMinor to lastMinor.
 func ParseVersion(s string) (Version, error) {
 	rest, ok := strings.CutPrefix(s, "4.")
 	n, err := strconv.Atoi(rest)
