@@ -6,8 +6,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
-	"strconv"
 	"strings"
 
 	"github.com/BurntSushi/toml"
@@ -81,25 +79,17 @@ func Parse(file string, data []byte) (spec *Spec, err error) {
 	return s, nil
 }
 
-var lineRE = regexp.MustCompile(`line (\d+)`)
-
-// syntaxError turns an error of the TOML decoder into an *Error.
+// syntaxError turns an error of the TOML decoder into an *Error at the
+// decoder's line. Every error toml.Decode returns for a map is a
+// toml.ParseError; decoding into a Spec after checkTypes returns none
+// (checkTypes turns what would fail into messages of this package), so
+// another error is reported at line 1.
 func syntaxError(file string, err error) *Error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
-		line := pe.Position.Line
-		if line < 1 {
-			line = 1
-		}
-		return &Error{File: file, Line: line, Msg: oneLine("TOML syntax: " + pe.Message)}
+		return &Error{File: file, Line: max(pe.Position.Line, 1), Msg: oneLine("TOML syntax: " + pe.Message)}
 	}
-	line := 1
-	if m := lineRE.FindStringSubmatch(err.Error()); m != nil {
-		if n, e := strconv.Atoi(m[1]); e == nil && n > 0 {
-			line = n
-		}
-	}
-	return &Error{File: file, Line: line, Msg: oneLine(strings.TrimPrefix(err.Error(), "toml: "))}
+	return &Error{File: file, Line: 1, Msg: oneLine(strings.TrimPrefix(err.Error(), "toml: "))}
 }
 
 // oneLine replaces line breaks with spaces.

@@ -1,9 +1,9 @@
 package scenario
 
 // positions records the line each table and key of a scenario file was
-// given on: the one source of every line a message names, but for TOML
-// syntax errors, which the TOML library locates itself (toml.ParseError)
-// before there is an accepted text to index.
+// given on: the one source of every line a message of this package names.
+// The TOML library's own errors (syntax errors, toml.ParseError) carry the
+// library's line: they come before there is an accepted text to index.
 //
 // The index comes from posscan.go's scanner, not from the TOML library:
 // BurntSushi/toml v1.6.0 records each key's position only in MetaData's
