@@ -26,8 +26,8 @@ var (
 	// LibxlOperations and XendOperations are the operation kinds per toolstack.
 	// add-remove attaches a device and, once the add has completed,
 	// removes it (the benchmark family's lifecycle).
-	LibxlOperations = operationKinds("libxl")
-	XendOperations  = operationKinds("xend")
+	LibxlOperations = operationsOf("libxl")
+	XendOperations  = operationsOf("xend")
 	// Faults; the last three take a domain name after a colon,
 	// e.g. "domain-destroy:D".
 	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
@@ -58,8 +58,8 @@ var operations = []operationKind{
 	{"create-devices", "xend", []string{"domain"}},
 }
 
-// operationKinds returns the operation kinds of a toolstack kind.
-func operationKinds(toolstack string) []string {
+// operationsOf returns the operation kinds of a toolstack kind.
+func operationsOf(toolstack string) []string {
 	var ks []string
 	for _, o := range operations {
 		if o.toolstack == toolstack {
