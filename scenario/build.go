@@ -2,6 +2,8 @@ package scenario
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
@@ -9,7 +11,6 @@ import (
 	"github.com/xbcheck/xbcheck/model/libxl"
 	"github.com/xbcheck/xbcheck/model/linux"
 	"github.com/xbcheck/xbcheck/model/qemu"
-	"github.com/xbcheck/xbcheck/model/xend"
 	"github.com/xbcheck/xbcheck/props"
 )
 
@@ -64,13 +65,38 @@ type builder struct {
 	devIdx map[string]int // device name → index in System.Devices
 	qemus  map[int]int    // guest domid → qemu actor
 	fronts map[int]int    // device index → frontend driver actor
+	// qemuDevs and qemuState gather, per guest domid, the devices its
+	// qemu serves and the state it starts in.
+	qemuDevs  map[int][]int
+	qemuState map[int]string
 }
 
 func (bl *builder) errAt(table string, index int, key, format string, args ...any) error {
 	return &Error{File: bl.sp.File, Line: bl.sp.Line(table, index, key), Msg: fmt.Sprintf(format, args...)}
 }
 
+func (bl *builder) isLibxl() bool { return bl.sp.Toolstack.Kind == "libxl" }
+
+// libxlRecords reports whether the toolstack keeps /libxl/<domid> records.
+func (bl *builder) libxlRecords() bool { return bl.isLibxl() && bl.lv.LibxlRecords() }
+
 func (bl *builder) build() error {
+	if err := bl.settings(); err != nil {
+		return err
+	}
+	bl.domains()
+	bl.devices()
+	bl.storeNodes()
+	if err := bl.operations(); err != nil {
+		return err
+	}
+	bl.lifecycles()
+	bl.timeouts()
+	return nil
+}
+
+// settings sets the daemon's, the toolstack's and the timing's options.
+func (bl *builder) settings() error {
 	sp, b := bl.sp, bl.b
 	if sp.Timing.Timers == "any-time" {
 		b.SetTimers(model.AnyTime)
@@ -79,8 +105,7 @@ func (bl *builder) build() error {
 		b.SetConflict(model.CXenstored)
 	}
 	b.SetRemoveOwnedOnDeath(sp.Xenstored.Version == "" || sp.Xenstored.Version == "4.17")
-	isLibxl := sp.Toolstack.Kind == "libxl"
-	if isLibxl {
+	if bl.isLibxl() {
 		v, err := libxl.ParseVersion(sp.Toolstack.Version)
 		if err != nil {
 			return bl.errAt("toolstack", -1, "version", "%v", err)
@@ -93,8 +118,12 @@ func (bl *builder) build() error {
 	if ms, err := time.ParseDuration(sp.Timing.QemuExitWithin); err == nil && ms > 0 {
 		b.QemuExitWithin = int(ms / time.Millisecond)
 	}
+	return nil
+}
 
-	// Domains: dom0 always; every live domain has its home.
+// domains adds the domains, dom0 always; every live domain has its home.
+func (bl *builder) domains() {
+	sp, b := bl.sp, bl.b
 	bl.domOf = map[int]*Domain{}
 	hasDom0 := false
 	for i := range sp.Domains {
@@ -113,7 +142,7 @@ func (bl *builder) build() error {
 		bl.domID["dom0"] = 0
 		bl.domOf[0] = &Domain{Name: "dom0", Kind: "dom0", State: "running"}
 	}
-	for _, id := range sortedIDs(bl.domOf) {
+	for _, id := range slices.Sorted(maps.Keys(bl.domOf)) {
 		d := bl.domOf[id]
 		st := model.DomainRunning
 		switch d.State {
@@ -125,17 +154,20 @@ func (bl *builder) build() error {
 		b.Domain(id, d.Name, st)
 		home := b.Path(fmt.Sprintf("/local/domain/%d", id))
 		b.Init(b.Join(home, "name"), b.Value(d.Name))
-		if isLibxl && bl.lv.LibxlRecords() && id != 0 {
+		if bl.libxlRecords() && id != 0 {
 			b.Init(b.Path(fmt.Sprintf("/libxl/%d/type", id)), b.Value(d.Kind))
 		}
 	}
+}
 
-	// Devices, their initial nodes and their drivers.
+// devices adds the devices, their initial nodes and their drivers, then
+// one qemu per guest whose devices it serves.
+func (bl *builder) devices() {
+	sp, b := bl.sp, bl.b
 	bl.qemus = map[int]int{}
 	bl.fronts = map[int]int{}
-	qemuDevs := map[int][]int{}
-	qemuState := map[int]string{}
-	var order []int
+	bl.qemuDevs = map[int][]int{}
+	bl.qemuState = map[int]string{}
 	for i := range sp.Devices {
 		sd := &sp.Devices[i]
 		fe, be := bl.domID[sd.Frontend], bl.domID[sd.Backend]
@@ -148,9 +180,8 @@ func (bl *builder) build() error {
 			kind = "vbd"
 		}
 		di := b.NewDevice(model.DeviceSpec{Name: sd.Name, Kind: kind, BEKind: beKind, DevID: devid, FEDom: fe, BEDom: be,
-			LibxlRecord: isLibxl && bl.lv.LibxlRecords()})
+			LibxlRecord: bl.libxlRecords()})
 		bl.devIdx[sd.Name] = di
-		order = append(order, i)
 		bl.initDevice(di, sd)
 		fdrv, bdrv := DefaultDrivers(sd.Kind, sp.Toolstack.Kind)
 		if sd.FrontendDriver != "" {
@@ -166,46 +197,30 @@ func (bl *builder) build() error {
 		case "closed":
 			start = linux.Bound{Bound: true, Cached: model.StateClosed}
 		}
-		own := func(a int) { b.Device(di).Actors = append(b.Device(di).Actors, a) }
-		switch fdrv {
-		case "blkfront":
-			bl.fronts[di] = linux.Blkfront(b, di, start, linux.FrontOptions{RefuseClose: b.Allowed("frontend-refuses-close")})
-		case "netfront":
-			bl.fronts[di] = linux.Netfront(b, di, start, linux.FrontOptions{RefuseClose: b.Allowed("frontend-refuses-close")})
-		case "pcifront":
-			bl.fronts[di] = linux.Pcifront(b, di, start)
-		case "kbdfront":
-			bl.fronts[di] = linux.Kbdfront(b, di, start)
-		case "fbfront":
-			bl.fronts[di] = linux.Fbfront(b, di, start)
-		}
-		if f, ok := bl.fronts[di]; ok {
-			own(f)
-		}
-		if isLibxl && bl.lv.DriverDomainWait() && be != 0 && (bdrv == "blkback" || bdrv == "netback") {
-			own(libxl.Devd(b, di))
-		}
-		switch bdrv {
-		case "blkback":
-			own(linux.Blkback(b, di, start))
-		case "netback":
-			own(linux.Netback(b, di, start))
-		case "pciback":
-			own(linux.Pciback(b, di, start, pciSlots))
-		case "qemu":
-			qemuDevs[fe] = append(qemuDevs[fe], di)
-			if _, ok := qemuState[fe]; !ok || sd.Qemu != "" {
-				qemuState[fe] = sd.Qemu
-			}
-		}
+		bl.addDrivers(di, sd, fdrv, bdrv, start)
 	}
-	for _, fe := range sortedKeys(qemuDevs) {
-		st := qemuState[fe]
+	for _, fe := range slices.Sorted(maps.Keys(bl.qemuDevs)) {
+		st := bl.qemuState[fe]
 		if st == "" {
 			st = qemu.Running
 		}
-		bl.qemus[fe] = qemu.Add(b, fe, qemuDevs[fe], st)
+		bl.qemus[fe] = qemu.Add(b, fe, bl.qemuDevs[fe], st)
 	}
+}
+
+// qemuDevice records that the guest's qemu serves device di.
+func (bl *builder) qemuDevice(di int, sd *Device) {
+	fe := bl.domID[sd.Frontend]
+	bl.qemuDevs[fe] = append(bl.qemuDevs[fe], di)
+	if _, ok := bl.qemuState[fe]; !ok || sd.Qemu != "" {
+		bl.qemuState[fe] = sd.Qemu
+	}
+}
+
+// storeNodes applies the scenario's [[xenstore]] nodes, then removes what
+// dead domains whose home was removed left: nothing of theirs is left.
+func (bl *builder) storeNodes() {
+	sp, b := bl.sp, bl.b
 	for _, n := range sp.Xenstore {
 		p := b.Path(n.Path)
 		if n.Remove {
@@ -214,21 +229,20 @@ func (bl *builder) build() error {
 			b.Init(p, b.Value(*n.Value))
 		}
 	}
-	// Dead domains whose home was removed: nothing of theirs is left.
-	for _, id := range sortedIDs(bl.domOf) {
+	for _, id := range slices.Sorted(maps.Keys(bl.domOf)) {
 		d := bl.domOf[id]
 		if d.State == "dead" && d.Home != "stale" {
 			b.InitRemove(b.Path(fmt.Sprintf("/local/domain/%d", id)))
-			if isLibxl && bl.lv.LibxlRecords() {
+			if bl.libxlRecords() {
 				b.InitRemove(b.Path(fmt.Sprintf("/libxl/%d", id)))
 			}
 		}
 	}
+}
 
-	if err := bl.operations(); err != nil {
-		return err
-	}
-	// Domain faults need the domain's lifecycle actor.
+// lifecycles adds the lifecycle actor of each domain a domain fault names.
+func (bl *builder) lifecycles() {
+	sp, b := bl.sp, bl.b
 	lifecycle := map[int]bool{}
 	for _, f := range sp.Faults.Allow {
 		for _, k := range DomainFaultNames {
@@ -237,11 +251,17 @@ func (bl *builder) build() error {
 			}
 		}
 	}
-	for _, id := range sortedIDs(bl.domOf) {
+	for _, id := range slices.Sorted(maps.Keys(bl.domOf)) {
 		if lifecycle[id] {
 			b.AddLifecycle(id)
 		}
 	}
+}
+
+// timeouts drops the toolstack's timers when the scenario has none, and
+// guards them with qemu's exit bound.
+func (bl *builder) timeouts() {
+	sp, b := bl.sp, bl.b
 	if sp.Timing.Timeouts != nil && !*sp.Timing.Timeouts {
 		b.DropTimeouts()
 	}
@@ -252,12 +272,7 @@ func (bl *builder) build() error {
 			b.GuardTimeouts(b.QemuExitWithin, model.VarNe(qa.Loc, uint8(sig)))
 		}
 	}
-	return nil
 }
-
-// pciSlots is how many PCI functions (dev-N) a pci device can hold in the
-// model.
-const pciSlots = 3
 
 // initDevice writes a device's initial nodes for its state.
 func (bl *builder) initDevice(di int, sd *Device) {
@@ -306,175 +321,4 @@ func (bl *builder) initDevice(di int, sd *Device) {
 	if dev.LibxlDir != model.NoPath {
 		b.InitEntries(libxl.LibxlRecordOps(b, di))
 	}
-}
-
-func (bl *builder) operations() error {
-	sp, b := bl.sp, bl.b
-	seen := map[string]int{}
-	pciLock := map[int]model.VarID{}
-	pciCount := 0
-	for i, op := range sp.Operations {
-		di, hasDev := bl.devIdx[op.Device]
-		own := func(a int) {
-			if hasDev {
-				b.Device(di).Actors = append(b.Device(di).Actors, a)
-			}
-		}
-		suffix := ""
-		key := op.Kind + "/" + op.Device + op.Domain
-		if seen[key] > 0 {
-			suffix = fmt.Sprintf("#%d", seen[key]+1)
-		}
-		seen[key]++
-		switch op.Kind {
-		case "add":
-			own(libxl.Add(b, di, bl.lv))
-		case "add-remove":
-			add := libxl.Add(b, di, bl.lv)
-			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge()})
-			own(add)
-			own(rm)
-			sys := b.Sys()
-			done, _ := sys.Actors[add].LocByName(libxl.LocDone)
-			start, _ := sys.Actors[rm].LocByName(libxl.LocInitiate)
-			b.Chain(add, done, rm, start)
-		case "remove", "destroy", "safe-remove":
-			force := libxl.ForceAuto
-			if op.Kind == "destroy" {
-				force = libxl.ForceOn
-			} else if op.Kind == "safe-remove" {
-				force = libxl.ForceOff
-			}
-			name := ""
-			if op.Kind != "remove" {
-				name = fmt.Sprintf("libxl-%s(%s)%s", op.Kind, sp.Devices[bl.specDev(op.Device)].Name, suffix)
-			} else if suffix != "" {
-				name = fmt.Sprintf("libxl-remove(%s)%s", op.Device, suffix)
-			}
-			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge()}))
-		case "pci-attach":
-			dev := b.Sys().Devices[di]
-			lock, ok := pciLock[dev.FEDom]
-			if !ok {
-				lock = b.Var(fmt.Sprintf("userdata-lock(%s)", b.Sys().DomainNames[dev.FEDom]), 0, "free", "held")
-				pciLock[dev.FEDom] = lock
-			}
-			pciCount++
-			d := bl.domOf[dev.FEDom]
-			libxl.PCIAdd(b, di, libxl.PCIOptions{Version: bl.lv, Starting: op.Starting,
-				PV:  d.Kind == "pv" || d.Kind == "stubdom" || d.Kind == "driver",
-				BDF: fmt.Sprintf("0000:0%d:00.0", pciCount+1), Lock: lock, Slots: pciSlots,
-				Name: fmt.Sprintf("libxl-pci-add(0000:0%d:00.0)", pciCount+1)})
-		case "domain-destroy":
-			dom := bl.domID[op.Domain]
-			var removals []int
-			for _, sd := range sp.Devices {
-				dj := bl.devIdx[sd.Name]
-				if b.Sys().Devices[dj].FEDom == dom && sd.State != "absent" {
-					removals = append(removals, libxl.Remove(b, dj, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceOn, Idle: true,
-						Name: fmt.Sprintf("libxl-devices-destroy(%s)", sd.Name), NoQemuBodge: bl.noBodge()}))
-				}
-			}
-			q := -1
-			if qa, ok := bl.qemus[dom]; ok {
-				q = qa
-			}
-			libxl.DomainDestroy(b, dom, bl.lv, removals, q)
-		case "create-devices":
-			if err := bl.xendCreate(i, op); err != nil {
-				return err
-			}
-		default:
-			return bl.errAt("operation", i, "kind", "operation kind %q is not modelled", op.Kind)
-		}
-		_ = hasDev
-	}
-	return nil
-}
-
-func (bl *builder) noBodge() bool {
-	return bl.sp.Toolstack.QemuBodge != nil && !*bl.sp.Toolstack.QemuBodge
-}
-
-func (bl *builder) specDev(name string) int {
-	for i, d := range bl.sp.Devices {
-		if d.Name == name {
-			return i
-		}
-	}
-	return -1
-}
-
-// xendCreate adds xend's createDevices for a domain, the xenfb daemon when
-// the domain has a vfb and a vkbd, and udev hotplug for vbd and vif.
-func (bl *builder) xendCreate(i int, op Operation) error {
-	sp, b := bl.sp, bl.b
-	dom := bl.domID[op.Domain]
-	var mine []string
-	for _, sd := range sp.Devices {
-		if bl.domID[sd.Frontend] == dom {
-			mine = append(mine, sd.Name)
-		}
-	}
-	names := sp.Toolstack.DeviceOrder
-	if len(names) == 0 {
-		for _, k := range xend.DefaultOrder(sp.Toolstack.Version) {
-			for _, sd := range sp.Devices {
-				if sd.Kind == k && bl.domID[sd.Frontend] == dom {
-					names = append(names, sd.Name)
-				}
-			}
-		}
-	}
-	if len(names) != len(mine) {
-		return bl.errAt("toolstack", -1, "device-order", "xend creates %d devices of %s but the order lists %d (xend models vbd, vif, vfb and vkbd)", len(mine), op.Domain, len(names))
-	}
-	vfb, vkbd := -1, -1
-	var order []int
-	for _, n := range names {
-		di := bl.devIdx[n]
-		order = append(order, di)
-		switch sp.Devices[bl.specDev(n)].Kind {
-		case "vfb":
-			vfb = di
-		case "vkbd":
-			vkbd = di
-		case "vbd", "vif":
-			xend.Hotplug(b, di)
-		}
-	}
-	spawn := -1
-	if vfb >= 0 && vkbd >= 0 {
-		spawn = xend.Xenfb(b, vfb, vkbd)
-	} else if vfb >= 0 || vkbd >= 0 {
-		return bl.errAt("operation", i, "domain", "xend's vncfb daemon serves a vfb and a vkbd together: declare both for %s", op.Domain)
-	}
-	xend.CreateDevices(b, dom, order, spawn)
-	return nil
-}
-
-func sortedIDs(m map[int]*Domain) []int {
-	var ids []int
-	for id := range m {
-		ids = append(ids, id)
-	}
-	for i := 1; i < len(ids); i++ {
-		for j := i; j > 0 && ids[j] < ids[j-1]; j-- {
-			ids[j], ids[j-1] = ids[j-1], ids[j]
-		}
-	}
-	return ids
-}
-
-func sortedKeys(m map[int][]int) []int {
-	var ids []int
-	for id := range m {
-		ids = append(ids, id)
-	}
-	for i := 1; i < len(ids); i++ {
-		for j := i; j > 0 && ids[j] < ids[j-1]; j-- {
-			ids[j], ids[j-1] = ids[j-1], ids[j]
-		}
-	}
-	return ids
 }

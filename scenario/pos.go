@@ -1,15 +1,19 @@
 package scenario
 
-import (
-	"sort"
-	"strconv"
-	"strings"
-)
-
 // positions records the line each table and key of a scenario file was
-// given on. BurntSushi/toml keeps key positions to itself (and keys of
-// array tables only once, without the array index), so Parse indexes the
-// text itself, after the TOML parser has accepted it.
+// given on: the one source of every line a message of this package names.
+// The TOML library's own errors (syntax errors, toml.ParseError) carry the
+// library's line: they come before there is an accepted text to index.
+//
+// The index comes from posscan.go's scanner, not from the TOML library:
+// BurntSushi/toml v1.6.0 records each key's position only in MetaData's
+// unexported keyInfo (BurntSushi/toml#462 asks to export it), keyed by the
+// dotted key without the array index, so the keys of the second [[device]]
+// overwrite the first's. pelletier/go-toml/v2's unstable parser has
+// positions but parses TOML 1.0 only, rejecting TOML 1.1 text
+// BurntSushi/toml accepts (newlines in inline tables), and its syntax
+// errors read differently from the ones scenario files are tested
+// against.
 type positions struct {
 	lines map[posKey]int
 	// domainShift is 1 when Parse prepended the implicit dom0 to
@@ -71,318 +75,48 @@ func (s *Spec) Line(table string, index int, key string) int {
 	return s.pos.line(table, index, key)
 }
 
-// scanPositions indexes the tables and keys of a TOML text the parser has
-// accepted. It is forgiving: on text it does not understand it skips ahead,
-// and it never fails.
-func scanPositions(data string) *positions {
-	sc := &posScanner{
-		s:      data,
-		counts: map[string]int{},
-		pos:    &positions{lines: map[posKey]int{}},
-		cur:    nil,
-		curIdx: -1,
-	}
-	for i := 0; i < len(data); i++ {
-		if data[i] == '\n' {
-			sc.nl = append(sc.nl, i)
+// at returns the line of key in the index-th table (file terms), falling
+// back to the table's header, then to the first line.
+func (p *parser) at(table string, index int, key string) int {
+	if key != "" {
+		if l := p.pos.line(table, index, key); l > 0 {
+			return l
 		}
 	}
-	sc.scan()
-	return sc.pos
+	return p.header(table, index)
 }
 
-type posScanner struct {
-	s      string
-	i      int
-	nl     []int // offsets of the newlines
-	cur    []string
-	curIdx int
-	counts map[string]int // [[name]] headers seen, by top-level name
-	pos    *positions
-}
-
-// lineAt returns the 1-based line of byte offset off.
-func (sc *posScanner) lineAt(off int) int {
-	return sort.SearchInts(sc.nl, off) + 1
-}
-
-func (sc *posScanner) eof() bool { return sc.i >= len(sc.s) }
-
-func (sc *posScanner) set(k posKey, line int) {
-	if _, ok := sc.pos.lines[k]; !ok {
-		sc.pos.lines[k] = line
+// header returns the line of a table's header, or of its first key when
+// it has no header (dotted keys), or 1.
+func (p *parser) header(table string, index int) int {
+	if table == "" {
+		return 1
 	}
-}
-
-// recordKey records a key = value at full path.
-func (sc *posScanner) recordKey(full []string, idx, line int) {
-	if len(full) == 1 {
-		sc.set(posKey{"", -1, full[0]}, line)
-		return
+	if l := p.pos.line(table, index, ""); l > 0 {
+		return l
 	}
-	sc.set(posKey{full[0], idx, strings.Join(full[1:], ".")}, line)
-}
-
-// recordTable records a table (header or inline) at full path.
-func (sc *posScanner) recordTable(full []string, idx, line int) {
-	if len(full) == 0 {
-		return
-	}
-	sc.set(posKey{full[0], idx, strings.Join(full[1:], ".")}, line)
-}
-
-func (sc *posScanner) scan() {
-	for {
-		sc.skipSpace(true)
-		if sc.eof() {
-			return
-		}
-		start := sc.i
-		line := sc.lineAt(sc.i)
-		if sc.s[sc.i] == '[' {
-			arr := sc.i+1 < len(sc.s) && sc.s[sc.i+1] == '['
-			sc.i++
-			if arr {
-				sc.i++
-			}
-			path := sc.keyPath()
-			if len(path) > 0 {
-				if arr && len(path) == 1 {
-					sc.counts[path[0]]++
-				}
-				sc.cur = path
-				sc.curIdx = sc.counts[path[0]] - 1
-				sc.recordTable(path, sc.curIdx, line)
-			}
-			sc.skipLine()
-		} else {
-			path := sc.keyPath()
-			sc.skipBlank()
-			if len(path) == 0 || sc.eof() || sc.s[sc.i] != '=' {
-				sc.skipLine()
-			} else {
-				sc.i++
-				full := append(append([]string(nil), sc.cur...), path...)
-				sc.recordKey(full, sc.curIdx, line)
-				sc.skipBlank()
-				sc.value(full, sc.curIdx)
-			}
-		}
-		if sc.i <= start {
-			sc.i = start + 1
+	best := 0
+	for k, l := range p.pos.lines {
+		if k.table == table && k.index == index && (best == 0 || l < best) {
+			best = l
 		}
 	}
+	if best == 0 {
+		best = 1
+	}
+	return best
 }
 
-// skipBlank skips spaces and tabs.
-func (sc *posScanner) skipBlank() {
-	for !sc.eof() && (sc.s[sc.i] == ' ' || sc.s[sc.i] == '\t') {
-		sc.i++
+// topLine returns the line of top-level key k: a key = value, a [k] or the
+// first [[k]].
+func (p *parser) topLine(k string) int {
+	for _, l := range []int{p.pos.line("", -1, k), p.pos.line(k, -1, ""), p.pos.line(k, 0, "")} {
+		if l > 0 {
+			return l
+		}
 	}
+	return p.header(k, -1)
 }
 
-// skipSpace skips blanks, comments and (if nl) newlines.
-func (sc *posScanner) skipSpace(nl bool) {
-	for !sc.eof() {
-		switch c := sc.s[sc.i]; {
-		case c == ' ' || c == '\t':
-			sc.i++
-		case nl && (c == '\n' || c == '\r'):
-			sc.i++
-		case c == '#':
-			for !sc.eof() && sc.s[sc.i] != '\n' {
-				sc.i++
-			}
-		default:
-			return
-		}
-	}
-}
-
-// skipLine skips to the start of the next line.
-func (sc *posScanner) skipLine() {
-	for !sc.eof() && sc.s[sc.i] != '\n' {
-		sc.i++
-	}
-	if !sc.eof() {
-		sc.i++
-	}
-}
-
-func isBare(c byte) bool {
-	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '_' || c == '-'
-}
-
-// keyPath reads a (dotted, possibly quoted) key. It stops before '=', ']'
-// or anything else that cannot continue a key.
-func (sc *posScanner) keyPath() []string {
-	var path []string
-	for {
-		sc.skipBlank()
-		if sc.eof() {
-			return path
-		}
-		switch c := sc.s[sc.i]; {
-		case c == '"':
-			raw := sc.basicString()
-			if k, err := strconv.Unquote(raw); err == nil {
-				path = append(path, k)
-			} else {
-				path = append(path, strings.Trim(raw, `"`))
-			}
-		case c == '\'':
-			raw := sc.literalString()
-			path = append(path, strings.Trim(raw, "'"))
-		case isBare(c):
-			start := sc.i
-			for !sc.eof() && isBare(sc.s[sc.i]) {
-				sc.i++
-			}
-			path = append(path, sc.s[start:sc.i])
-		default:
-			return path
-		}
-		sc.skipBlank()
-		if sc.eof() || sc.s[sc.i] != '.' {
-			return path
-		}
-		sc.i++
-	}
-}
-
-// basicString reads a one-line "..." string and returns its text with the
-// quotes.
-func (sc *posScanner) basicString() string {
-	start := sc.i
-	sc.i++
-	for !sc.eof() {
-		switch sc.s[sc.i] {
-		case '\\':
-			sc.i += 2
-			continue
-		case '"':
-			sc.i++
-			return sc.s[start:sc.i]
-		case '\n':
-			return sc.s[start:sc.i]
-		}
-		sc.i++
-	}
-	sc.i = len(sc.s)
-	return sc.s[start:]
-}
-
-// literalString reads a one-line '...' string.
-func (sc *posScanner) literalString() string {
-	start := sc.i
-	sc.i++
-	for !sc.eof() {
-		switch sc.s[sc.i] {
-		case '\'':
-			sc.i++
-			return sc.s[start:sc.i]
-		case '\n':
-			return sc.s[start:sc.i]
-		}
-		sc.i++
-	}
-	return sc.s[start:]
-}
-
-// multiString skips a multi-line string (three quotes q each side).
-func (sc *posScanner) multiString(q byte) {
-	sc.i += 3
-	for !sc.eof() {
-		c := sc.s[sc.i]
-		if c == '\\' && q == '"' {
-			sc.i += 2
-			continue
-		}
-		if c == q && strings.HasPrefix(sc.s[sc.i:], strings.Repeat(string(q), 3)) {
-			sc.i += 3
-			// Up to two more quotes belong to the string's content.
-			for n := 0; n < 2 && !sc.eof() && sc.s[sc.i] == q; n++ {
-				sc.i++
-			}
-			return
-		}
-		sc.i++
-	}
-}
-
-// value skips one value; full and idx say where it is, for the keys of
-// inline tables in it.
-func (sc *posScanner) value(full []string, idx int) {
-	if sc.eof() {
-		return
-	}
-	switch c := sc.s[sc.i]; c {
-	case '"', '\'':
-		if strings.HasPrefix(sc.s[sc.i:], strings.Repeat(string(c), 3)) {
-			sc.multiString(c)
-		} else if c == '"' {
-			sc.basicString()
-		} else {
-			sc.literalString()
-		}
-	case '[':
-		sc.i++
-		for elem := 0; ; elem++ {
-			sc.skipSpace(true)
-			if sc.eof() {
-				return
-			}
-			if sc.s[sc.i] == ']' {
-				sc.i++
-				return
-			}
-			start := sc.i
-			if len(full) == 1 && sc.s[sc.i] == '{' {
-				// An inline array of tables: device = [{...}, {...}].
-				sc.value(full, elem)
-			} else {
-				sc.value(full, idx)
-			}
-			sc.skipSpace(true)
-			if !sc.eof() && sc.s[sc.i] == ',' {
-				sc.i++
-			} else if sc.i <= start {
-				sc.i = start + 1
-			}
-		}
-	case '{':
-		sc.recordTable(full, idx, sc.lineAt(sc.i))
-		sc.i++
-		for {
-			sc.skipSpace(true)
-			if sc.eof() {
-				return
-			}
-			if sc.s[sc.i] == '}' {
-				sc.i++
-				return
-			}
-			start := sc.i
-			line := sc.lineAt(sc.i)
-			path := sc.keyPath()
-			sc.skipBlank()
-			if len(path) > 0 && !sc.eof() && sc.s[sc.i] == '=' {
-				sc.i++
-				sub := append(append([]string(nil), full...), path...)
-				sc.recordKey(sub, idx, line)
-				sc.skipSpace(true)
-				sc.value(sub, idx)
-			}
-			sc.skipSpace(true)
-			if !sc.eof() && sc.s[sc.i] == ',' {
-				sc.i++
-			} else if sc.i <= start {
-				sc.i = start + 1
-			}
-		}
-	default:
-		for !sc.eof() && !strings.ContainsRune(" \t\r\n,]}#", rune(sc.s[sc.i])) {
-			sc.i++
-		}
-	}
-}
+// domIdx converts an index of s.Domains to the file's [[domain]] index.
+func (p *parser) domIdx(i int) int { return i - p.pos.domainShift }

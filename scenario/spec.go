@@ -3,6 +3,22 @@
 // driver versions), the operations requested, the faults allowed, the
 // properties to check and the verdict expected. Build compiles a scenario
 // into a model.System for the checker and the simulator.
+//
+// The package's files follow a run's order:
+//
+//   - spec.go: the Spec types a file decodes into, and Error;
+//   - names.go, drivers.go: the names a file may use (most taken from the
+//     model: libxl versions from model/libxl, properties from props) and
+//     the driver table, each written once;
+//   - parse.go: Parse, the TOML decoding and the defaults;
+//   - pos.go, posscan.go: where each key was given (Spec.Line), for
+//     file:line messages;
+//   - types.go: each value's TOML type against its Spec field, unknown
+//     keys (with suggest.go's "did you mean");
+//   - values.go: each value on its own (required, allowed, ranges);
+//   - refs.go: references between entries and toolstack dependencies;
+//   - build.go, build_ops.go: compilation of a valid Spec to a
+//     model.System with its properties.
 package scenario
 
 import "fmt"
@@ -42,7 +58,7 @@ type Xenstored struct {
 // Toolstack names the toolstack and its version.
 type Toolstack struct {
 	Kind    string `toml:"kind"`    // "libxl" or "xend"
-	Version string `toml:"version"` // libxl "4.2" to "4.17"; xend "3.0" or "3.1"
+	Version string `toml:"version"` // libxl: one of LibxlVersions; xend "3.0" or "3.1"
 	// DeviceOrder is the order xend's _createDevices creates the guest's
 	// devices in, by device name (xend only). The default is the version's
 	// ordered_device_refs order.
@@ -145,75 +161,4 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
 	}
 	return fmt.Sprintf("%s: %s", e.File, e.Msg)
-}
-
-// The names a scenario may use.
-var (
-	ToolstackKinds  = []string{"libxl", "xend"}
-	LibxlVersions   = []string{"4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "4.11", "4.12", "4.13", "4.14", "4.15", "4.16", "4.17"}
-	XendVersions    = []string{"3.0", "3.1"}
-	XenstoredVers   = []string{"4.14", "4.15", "4.17"}
-	ConflictRules   = []string{"oxenstored", "cxenstored"}
-	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}
-	DomainStates    = []string{"running", "paused", "dead"}
-	DomainHomes     = []string{"removed", "stale"}
-	DeviceKinds     = []string{"vbd", "qdisk", "vif", "pci", "vfb", "vkbd"}
-	DeviceStates    = []string{"absent", "connected", "closed"}
-	QemuStates      = []string{"running", "sighup", "exited"}
-	FrontendDrivers = []string{"blkfront", "netfront", "pcifront", "kbdfront", "fbfront", "none"}
-	BackendDrivers  = []string{"blkback", "netback", "pciback", "qemu", "xenfb", "none"}
-	// LibxlOperations and XendOperations are the operation kinds per toolstack.
-	// add-remove attaches a device and, once the add has completed,
-	// removes it (the benchmark family's lifecycle).
-	LibxlOperations = []string{"add", "remove", "destroy", "safe-remove", "add-remove", "pci-attach", "domain-destroy"}
-	XendOperations  = []string{"create-devices"}
-	// Faults; the last three take a domain name after a colon,
-	// e.g. "domain-destroy:D".
-	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
-	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause"}
-	Expectations     = []string{"ok", "violation"}
-	TimerSemantics   = []string{"last-resort", "any-time"}
-)
-
-// DefaultDrivers gives the default frontend and backend drivers of a device
-// kind under a toolstack kind.
-func DefaultDrivers(kind, toolstack string) (frontend, backend string) {
-	switch kind {
-	case "vbd":
-		return "blkfront", "blkback"
-	case "qdisk":
-		return "blkfront", "qemu"
-	case "vif":
-		return "netfront", "netback"
-	case "pci":
-		return "pcifront", "pciback"
-	case "vfb":
-		if toolstack == "xend" {
-			return "fbfront", "xenfb"
-		}
-		return "fbfront", "qemu"
-	case "vkbd":
-		if toolstack == "xend" {
-			return "kbdfront", "xenfb"
-		}
-		return "kbdfront", "qemu"
-	}
-	return "none", "none"
-}
-
-// PropertyNames are the properties a scenario may check; package props
-// defines each (a test keeps the two lists equal).
-var PropertyNames = []string{
-	"result-reflects-state",
-	"no-resurrection",
-	"no-premature-teardown",
-	"wait-only-on-existing-backend",
-	"backend-created-by-toolstack",
-	"reconfigure-only-when-connected",
-	"already-connected-only-if-created",
-	"deadlock",
-	"operations-complete",
-	"operations-succeed",
-	"devices-connected",
-	"hotplug-connected",
 }

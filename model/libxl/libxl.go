@@ -28,15 +28,34 @@ import (
 	"strings"
 )
 
-// A Version is a libxl release, 4.2 to 4.17.
+// A Version is a modelled libxl release (Versions).
 type Version struct{ Minor int }
 
-// ParseVersion reads "4.N".
+// firstMinor and lastMinor bound the modelled releases, 4.firstMinor to
+// 4.lastMinor: the one place that says which versions exist (a scenario's
+// toolstack.version is checked against Versions). A release that changes
+// behaviour also gets a feature predicate below.
+const (
+	firstMinor = 2
+	lastMinor  = 17
+)
+
+// Versions lists the modelled releases as scenario files write them,
+// oldest first: "4.2", "4.3", ...
+func Versions() []string {
+	var vs []string
+	for n := firstMinor; n <= lastMinor; n++ {
+		vs = append(vs, Version{Minor: n}.String())
+	}
+	return vs
+}
+
+// ParseVersion reads "4.N", N from firstMinor to lastMinor.
 func ParseVersion(s string) (Version, error) {
 	rest, ok := strings.CutPrefix(s, "4.")
 	n, err := strconv.Atoi(rest)
-	if !ok || err != nil || n < 2 || n > 17 {
-		return Version{}, fmt.Errorf("libxl version %q: want 4.2 to 4.17", s)
+	if !ok || err != nil || n < firstMinor || n > lastMinor {
+		return Version{}, fmt.Errorf("libxl version %q: want %s to %s", s, Version{firstMinor}, Version{lastMinor})
 	}
 	return Version{Minor: n}, nil
 }

@@ -1,0 +1,89 @@
+package scenario
+
+import (
+	"github.com/xbcheck/xbcheck/model/libxl"
+	"github.com/xbcheck/xbcheck/props"
+)
+
+// The names a scenario may use. Each is written once: the libxl versions
+// come from model/libxl, the drivers from the driver table (drivers.go),
+// the operations from the operation table below, the properties from
+// package props.
+var (
+	ToolstackKinds  = []string{"libxl", "xend"}
+	LibxlVersions   = libxl.Versions()
+	XendVersions    = []string{"3.0", "3.1"}
+	XenstoredVers   = []string{"4.14", "4.15", "4.17"}
+	ConflictRules   = []string{"oxenstored", "cxenstored"}
+	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}
+	DomainStates    = []string{"running", "paused", "dead"}
+	DomainHomes     = []string{"removed", "stale"}
+	DeviceKinds     = []string{"vbd", "qdisk", "vif", "pci", "vfb", "vkbd"}
+	DeviceStates    = []string{"absent", "connected", "closed"}
+	QemuStates      = []string{"running", "sighup", "exited"}
+	FrontendDrivers = append(driverNames(frontends), "none")
+	BackendDrivers  = append(driverNames(backends), "none")
+	// LibxlOperations and XendOperations are the operation kinds per toolstack.
+	// add-remove attaches a device and, once the add has completed,
+	// removes it (the benchmark family's lifecycle).
+	LibxlOperations = operationsOf("libxl")
+	XendOperations  = operationsOf("xend")
+	// Faults; the last three take a domain name after a colon,
+	// e.g. "domain-destroy:D".
+	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
+	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause"}
+	Expectations     = []string{"ok", "violation"}
+	TimerSemantics   = []string{"last-resort", "any-time"}
+	// PropertyNames are the properties a scenario may check, in the
+	// order messages list them: props' catalogue.
+	PropertyNames = props.Listed()
+)
+
+// An operation kind a scenario may request: the toolstack that has it and
+// the keys of an [[operation]] it takes besides kind.
+type operationKind struct {
+	kind, toolstack string
+	keys            []string
+}
+
+// operations lists every operation kind, in the order messages list them.
+var operations = []operationKind{
+	{"add", "libxl", []string{"device"}},
+	{"remove", "libxl", []string{"device"}},
+	{"destroy", "libxl", []string{"device"}},
+	{"safe-remove", "libxl", []string{"device"}},
+	{"add-remove", "libxl", []string{"device"}},
+	{"pci-attach", "libxl", []string{"device", "starting"}},
+	{"domain-destroy", "libxl", []string{"domain"}},
+	{"create-devices", "xend", []string{"domain"}},
+}
+
+// operationsOf returns the operation kinds of a toolstack kind.
+func operationsOf(toolstack string) []string {
+	var ks []string
+	for _, o := range operations {
+		if o.toolstack == toolstack {
+			ks = append(ks, o.kind)
+		}
+	}
+	return ks
+}
+
+// operationKeys returns the keys an operation kind takes besides kind.
+func operationKeys(kind string) []string {
+	for _, o := range operations {
+		if o.kind == kind {
+			return o.keys
+		}
+	}
+	return nil
+}
+
+// opKinds returns the operation kinds of a toolstack kind: xend's, or
+// libxl's for any other.
+func opKinds(toolstack string) []string {
+	if toolstack == "xend" {
+		return XendOperations
+	}
+	return LibxlOperations
+}
