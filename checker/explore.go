@@ -266,13 +266,8 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	}
 	size := m.Size()
 	inv, step, ev, deadlock := byKind(props)
-	hash := func(st []byte) uint64 {
-		f := fp.OfSeed(st, opt.HashSeed)
-		if f == 0 {
-			f = 1 // 0 marks an empty slot
-		}
-		return f
-	}
+	seed := opt.HashSeed
+	hash := func(st []byte) uint64 { return nonzero(fp.OfSeed(st, seed)) }
 	s := ctl.resume
 	if s == nil {
 		s = newSearch(m, props, pl, hash)
@@ -418,7 +413,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 								canon(next, cbuf)
 								next = cbuf
 							}
-							sc.fps = append(sc.fps, hash(next))
+							sc.fps = append(sc.fps, nonzero(fp.OfSeed(next, seed)))
 							sc.parent = append(sc.parent, uint32(k))
 							sc.via = append(sc.via, id)
 							sc.states = append(sc.states, next...)
@@ -835,6 +830,14 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 func clear0[T any](s []T) []T {
 	clear(s)
 	return s
+}
+
+// nonzero maps fingerprint 0, the empty slot's mark, to 1.
+func nonzero(f uint64) uint64 {
+	if f == 0 {
+		return 1
+	}
+	return f
 }
 
 // chunkOf returns the chunk whose flat candidate numbers hold ref.
