@@ -95,11 +95,8 @@ func newCkHeader(m Model, props []Property, opt Options, pl plan) ckHeader {
 		ample:    pl.ample != nil,
 		hashSeed: opt.HashSeed,
 		size:     m.Size(),
-		wide:     true,
+		wide:     !narrowIDs(m),
 		init:     m.InitialState(),
-	}
-	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
-		h.wide = false
 	}
 	for _, p := range props {
 		h.props = append(h.props, p.Name+"/"+string(p.Kind))

@@ -41,11 +41,6 @@ import (
 // replaying. The exact set adds the state itself and 4 bytes of index;
 // the graph, 13 bytes per edge and the fair actors' enabled bits.
 
-// numTransitions is implemented by models that can say how many
-// transition ids they use (*model.System does); the explorer then stores
-// ids in 16 bits when they fit.
-type numTransitions interface{ NumTransitions() int }
-
 type candidates struct {
 	fps    []uint64
 	parent []uint32 // frontier position of the parent
@@ -110,7 +105,7 @@ func (b *bitvec) parents(want map[uint32]uint32) {
 // whether the graph is recorded.
 type plan struct {
 	newCanon func() func(st, dst []byte) // symmetry, or nil
-	ample    func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	ample    PartialOrder                // partial-order reduction, or nil
 	exact    bool
 	graph    bool
 }
@@ -192,10 +187,7 @@ func (s *search) bytes() int64 {
 // under symmetry).
 func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
 	size := m.Size()
-	s := &search{wide: true, found: make([]*Counterexample, len(props)), curN: 1, total: 1}
-	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
-		s.wide = false
-	}
+	s := &search{wide: !narrowIDs(m), found: make([]*Counterexample, len(props)), curN: 1, total: 1}
 	if pl.exact {
 		s.sset = newStateSet(size)
 	} else {
@@ -425,7 +417,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 						}
 						if ample != nil {
 							mark, vmark := len(sc.fps), len(c.viols)
-							if ample(st, buf, yield) && moves > 0 {
+							if ample.Ample(st, buf, yield) && moves > 0 {
 								// Cycle proviso: an ample successor seen
 								// already means a full expansion.
 								again := false

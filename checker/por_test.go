@@ -27,7 +27,7 @@ func TestPORAgrees(t *testing.T) {
 	for _, tc := range allCases(t, 1, 2) {
 		c := tc.c
 		full := checker.Check(c.System, c.Properties, checker.Options{})
-		red := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample, ReducedCounterexamples: true})
+		red := checker.Check(c.System, c.Properties, checker.Options{POR: c.POR, ReducedCounterexamples: true})
 		if full.Verdict != red.Verdict {
 			t.Errorf("%s: verdict %s with POR, %s without", tc.name, red.Verdict, full.Verdict)
 			continue
@@ -53,7 +53,7 @@ func TestPORAgrees(t *testing.T) {
 				reducedOk = true
 			}
 		}
-		again := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample})
+		again := checker.Check(c.System, c.Properties, checker.Options{POR: c.POR})
 		if diff := cmp.Diff(full.Violations, again.Violations); diff != "" {
 			t.Errorf("%s: counterexamples after the search again differ (-without POR +with):\n%s", tc.name, diff)
 		}
@@ -123,7 +123,7 @@ func TestPOROnTheBenchmark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		red := checker.Check(c.System, c.Properties, checker.Options{Ample: c.POR.Ample})
+		red := checker.Check(c.System, c.Properties, checker.Options{POR: c.POR})
 		if red.Verdict != checker.Ok || red.Stats.States != want {
 			t.Errorf("N=%d: %s with %d states; want ok with %d", n, red.Verdict, red.Stats.States, want)
 		}

@@ -347,7 +347,7 @@ func itoa(i int) string {
 
 // SymmetryCanonicalizer returns a fresh canonicalization function (with
 // its own scratch space, for one goroutine), or nil when s has no
-// interchangeable devices. It is the checker's optional symmetry hook.
+// interchangeable devices: the checker's Symmetric interface.
 func (s *System) SymmetryCanonicalizer() func(st, dst []byte) {
 	c := s.NewCanonicalizer()
 	if c == nil {
