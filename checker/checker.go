@@ -5,10 +5,12 @@
 // violation (with the shortest counterexample per property, a lasso for an
 // eventually-property), or unknown when a bound was hit.
 //
-// One explorer serves every property kind (explore.go): a parallel
-// breadth-first search whose result does not depend on the number of
-// workers, with a visitor that records the state graph for the
-// eventually-properties (graph.go, liveness.go). Faults are optional: a
+// One explorer serves every property kind: a parallel breadth-first
+// search whose result does not depend on the number of workers (bfs.go,
+// its phases in expand.go and insert.go, its state between levels in
+// search.go), with a visitor that records the state graph for the
+// eventually-properties (the graph builder, graph.go; judged in
+// liveness.go). Faults are optional: a
 // state whose only moves are faults is stuck. The seen set holds 64-bit
 // fingerprints, with a bound on the chance of a missed state
 // (Result.CollisionBound), or full states (Options.Exact, and always with

@@ -5,7 +5,7 @@ package checker
 // unless it implements Symmetric (and Options.Symmetry asks for it), and
 // a partial-order reduction is used only when Options.POR gives one.
 // *model.System implements Symmetric and TransitionCounter
-// (model/symmetry.go, model/step.go); *model.POR implements PartialOrder
+// (model/canonical.go, model/step.go); *model.POR implements PartialOrder
 // (model/por.go).
 
 // A Symmetric model has a symmetry: a group of permutations of its states
