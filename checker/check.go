@@ -23,7 +23,7 @@ func Check(m Model, props []Property, opt Options) Result {
 	var notes []string
 	pl := plan{exact: opt.Exact || len(ev) > 0, graph: len(ev) > 0}
 	if opt.Symmetry {
-		if sm, ok := m.(symmetric); ok && sm.SymmetryCanonicalizer() != nil {
+		if sm, ok := m.(Symmetric); ok && sm.SymmetryCanonicalizer() != nil {
 			if why := symmetryUnsound(props); why != "" {
 				notes = append(notes, "symmetry reduction not used: "+why)
 			} else {
@@ -31,14 +31,14 @@ func Check(m Model, props []Property, opt Options) Result {
 			}
 		}
 	}
-	if opt.Ample != nil {
+	if opt.POR != nil {
 		switch {
 		case len(ev) > 0:
 			notes = append(notes, fmt.Sprintf("partial-order reduction not used: %s is an eventually-property, and the reduction preserves safety properties only", props[ev[0]].Name))
 		case pl.newCanon != nil:
 			notes = append(notes, "partial-order reduction not used: symmetry reduction applies, and the two are not combined")
 		default:
-			pl.ample = opt.Ample
+			pl.ample = opt.POR
 		}
 	}
 	var ctl control

@@ -5,10 +5,12 @@
 // violation (with the shortest counterexample per property, a lasso for an
 // eventually-property), or unknown when a bound was hit.
 //
-// One explorer serves every property kind (explore.go): a parallel
-// breadth-first search whose result does not depend on the number of
-// workers, with a visitor that records the state graph for the
-// eventually-properties (graph.go, liveness.go). Faults are optional: a
+// One explorer serves every property kind: a parallel breadth-first
+// search whose result does not depend on the number of workers (bfs.go,
+// its phases in expand.go and insert.go, its state between levels in
+// search.go), with a visitor that records the state graph for the
+// eventually-properties (the graph builder, graph.go; judged in
+// liveness.go). Faults are optional: a
 // state whose only moves are faults is stuck. The seen set holds 64-bit
 // fingerprints, with a bound on the chance of a missed state
 // (Result.CollisionBound), or full states (Options.Exact, and always with
@@ -22,9 +24,10 @@
 // with the result of an uninterrupted check. Options.Progress reports the
 // rate, the memory against the budget and the last checkpoint.
 //
-// The checker is generic: it sees a model only through the Model interface,
-// which *model.System implements, and properties only as predicates over
-// packed states.
+// The checker is generic: it sees a model only through the Model interface
+// and the reductions' interfaces (reductions.go: Symmetric, PartialOrder,
+// TransitionCounter), which *model.System and *model.POR implement, and
+// properties only as predicates over packed states.
 package checker
 
 import (
@@ -147,23 +150,19 @@ type Options struct {
 	// digest) and Version the program, for checkpoints.
 	Identity, Version string
 	// Symmetry explores one state per class of states equal up to the
-	// model's symmetry (SymmetryCanonicalizer), when every property says
+	// model's symmetry (when it implements Symmetric), when every property says
 	// it treats symmetric states alike (Property.Symmetric) and none is an
 	// eventually-property; otherwise Result.Notes says why it was not
 	// used. Counterexamples are turned back into real runs.
 	Symmetry bool
-	// Ample, when set, is a partial-order reduction for the safety
-	// properties: in a state it yields the moves of an ample set and
-	// returns true, or returns false for a full expansion. An ample set
-	// without a move that is not a fault is not used (a state whose only
-	// moves are faults is stuck, which the reduction must not hide). The
-	// checker adds the cycle proviso (a state whose ample successors
-	// include one already seen is expanded fully). The verdict is the
-	// same; when there is a violation the checker searches again without
-	// reduction, so the counterexamples stay the shortest (unless
-	// ReducedCounterexamples). Not used with eventually-properties, nor
-	// together with Symmetry (symmetry wins); Result.Notes then says so.
-	Ample func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// POR, when set, is a partial-order reduction for the safety
+	// properties (see PartialOrder): states are expanded through its ample
+	// sets where it has one. The verdict is the same; when there is a
+	// violation the checker searches again without reduction, so the
+	// counterexamples stay the shortest (unless ReducedCounterexamples).
+	// Not used with eventually-properties, nor together with Symmetry
+	// (symmetry wins); Result.Notes then says so.
+	POR PartialOrder
 	// ReducedCounterexamples keeps the counterexamples the partial-order
 	// reduced search found (real runs, not always the shortest) instead of
 	// searching again without reduction: for tests of the reduction.
@@ -177,13 +176,6 @@ type Options struct {
 	// depend on it unless two states collide; a run with another seed is
 	// an independent trial (Result.CollisionBound).
 	HashSeed uint64
-}
-
-// symmetric is implemented by models with a symmetry reduction:
-// SymmetryCanonicalizer returns a function, for one goroutine, writing into
-// dst the canonical representative of st (nil: no symmetry).
-type symmetric interface {
-	SymmetryCanonicalizer() func(st, dst []byte)
 }
 
 func (o Options) progressEvery() time.Duration {

@@ -2,10 +2,8 @@ package checker
 
 import (
 	"bufio"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
 	"hash/crc32"
 	"io"
 	"math"
@@ -95,11 +93,8 @@ func newCkHeader(m Model, props []Property, opt Options, pl plan) ckHeader {
 		ample:    pl.ample != nil,
 		hashSeed: opt.HashSeed,
 		size:     m.Size(),
-		wide:     true,
+		wide:     !narrowIDs(m),
 		init:     m.InitialState(),
-	}
-	if nt, ok := m.(numTransitions); ok && nt.NumTransitions() < 1<<16 {
-		h.wide = false
 	}
 	for _, p := range props {
 		h.props = append(h.props, p.Name+"/"+string(p.Kind))
@@ -177,61 +172,6 @@ func (c *checkpointer) write(s *search) error {
 	return nil
 }
 
-// ckWriter encodes a checkpoint, keeping the first error.
-type ckWriter struct {
-	w   *bufio.Writer
-	crc hash.Hash32
-	n   int64
-	err error
-	buf [binary.MaxVarintLen64]byte
-	arr []byte
-}
-
-func (w *ckWriter) raw(b []byte) {
-	if w.err != nil {
-		return
-	}
-	w.crc.Write(b)
-	_, w.err = w.w.Write(b)
-	w.n += int64(len(b))
-}
-
-func (w *ckWriter) uint(v uint64) { w.raw(binary.AppendUvarint(w.buf[:0], v)) }
-func (w *ckWriter) int(v int)     { w.uint(uint64(v)) }
-func (w *ckWriter) bool(b bool)   { w.uint(uint64(b2i(b))) }
-func (w *ckWriter) bytes(b []byte) {
-	w.int(len(b))
-	w.raw(b)
-}
-func (w *ckWriter) str(s string) { w.bytes([]byte(s)) }
-func (w *ckWriter) u32(v uint32) {
-	w.raw(binary.LittleEndian.AppendUint32(w.buf[:0], v))
-}
-
-// array writes a length and the elements, elem bytes each, encoded by put
-// into a bounded scratch (never a copy of the whole array).
-func array[T any](w *ckWriter, s []T, elem int, put func(b []byte, v T)) {
-	w.int(len(s))
-	if w.arr == nil {
-		w.arr = make([]byte, 1<<16)
-	}
-	per := len(w.arr) / elem
-	for len(s) > 0 && w.err == nil {
-		k := min(per, len(s))
-		for i, v := range s[:k] {
-			put(w.arr[i*elem:], v)
-		}
-		w.raw(w.arr[:k*elem])
-		s = s[k:]
-	}
-}
-
-func putU64(b []byte, v uint64) { binary.LittleEndian.PutUint64(b, v) }
-func putU32(b []byte, v uint32) { binary.LittleEndian.PutUint32(b, v) }
-func putU16(b []byte, v uint16) { binary.LittleEndian.PutUint16(b, v) }
-func putI32(b []byte, v int32)  { binary.LittleEndian.PutUint32(b, uint32(v)) }
-func putBool(b []byte, v bool)  { b[0] = byte(b2i(v)) }
-
 func (w *ckWriter) header(h ckHeader) {
 	w.raw([]byte(checkpointMagic))
 	w.int(checkpointFormat)
@@ -298,132 +238,6 @@ func (w *ckWriter) search(s *search) {
 	}
 }
 
-// errDamaged is a checkpoint that does not decode.
-var errDamaged = errors.New("damaged or incomplete (the file does not decode; was it written by a run killed before its first checkpoint completed?)")
-
-// ckReader decodes a checkpoint, keeping the first error, and refuses
-// lengths the rest of the file cannot hold, so that a damaged file never
-// makes it allocate more than its own size.
-type ckReader struct {
-	r    *bufio.Reader
-	crc  hash.Hash32
-	left int64 // bytes of the file not read yet
-	err  error
-	arr  []byte
-	// alloc counts what the decoded arrays take, against limit (0: none).
-	alloc, limit int64
-}
-
-var errCkBudget = errors.New("over budget")
-
-func (r *ckReader) fail(err error) {
-	if r.err == nil {
-		r.err = err
-	}
-}
-
-func (r *ckReader) raw(b []byte) {
-	if r.err != nil {
-		return
-	}
-	if int64(len(b)) > r.left {
-		r.fail(errDamaged)
-		return
-	}
-	if _, err := io.ReadFull(r.r, b); err != nil {
-		r.fail(errDamaged)
-		return
-	}
-	r.crc.Write(b)
-	r.left -= int64(len(b))
-}
-
-func (r *ckReader) uint() uint64 {
-	if r.err != nil {
-		return 0
-	}
-	var v uint64
-	var s uint
-	for i := 0; i < binary.MaxVarintLen64; i++ {
-		var b [1]byte
-		r.raw(b[:])
-		if r.err != nil {
-			return 0
-		}
-		if b[0] < 0x80 {
-			return v | uint64(b[0])<<s
-		}
-		v |= uint64(b[0]&0x7f) << s
-		s += 7
-	}
-	r.fail(errDamaged)
-	return 0
-}
-
-// int reads a number that must be at most max.
-func (r *ckReader) int(max int64) int {
-	v := r.uint()
-	if v > uint64(max) {
-		r.fail(errDamaged)
-		return 0
-	}
-	return int(v)
-}
-
-func (r *ckReader) bool() bool { return r.int(1) == 1 }
-
-// length reads an array length of elements of elem bytes that must fit
-// in the rest of the file, and counts it against the budget.
-func (r *ckReader) length(elem int64) int {
-	n := r.int(r.left / elem)
-	r.alloc += int64(n) * elem
-	if r.limit > 0 && r.alloc > r.limit && r.err == nil {
-		r.err = errCkBudget
-	}
-	if r.err != nil {
-		return 0
-	}
-	return n
-}
-
-func (r *ckReader) bytes() []byte {
-	n := r.length(1)
-	b := make([]byte, n)
-	r.raw(b)
-	return b
-}
-
-func (r *ckReader) str() string { return string(r.bytes()) }
-
-func (r *ckReader) u32() uint32 {
-	var b [4]byte
-	r.raw(b[:])
-	return binary.LittleEndian.Uint32(b[:])
-}
-
-func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
-	n := r.length(int64(elem))
-	s := make([]T, n)
-	if r.arr == nil {
-		r.arr = make([]byte, 1<<16)
-	}
-	per := len(r.arr) / elem
-	for i := 0; i < n && r.err == nil; i += per {
-		k := min(per, n-i)
-		r.raw(r.arr[:k*elem])
-		for j := range k {
-			s[i+j] = get(r.arr[j*elem:])
-		}
-	}
-	return s
-}
-
-func getU64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }
-func getU32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
-func getU16(b []byte) uint16 { return binary.LittleEndian.Uint16(b) }
-func getI32(b []byte) int32  { return int32(binary.LittleEndian.Uint32(b)) }
-func getBool(b []byte) bool  { return b[0] != 0 }
-
 func (r *ckReader) header() ckHeader {
 	magic := make([]byte, len(checkpointMagic))
 	r.raw(magic)
@@ -470,6 +284,10 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	}
 	s.parents.n = r.int(math.MaxInt64 >> 1)
 	s.parents.words = readArray(r, 8, getU64)
+	if r.err == nil && (s.parents.n > len(s.parents.words)*64 || len(s.parents.words) > s.parents.n/64+1) {
+		r.fail(errDamaged)
+	}
+	s.parents.reindex()
 	if h.exact {
 		ss := newStateSet(h.size)
 		n := r.int(maxN)

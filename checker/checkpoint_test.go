@@ -43,7 +43,7 @@ func resumeCases(t *testing.T) []struct {
 		case "seed4-xend-vfb-first-liveness.toml", "seed1-backend-gone-4.10.toml":
 			out = append(out, rc{tc.name, tc.c, checker.Options{}})
 		case "two-disks-attach-detach-4.17.toml":
-			out = append(out, rc{tc.name + "-por", tc.c, checker.Options{Ample: tc.c.POR.Ample}})
+			out = append(out, rc{tc.name + "-por", tc.c, checker.Options{POR: tc.c.POR}})
 		}
 	}
 	src := strings.Replace(bench.AttachDetachSource(2), `"deadlock"]`, `"deadlock", "devices-connected"]`, 1)

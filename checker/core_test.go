@@ -95,7 +95,7 @@ func TestWorkersAgree(t *testing.T) {
 				case "symmetry":
 					opt.Symmetry = true
 				case "por":
-					opt.Ample, opt.ReducedCounterexamples = tc.c.POR.Ample, true
+					opt.POR, opt.ReducedCounterexamples = tc.c.POR, true
 				}
 				got := outcomeOf(checker.Check(tc.c.System, tc.c.Properties, opt))
 				if i == 0 {

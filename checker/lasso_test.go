@@ -146,8 +146,15 @@ func TestPORCycleProviso(t *testing.T) {
 		return true
 	}
 	p := Property{Name: "actor-1-idle", Kind: Invariant, State: func(st []byte) bool { return st[1] == 0 }}
-	res := Check(m, []Property{p}, Options{Ample: ample, ReducedCounterexamples: true})
+	res := Check(m, []Property{p}, Options{POR: ampleFunc(ample), ReducedCounterexamples: true})
 	if res.Verdict != Violation {
 		t.Errorf("verdict %s; want the violation by actor 1", res.Verdict)
 	}
+}
+
+// ampleFunc is a PartialOrder made of a function, for tests.
+type ampleFunc func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+
+func (f ampleFunc) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	return f(st, next, yield)
 }

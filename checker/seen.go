@@ -150,10 +150,10 @@ func (s *fpset) insertNew(fp uint64) {
 
 func (s *fpset) bytes() int64 { return int64(len(s.keys)) * 8 }
 
-// touch reads the home slot of every fingerprint in fps: independent loads
+// prefetch reads the home slot of every fingerprint in fps: independent loads
 // that the processor overlaps, so that the probes that follow find their
 // cache lines loaded (the set is far larger than the caches).
-func (s *fpset) touch(fps []uint64) uint64 {
+func (s *fpset) prefetch(fps []uint64) uint64 {
 	var sum uint64
 	n := uint64(len(s.keys))
 	for _, fp := range fps {

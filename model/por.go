@@ -1,7 +1,5 @@
 package model
 
-import "fmt"
-
 // Partial-order reduction.
 //
 // A POR picks, in a state, an ample set: all the moves of one actor a at
@@ -406,48 +404,6 @@ func (p *POR) Safe() (safe, total int) {
 		}
 	}
 	return safe, total
-}
-
-// PathOffset, VarOffset and LocOffset give the state offsets of a node, a
-// variable and an actor's location, for properties declaring what they
-// read.
-func (s *System) PathOffset(p PathID) int { return int(p) }
-
-// VarOffset is the state offset of variable v.
-func (s *System) VarOffset(v VarID) int { return s.varBase + int(v) }
-
-// TxnOffsets returns the state offsets of actor a's open-transaction
-// record (the body's id, the conflict flag, the values read), or nil.
-func (s *System) TxnOffsets(a int) []int {
-	act := &s.Actors[a]
-	if act.txnSlot < 0 {
-		return nil
-	}
-	var out []int
-	for i := 0; i < 3+act.txnReads; i++ {
-		out = append(out, act.txnSlot+i)
-	}
-	return out
-}
-
-// OffsetName names state offset o for people: a path, a variable, a
-// watch, or a transaction record.
-func (s *System) OffsetName(o int) string {
-	switch {
-	case o < len(s.Paths):
-		return s.Paths[o].Name
-	case o >= s.varBase && o < s.varBase+len(s.Vars):
-		return "var " + s.Vars[o-s.varBase].Name
-	case o >= s.watchOff && o < s.watchOff+len(s.Watches):
-		w := &s.Watches[o-s.watchOff]
-		return "watch " + s.Actors[w.Actor].Name + " " + s.Paths[w.Path].Name
-	}
-	for ai := range s.Actors {
-		if a := &s.Actors[ai]; a.txnSlot >= 0 && o >= a.txnSlot && o < a.txnSlot+3+a.txnReads {
-			return "transaction of " + a.Name
-		}
-	}
-	return fmt.Sprintf("offset %d", o)
 }
 
 // permanentPaths finds the nodes that exist initially and that no

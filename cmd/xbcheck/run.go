@@ -278,7 +278,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	opt := flags
 	opt.Context = ctx
 	if por && c.POR != nil {
-		opt.Ample = c.POR.Ample
+		opt.POR = c.POR
 	}
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates

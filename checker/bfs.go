@@ -1,0 +1,242 @@
+package checker
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	fp "github.com/xbcheck/xbcheck/internal/fingerprint"
+)
+
+// This file is the checker's one explorer: a level-synchronous
+// breadth-first search on all cores that gives exactly the result of the
+// sequential search, whatever the number of workers. Every property kind
+// goes through it; the eventually-properties add a visitor that records
+// the state graph (graph.go), which they are judged on afterwards.
+//
+// Each level runs in three phases:
+//
+//  1. Expand (parallel): workers take chunks of the frontier in turn,
+//     generate successors, check step properties and deadlock, and keep as
+//     candidates the successors the seen set does not hold yet (it is
+//     read-only in this phase).
+//  2. Insert (parallel): worker w inserts the candidates whose fingerprint
+//     is w modulo the number of workers, in frontier order, so the first
+//     occurrence of a state in frontier order is the one kept, as in the
+//     sequential search; it checks invariants on the new states.
+//  3. Assemble: the new states, in frontier order, get their indexes and
+//     become the next frontier; the graph visitor resolves the level's
+//     edges to indexes.
+//
+// Memory per distinct state with fingerprints: the seen set (8-byte
+// fingerprints at load 0.6 to 0.9: 8.9 to 13.3 bytes), the transition that
+// discovered the state (2 bytes, 4 for models with more than 65535
+// transitions) and its parent: states are numbered in breadth-first order
+// and expanded in that order, so parents are non-decreasing and are kept
+// as a unary code of the number of children of each expanded state (2
+// bits per state). A counterexample is rebuilt by following parents and
+// replaying. The exact set adds the state itself and 4 bytes of index;
+// the graph, 13 bytes per edge and the fair actors' enabled bits.
+
+// bfs is one run of the explorer: what every level's phases share.
+type bfs struct {
+	m        Model
+	props    []Property
+	opt      Options
+	ctx      context.Context
+	ctl      control
+	s        *search
+	g        *graph
+	workers  int
+	size     int
+	seed     uint64
+	inv      []int // the properties' indexes, by kind
+	step     []int
+	deadlock int
+	newCanon func() func(st, dst []byte)
+	ample    PartialOrder
+	reduced  atomic.Int64 // states of the level expanded through an ample set
+	res      Result
+	nfound   int
+	complete bool
+	final    bool // stopped because every safety property already fails
+	spare    []byte
+	pool     []*candidates
+	wks      []*worker
+}
+
+// chunkStates is the number of frontier states a worker expands at a time.
+const chunkStates = 64
+
+// explore runs the breadth-first search of m under pl and checks the
+// safety properties of props; with pl.graph it returns the state graph
+// for the eventually-properties.
+func explore(m Model, props []Property, opt Options, pl plan, ctx context.Context, start time.Time, ctl control) (Result, *graph) {
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	size := m.Size()
+	inv, step, ev, deadlock := byKind(props)
+	seed := opt.HashSeed
+	hash := func(st []byte) uint64 { return nonzero(fp.OfSeed(st, seed)) }
+	s := ctl.resume
+	if s == nil {
+		s = newSearch(m, props, pl, hash)
+	}
+	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed,
+		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, complete: true}
+	for _, f := range s.found {
+		if f != nil {
+			b.nfound++
+		}
+	}
+	stats := &b.res.Stats
+	stats.Workers = workers
+	stats.Symmetry = pl.newCanon != nil
+	stats.Exact = pl.exact
+	b.wks = make([]*worker, workers)
+	for w := range b.wks {
+		wk := &worker{buf: make([]byte, size)}
+		if b.newCanon != nil {
+			wk.canon, wk.cbuf = b.newCanon(), make([]byte, size)
+		}
+		b.wks[w] = wk
+	}
+	safety := len(inv) + len(step) + b2i(deadlock >= 0)
+	for s.curN > 0 {
+		stats.Depth = s.depth
+		stats.States = s.total
+		if len(ev) == 0 && b.nfound == safety && b.nfound > 0 {
+			b.complete, b.final = false, true // every property already fails
+			break
+		}
+		s.elapsed = time.Since(start)
+		if ctl.prog != nil {
+			ctl.prog.level(s, stats)
+		}
+		if testHook != nil {
+			testHook("level", s.depth)
+		}
+		if ctl.ck != nil && ctl.ck.due() {
+			if err := ctl.ck.write(s); err != nil {
+				b.res.Err = err
+				b.stop("checkpoint failed: " + err.Error())
+				break
+			}
+		}
+		if !b.level() {
+			break
+		}
+		stats.States = s.total
+		if opt.MaxStates > 0 && s.total >= opt.MaxStates && s.curN > 0 {
+			b.stop("state bound reached")
+			break
+		}
+	}
+	s.elapsed = time.Since(start)
+	if !b.complete && !b.final && b.res.Err == nil && ctl.ck != nil {
+		// Stopped by a bound or cancelled: save the search as it stands
+		// (at the start of the level it stopped in).
+		if err := ctl.ck.write(s); err != nil {
+			b.res.Err = err
+			b.res.Reason += "; checkpoint failed: " + err.Error()
+		}
+	}
+	return b.finish()
+}
+
+// stop ends the search incomplete, for reason.
+func (b *bfs) stop(reason string) {
+	b.complete = false
+	b.res.Reason = reason
+}
+
+func (b *bfs) overBudget(need int64) string {
+	return b.ctl.budget.overReason(need, b.s.depth, b.s.total)
+}
+
+// report records a violation of property pi by path, unless one was found.
+func (b *bfs) report(pi int, path []int32) {
+	if b.s.found[pi] == nil {
+		b.s.found[pi] = &Counterexample{Property: b.props[pi].Name, Kind: b.props[pi].Kind, Path: path, Loop: -1}
+		b.nfound++
+	}
+}
+
+// held is what the explorer holds between phases, by capacity.
+func (b *bfs) held() int64 {
+	n := b.s.bytes() + int64(cap(b.spare))
+	for _, c := range b.pool {
+		n += c.capBytes()
+	}
+	for _, wk := range b.wks {
+		n += wk.capBytes()
+	}
+	return n
+}
+
+// level expands the frontier into the next level and commits it; false
+// when the search stopped in it (the search is then as at its start).
+func (b *bfs) level() bool {
+	s := b.s
+	nchunks := (s.curN + chunkStates - 1) / chunkStates
+	for len(b.pool) < nchunks {
+		b.pool = append(b.pool, &candidates{})
+	}
+	lv := &levelWork{chunks: b.pool[:nchunks]}
+	t0 := time.Now()
+	ok := b.expand(lv)
+	s.expandT += time.Since(t0)
+	if !ok {
+		return false
+	}
+	t1 := time.Now()
+	ok = b.insert(lv)
+	s.insertT += time.Since(t1)
+	if !ok {
+		return false
+	}
+	if !b.admit(lv) {
+		return false
+	}
+	b.stepViolations(lv)
+	t2 := time.Now()
+	b.assemble(lv)
+	s.assembleT += time.Since(t2)
+	s.levelStart = s.total
+	s.total += lv.nextN
+	b.spare = s.cur
+	s.cur, s.curN = lv.next, lv.nextN
+	s.depth++
+	s.reduced += b.reduced.Load()
+	return true
+}
+
+// finish fills in the result from the search.
+func (b *bfs) finish() (Result, *graph) {
+	s, g, stats := b.s, b.g, &b.res.Stats
+	stats.States = s.total
+	stats.Transitions = s.transitions
+	stats.Complete = b.complete
+	stats.Reduced = int(s.reduced)
+	if s.sset != nil {
+		stats.SeenBytes = s.sset.bytes()
+	} else {
+		stats.SeenBytes = s.fset.bytes()
+	}
+	stats.SeenBytes += int64(len(s.via16))*2 + int64(len(s.via32))*4 + int64(len(s.parents.words))*8 + int64(len(s.parents.blockOnes))*4
+	if g != nil {
+		stats.SeenBytes += g.bytes()
+		g.states = s.sset
+	}
+	stats.BytesPerState = float64(stats.SeenBytes) / float64(s.total)
+	stats.ExpandTime, stats.InsertTime, stats.AssembleTime = s.expandT, s.insertT, s.assembleT
+	for _, v := range s.found {
+		if v != nil {
+			b.res.Violations = append(b.res.Violations, *v)
+		}
+	}
+	return b.res, g
+}

@@ -1,0 +1,78 @@
+package checker
+
+import (
+	"math/bits"
+	"sort"
+)
+
+// parentLinks records the parent of every state found, in about 2 bits per
+// state. States are numbered in breadth-first order and expanded in that
+// order, so parents are non-decreasing: the links are a unary code, for
+// each expanded state in order, of its children (a one for each, then a
+// zero). The parent of state g (g >= 1) is the number of zeros before the
+// g-th one. A directory of the ones before each 512-bit block makes
+// finding the g-th one (select) a binary search and at most eight
+// popcounts, so rebuilding a path of depth d costs O(d log n), not a scan
+// of every link per step.
+type parentLinks struct {
+	words []uint64
+	n     int // bits
+	ones  int
+	// blockOnes[b] is the number of ones before bit b*blockBits.
+	blockOnes []uint32
+}
+
+const (
+	blockBits  = 512
+	blockWords = blockBits / 64
+)
+
+func (b *parentLinks) push(one bool) {
+	if b.n%64 == 0 {
+		b.words = append(b.words, 0)
+		if b.n%blockBits == 0 {
+			b.blockOnes = append(b.blockOnes, uint32(b.ones))
+		}
+	}
+	if one {
+		b.words[b.n/64] |= 1 << (b.n % 64)
+		b.ones++
+	}
+	b.n++
+}
+
+// reindex rebuilds the directory from words and n (after a checkpoint is
+// read).
+func (b *parentLinks) reindex() {
+	b.ones, b.blockOnes = 0, b.blockOnes[:0]
+	for i, w := range b.words {
+		if i%blockWords == 0 {
+			b.blockOnes = append(b.blockOnes, uint32(b.ones))
+		}
+		b.ones += bits.OnesCount64(w)
+	}
+}
+
+// parent returns the parent of state g >= 1, which must have been pushed.
+func (b *parentLinks) parent(g uint32) uint32 {
+	// The block holding the g-th one: the last whose ones-before is < g.
+	blk := sort.Search(len(b.blockOnes), func(i int) bool { return b.blockOnes[i] >= g }) - 1
+	r := int(g - b.blockOnes[blk]) // the g-th one is the r-th of the block
+	for wi := blk * blockWords; ; wi++ {
+		w := b.words[wi]
+		if c := bits.OnesCount64(w); r > c {
+			r -= c
+			continue
+		}
+		for ; r > 1; r-- {
+			w &= w - 1 // drop the lowest one
+		}
+		pos := wi*64 + bits.TrailingZeros64(w)
+		return uint32(pos - int(g-1)) // zeros before it
+	}
+}
+
+// bytes is the links' memory by capacity.
+func (b *parentLinks) bytes() int64 {
+	return int64(cap(b.words))*8 + int64(cap(b.blockOnes))*4
+}

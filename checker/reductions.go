@@ -1,0 +1,54 @@
+package checker
+
+// The reductions a model may offer the checker, each an interface of its
+// own. The checker asks for nothing else: a model is explored unreduced
+// unless it implements Symmetric (and Options.Symmetry asks for it), and
+// a partial-order reduction is used only when Options.POR gives one.
+// *model.System implements Symmetric and TransitionCounter
+// (model/canonical.go, model/step.go); *model.POR implements PartialOrder
+// (model/por.go).
+
+// A Symmetric model has a symmetry: a group of permutations of its states
+// that maps transitions to transitions (a successor of st to a successor
+// of st's image, faults to faults, with actors permuted alike) and keeps
+// Quiescent. The checker then explores one state per class of states
+// equal up to the group (Options.Symmetry).
+type Symmetric interface {
+	// SymmetryCanonicalizer returns a function, for one goroutine, writing
+	// into dst the canonical representative of st's class: the same state
+	// for every member of the class. nil: the model has no symmetry.
+	SymmetryCanonicalizer() func(st, dst []byte)
+}
+
+// A PartialOrder is a partial-order reduction for the safety properties
+// (Options.POR).
+type PartialOrder interface {
+	// Ample yields, in st, the transitions of an ample set, as Model.Next
+	// does (next is the buffer to write the successor into), and returns
+	// true; or returns false, yielding nothing, for a full expansion.
+	//
+	// An ample set must be a persistent set whose transitions are
+	// invisible to the properties checked: no transition outside it,
+	// from st on, depends on one inside it until one inside it is taken,
+	// and none inside it changes what a property reads. The checker adds
+	// the rest: a state whose ample successors include one already seen
+	// is expanded fully (the breadth-first cycle proviso), and an ample
+	// set without a transition that is not a fault is not used (a state
+	// whose only transitions are faults is stuck, which the reduction must
+	// not hide).
+	Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+}
+
+// A TransitionCounter is a model that says how many transition ids it
+// uses (ids are 0 to NumTransitions()-1). The checker then stores the
+// transition that found each state in 16 bits when they fit, instead of
+// 32.
+type TransitionCounter interface {
+	NumTransitions() int
+}
+
+// narrowIDs reports whether m's transition ids fit in 16 bits.
+func narrowIDs(m Model) bool {
+	tc, ok := m.(TransitionCounter)
+	return ok && tc.NumTransitions() < 1<<16
+}

@@ -1,0 +1,135 @@
+package checker
+
+import "time"
+
+// plan is what one exploration does: the reductions, the seen set, and
+// whether the graph is recorded.
+type plan struct {
+	newCanon func() func(st, dst []byte) // symmetry, or nil
+	ample    PartialOrder                // partial-order reduction, or nil
+	exact    bool
+	graph    bool
+}
+
+// search is the explorer's state at the start of a level: everything a
+// checkpoint saves (checkpoint.go) and a resumed search starts from.
+type search struct {
+	depth      int    // the level of the frontier
+	levelStart int    // the index of the frontier's first state
+	total      int    // the states found, numbered in breadth-first order
+	cur        []byte // the frontier: curN states (representatives under symmetry)
+	curN       int
+	// The transition that found each state (-1 for the initial state), in
+	// 16 bits when the model's ids fit (wide is false).
+	wide  bool
+	via16 []uint16
+	via32 []int32
+	// parents links every state to the one that found it.
+	parents parentLinks
+	fset    *fpset    // the seen set: fingerprints,
+	sset    *stateSet // or full states (exact)
+	g       *graph    // the state graph, for the eventually-properties
+	// found holds, per property, the violation found so far.
+	found       []*Counterexample
+	transitions int
+	reduced     int64
+	// elapsed is the time spent up to the last level boundary, earlier
+	// runs of a resumed search included; the others split it by phase.
+	elapsed, expandT, insertT, assembleT time.Duration
+}
+
+func (s *search) addVia(id int32) {
+	if s.wide {
+		s.via32 = append(s.via32, id)
+	} else {
+		s.via16 = append(s.via16, uint16(id))
+	}
+}
+
+func (s *search) viaOf(g uint32) int32 {
+	if s.wide {
+		return s.via32[g]
+	}
+	return int32(s.via16[g])
+}
+
+// pathTo returns the transitions from the initial state to state g.
+func (s *search) pathTo(g uint32) []int32 {
+	var chain []uint32
+	for g != 0 {
+		chain = append(chain, g)
+		g = s.parents.parent(g)
+	}
+	p := make([]int32, len(chain))
+	for i, c := range chain {
+		p[len(chain)-1-i] = s.viaOf(c)
+	}
+	return p
+}
+
+// bytes is the memory the search holds between levels, by capacity.
+func (s *search) bytes() int64 {
+	b := int64(cap(s.cur)) + int64(cap(s.via16))*2 + int64(cap(s.via32))*4 + s.parents.bytes()
+	if s.fset != nil {
+		b += s.fset.bytes()
+	}
+	if s.sset != nil {
+		b += s.sset.bytes()
+	}
+	if s.g != nil {
+		b += s.g.capBytes()
+	}
+	return b
+}
+
+// newSearch starts a search at m's initial state (its representative,
+// under symmetry).
+func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
+	size := m.Size()
+	s := &search{wide: !narrowIDs(m), found: make([]*Counterexample, len(props)), curN: 1, total: 1}
+	if pl.exact {
+		s.sset = newStateSet(size)
+	} else {
+		s.fset = newFPSet(1 << 10)
+	}
+	if pl.graph {
+		s.g = newGraph(m)
+	}
+	init := m.InitialState()
+	if pl.newCanon != nil {
+		// The frontier holds representatives, the initial state included.
+		c := make([]byte, size)
+		pl.newCanon()(init, c)
+		init = c
+	}
+	if pl.exact {
+		s.sset.reserve(1)
+		_, _, slot := s.sset.insert(hash(init), init, 0)
+		s.sset.commit(slot, init)
+	} else {
+		s.fset.insert(hash(init))
+	}
+	s.addVia(-1)
+	for pi, p := range props {
+		if p.Kind == Invariant && !p.State(init) {
+			s.found[pi] = &Counterexample{Property: p.Name, Kind: p.Kind, Loop: -1}
+		}
+	}
+	s.cur = append([]byte(nil), init...)
+	return s
+}
+
+// control is what a check puts around its explorations: the memory
+// budget, the checkpoints, the search to resume and the progress reports.
+type control struct {
+	budget *budget
+	ck     *checkpointer // nil: no checkpoints
+	resume *search
+	prog   *progress
+}
+
+// testHook, set by tests, is called at every level boundary ("level")
+// and where the memory budget is checked before a level is committed
+// ("commit", when the budget is set or the hook is): returning true
+// there stops the search as over budget, so tests can reach the undo.
+var testHook func(event string, depth int) bool
