@@ -266,8 +266,10 @@ func (bl *builder) timeouts() {
 		b.DropTimeouts()
 	}
 	if b.QemuExitWithin > 0 {
-		for _, q := range bl.qemus {
-			qa := b.Sys().Actors[q]
+		// In guest order: each guard is a conjunction, and its atoms'
+		// order shows in exports and traces.
+		for _, fe := range slices.Sorted(maps.Keys(bl.qemus)) {
+			qa := b.Sys().Actors[bl.qemus[fe]]
 			sig, _ := qa.LocByName(qemu.SIGHUP)
 			b.GuardTimeouts(b.QemuExitWithin, model.VarNe(qa.Loc, uint8(sig)))
 		}
