@@ -104,7 +104,7 @@ func (bl *builder) settings() error {
 	if sp.Xenstored.Conflict == "cxenstored" {
 		b.SetConflict(model.CXenstored)
 	}
-	b.SetRemoveOwnedOnDeath(sp.Xenstored.Version == "" || sp.Xenstored.Version == "4.17")
+	b.SetRemoveOwnedOnDeath(removeOwnedOnDeath(sp.Xenstored.Version))
 	if bl.isLibxl() {
 		v, err := libxl.ParseVersion(sp.Toolstack.Version)
 		if err != nil {
