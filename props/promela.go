@@ -2,6 +2,7 @@ package props
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/model"
@@ -39,7 +40,7 @@ func Promela(s *model.System, names []string, multiCore bool) (string, error) {
 			if !by.judges(s, t) {
 				return ""
 			}
-			return f(s, t, body, pre, post)
+			return strings.Join(f(s, t, body, pre, post), " && ")
 		}})
 	}
 	return s.Promela(checks, deadlock, multiCore)

@@ -46,11 +46,11 @@ type Def struct {
 	// have none (the checker never reduces a search that has one).
 	reads func(s *model.System, add func(off int)) (marks bool)
 	// promela, for a step invariant, is its translation for SPIN: the
-	// condition the predicate checks on a step, written over the bytes
-	// before and after it (model.PromelaCheck). bench's
-	// TestSPINFindsTheSameViolations checks that SPIN finds what the
-	// checker finds.
-	promela func(s *model.System, t, body *model.Transition, pre, post func(int) string) string
+	// conditions the predicate checks on a step, all of which must hold,
+	// written over the bytes before and after it (model.PromelaCheck).
+	// bench's TestSPINFindsTheSameViolations checks that SPIN finds what
+	// the checker finds.
+	promela func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string
 }
 
 // catalogue lists every property, the seed properties first, in the order
@@ -186,6 +186,33 @@ func toolstack(s *model.System) []int {
 	}
 	return ts
 }
+
+// What deviceReads declares besides the devices' nodes.
+const (
+	withTxns  = 1 << iota // the toolstack's open transactions (toolstackTxns)
+	withMarks             // the transitions' marks
+)
+
+// deviceReads declares that a property reads the nodes paths picks of
+// every device, and what also says (withTxns, withMarks).
+func deviceReads(also int, paths ...func(d *model.Device) model.PathID) func(s *model.System, add func(int)) bool {
+	return func(s *model.System, add func(int)) bool {
+		for i := range s.Devices {
+			for _, p := range paths {
+				add(s.PathOffset(p(&s.Devices[i])))
+			}
+		}
+		if also&withTxns != 0 {
+			toolstackTxns(s, add)
+		}
+		return also&withMarks != 0
+	}
+}
+
+// The nodes of a device that properties read.
+func feDir(d *model.Device) model.PathID   { return d.FEDir }
+func beDir(d *model.Device) model.PathID   { return d.BEDir }
+func beState(d *model.Device) model.PathID { return d.BEState }
 
 // toolstackTxns adds the open-transaction records of the toolstack's
 // actors: a predicate that looks at the operations a step applies

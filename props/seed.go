@@ -51,7 +51,7 @@ var seedProperties = []Def{
 			}
 			return true
 		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
 				if m.Kind != model.MarkComplete || m.Device < 0 {
@@ -70,7 +70,7 @@ var seedProperties = []Def{
 					cs = append(cs, fmt.Sprintf("(!%s || (%s && %s))", ok, present(post, s.PathOffset(d.FEDir)), present(post, s.PathOffset(d.BEDir))))
 				}
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -97,15 +97,8 @@ var seedProperties = []Def{
 			}
 			return true
 		},
-		reads: func(s *model.System, add func(int)) bool {
-			for i := range s.Devices {
-				add(s.PathOffset(s.Devices[i].FEDir))
-				add(s.PathOffset(s.Devices[i].BEDir))
-			}
-			toolstackTxns(s, add)
-			return false
-		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		reads: deviceReads(withTxns, feDir, beDir),
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			ops := model.StepOps(t, body)
 			var cs []string
 			for i := range s.Devices {
@@ -122,7 +115,7 @@ var seedProperties = []Def{
 					}
 				}
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -166,7 +159,7 @@ var seedProperties = []Def{
 			toolstackTxns(s, add)
 			return false
 		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			ops := model.StepOps(t, body)
 			var cs []string
 			for i := range s.Devices {
@@ -187,7 +180,7 @@ var seedProperties = []Def{
 				}
 				cs = append(cs, fmt.Sprintf("(%s || !%s)", exited, bad))
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -201,20 +194,15 @@ var seedProperties = []Def{
 			}
 			return true
 		},
-		reads: func(s *model.System, add func(int)) bool {
-			for i := range s.Devices {
-				add(s.PathOffset(s.Devices[i].BEState))
-			}
-			return true
-		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		reads: deviceReads(withMarks, beState),
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
 				if m.Kind == model.MarkWaitForBackend {
 					cs = append(cs, present(pre, s.PathOffset(m.Path)))
 				}
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -230,18 +218,13 @@ var seedProperties = []Def{
 			}
 			return true
 		},
-		reads: func(s *model.System, add func(int)) bool {
-			for i := range s.Devices {
-				add(s.PathOffset(s.Devices[i].BEDir))
-			}
-			return false
-		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		reads: deviceReads(0, beDir),
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for i := range s.Devices {
 				cs = append(cs, "!"+pmlCreated(s, pre, post, s.Devices[i].BEDir))
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -262,14 +245,8 @@ var seedProperties = []Def{
 			})
 			return ok
 		},
-		reads: func(s *model.System, add func(int)) bool {
-			for i := range s.Devices {
-				add(s.PathOffset(s.Devices[i].BEState))
-			}
-			toolstackTxns(s, add)
-			return false
-		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		reads: deviceReads(withTxns, beState),
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, op := range model.StepOps(t, body) {
 				if op.Kind != model.OpWrite || op.Val != model.StateReconfiguring.Value() {
@@ -281,7 +258,7 @@ var seedProperties = []Def{
 					}
 				}
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 	{
@@ -308,7 +285,7 @@ var seedProperties = []Def{
 			}
 			return true
 		},
-		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) string {
+		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
 				if m.Kind != model.MarkRaise {
@@ -321,7 +298,7 @@ var seedProperties = []Def{
 				}
 				cs = append(cs, present(pre, s.PathOffset(p)))
 			}
-			return strings.Join(cs, " && ")
+			return cs
 		},
 	},
 }

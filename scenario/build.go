@@ -104,7 +104,7 @@ func (bl *builder) settings() error {
 	if sp.Xenstored.Conflict == "cxenstored" {
 		b.SetConflict(model.CXenstored)
 	}
-	b.SetRemoveOwnedOnDeath(sp.Xenstored.Version == "" || sp.Xenstored.Version == "4.17")
+	b.SetRemoveOwnedOnDeath(removeOwnedOnDeath(sp.Xenstored.Version))
 	if bl.isLibxl() {
 		v, err := libxl.ParseVersion(sp.Toolstack.Version)
 		if err != nil {
@@ -266,8 +266,10 @@ func (bl *builder) timeouts() {
 		b.DropTimeouts()
 	}
 	if b.QemuExitWithin > 0 {
-		for _, q := range bl.qemus {
-			qa := b.Sys().Actors[q]
+		// In guest order: each guard is a conjunction, and its atoms'
+		// order shows in exports and traces.
+		for _, fe := range slices.Sorted(maps.Keys(bl.qemus)) {
+			qa := b.Sys().Actors[bl.qemus[fe]]
 			sig, _ := qa.LocByName(qemu.SIGHUP)
 			b.GuardTimeouts(b.QemuExitWithin, model.VarNe(qa.Loc, uint8(sig)))
 		}

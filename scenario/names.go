@@ -13,7 +13,7 @@ var (
 	ToolstackKinds  = []string{"libxl", "xend"}
 	LibxlVersions   = libxl.Versions()
 	XendVersions    = []string{"3.0", "3.1"}
-	XenstoredVers   = []string{"4.14", "4.15", "4.17"}
+	XenstoredVers   = xenstoredNames()
 	ConflictRules   = []string{"oxenstored", "cxenstored"}
 	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}
 	DomainStates    = []string{"running", "paused", "dead"}
@@ -38,6 +38,45 @@ var (
 	// order messages list them: props' catalogue.
 	PropertyNames = props.Listed()
 )
+
+// xenstoredVersions lists the daemon versions a scenario may name, oldest
+// first, with what a domain's destruction does to the nodes the domain
+// owns (Xenstored.Version); the last is the default.
+var xenstoredVersions = []struct {
+	version string
+	// removeOwned: the nodes the dead domain owns are deleted (XSA-419);
+	// before, they stay (4.15, XSA-322: their ownership passes to dom0).
+	removeOwned bool
+}{
+	{"4.14", false},
+	{"4.15", false},
+	{"4.17", true},
+}
+
+func xenstoredNames() []string {
+	var ns []string
+	for _, x := range xenstoredVersions {
+		ns = append(ns, x.version)
+	}
+	return ns
+}
+
+// defaultXenstored is the daemon version of a scenario that names none.
+func defaultXenstored() string { return xenstoredVersions[len(xenstoredVersions)-1].version }
+
+// removeOwnedOnDeath reports whether daemon version v ("": the default)
+// deletes the nodes a dead domain owns.
+func removeOwnedOnDeath(v string) bool {
+	if v == "" {
+		v = defaultXenstored()
+	}
+	for _, x := range xenstoredVersions {
+		if x.version == v {
+			return x.removeOwned
+		}
+	}
+	return false
+}
 
 // An operation kind a scenario may request: the toolstack that has it and
 // the keys of an [[operation]] it takes besides kind.

@@ -164,7 +164,7 @@ func (p *parser) defaults() {
 		s.Xenstored.Conflict = "oxenstored"
 	}
 	if s.Xenstored.Version == "" {
-		s.Xenstored.Version = "4.17"
+		s.Xenstored.Version = defaultXenstored()
 	}
 	p.dom0 = -1
 	for i, d := range s.Domains {
