@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
@@ -79,6 +80,7 @@ func (bl *builder) build() error {
 		b.SetConflict(model.CXenstored)
 	}
 	b.SetRemoveOwnedOnDeath(sp.Xenstored.Version == "" || sp.Xenstored.Version == "4.17")
+	b.SetDeathFiresWatches(sp.Xenstored.Conflict == "cxenstored")
 	isLibxl := sp.Toolstack.Kind == "libxl"
 	if isLibxl {
 		v, err := libxl.ParseVersion(sp.Toolstack.Version)
@@ -117,10 +119,12 @@ func (bl *builder) build() error {
 		d := bl.domOf[id]
 		st := model.DomainRunning
 		switch d.State {
-		case "paused":
-			st = model.DomainPaused
 		case "dead":
-			st = model.DomainDead
+			st = model.DomainUnlisted
+		default:
+			if i := slices.Index(model.DomainStateNames, d.State); i >= 0 {
+				st = uint8(i)
+			}
 		}
 		b.Domain(id, d.Name, st)
 		home := b.Path(fmt.Sprintf("/local/domain/%d", id))
@@ -217,7 +221,7 @@ func (bl *builder) build() error {
 	// Dead domains whose home was removed: nothing of theirs is left.
 	for _, id := range sortedIDs(bl.domOf) {
 		d := bl.domOf[id]
-		if d.State == "dead" && d.Home != "stale" {
+		if d.Dead() && d.Home != "stale" {
 			b.InitRemove(b.Path(fmt.Sprintf("/local/domain/%d", id)))
 			if isLibxl && bl.lv.LibxlRecords() {
 				b.InitRemove(b.Path(fmt.Sprintf("/libxl/%d", id)))
@@ -240,6 +244,27 @@ func (bl *builder) build() error {
 	for _, id := range sortedIDs(bl.domOf) {
 		if lifecycle[id] {
 			b.AddLifecycle(id)
+		}
+	}
+	// A dying domain is released by the hypervisor (it is gone from then
+	// on), which only libxl's existence check of a device's domain can
+	// tell: added where the domain can be dying and a remove of one of its
+	// devices may start.
+	for _, id := range sortedIDs(bl.domOf) {
+		mayDie := bl.domOf[id].State == "dying" || slices.Contains(sp.Faults.Allow, "domain-destroy:"+bl.domOf[id].Name)
+		removes := false
+		for _, op := range sp.Operations {
+			switch op.Kind {
+			case "domain-destroy":
+				mayDie = mayDie || bl.domID[op.Domain] == id
+			case "remove", "destroy", "safe-remove", "add-remove":
+				if dev, ok := bl.devIdx[op.Device]; ok && b.Sys().Devices[dev].FEDom == id {
+					removes = true
+				}
+			}
+		}
+		if mayDie && removes && id != 0 {
+			b.AddRelease(id)
 		}
 	}
 	if sp.Timing.Timeouts != nil && !*sp.Timing.Timeouts {

@@ -456,7 +456,7 @@ func (p *parser) defaults() {
 		if d.State == "" {
 			d.State = "running"
 		}
-		if d.Home == "" && d.State == "dead" {
+		if d.Home == "" && d.Dead() {
 			d.Home = "removed"
 		}
 	}
@@ -637,9 +637,9 @@ func (p *parser) checkValues() []*Error {
 		if m := oneOf(d.State, DomainStates); m != "" {
 			add(p.at("domain", fi, "state"), "%s: state %s", l, m)
 		}
-		if p.given("domain", fi, "home") && d.State != "dead" {
-			add(p.at("domain", fi, "home"), "%s: home is only allowed with state = \"dead\" (state is %q)", l, d.State)
-		} else if d.State == "dead" {
+		if p.given("domain", fi, "home") && !d.Dead() {
+			add(p.at("domain", fi, "home"), "%s: home is only allowed with state = \"dying\" or \"gone\" (state is %q)", l, d.State)
+		} else if d.Dead() {
 			if m := oneOf(d.Home, DomainHomes); m != "" {
 				add(p.at("domain", fi, "home"), "%s: home %s", l, m)
 			}

@@ -55,14 +55,23 @@ type Toolstack struct {
 
 // Domain is one Xen domain.
 type Domain struct {
-	Name  string `toml:"name"`
-	ID    *int   `toml:"id"`
-	Kind  string `toml:"kind"`  // dom0, pv, hvm, driver, stubdom
-	State string `toml:"state"` // running (default), paused, dead
-	// Home, for a dead domain, says whether /local/domain/<id> was removed
-	// ("removed", the default) or its nodes were left behind ("stale").
+	Name string `toml:"name"`
+	ID   *int   `toml:"id"`
+	Kind string `toml:"kind"` // dom0, pv, hvm, driver, stubdom
+	// State is the domain's run state (model.DomainStateNames): running
+	// (default), paused, crashed, shutdown (listed; xenstored keeps its
+	// nodes), dying (listed; its nodes were deleted), gone (not listed);
+	// "dead" is the older name of gone.
+	State string `toml:"state"`
+	// Home, for a dying or gone domain, says whether /local/domain/<id>
+	// was removed ("removed", the default) or its nodes were left behind
+	// ("stale").
 	Home string `toml:"home"`
 }
+
+// Dead reports whether the domain was destroyed: dying, or gone (also
+// written "dead").
+func (d Domain) Dead() bool { return d.State == "dying" || d.State == "gone" || d.State == "dead" }
 
 // Device is one split device.
 type Device struct {
@@ -155,7 +164,7 @@ var (
 	XenstoredVers   = []string{"4.14", "4.15", "4.17"}
 	ConflictRules   = []string{"oxenstored", "cxenstored"}
 	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}
-	DomainStates    = []string{"running", "paused", "dead"}
+	DomainStates    = []string{"running", "paused", "crashed", "shutdown", "dying", "gone", "dead"}
 	DomainHomes     = []string{"removed", "stale"}
 	DeviceKinds     = []string{"vbd", "qdisk", "vif", "pci", "vfb", "vkbd"}
 	DeviceStates    = []string{"absent", "connected", "closed"}
