@@ -691,6 +691,15 @@ func (r *run) op(ctx context.Context, s realxs.Store, inTx bool, op model.Op, cu
 		if !sys.RemoveOwnedOnDeath {
 			return nil
 		}
+		// oxenstored deletes without events (System.DeathFiresWatches);
+		// the emulating RMs fire, so their events are dropped, after the
+		// events of the step's earlier requests are kept as compare does.
+		silent := !sys.DeathFiresWatches
+		if silent {
+			if err := r.drainEvents(ctx, true); err != nil {
+				return err
+			}
+		}
 		for i := range sys.Paths {
 			p := &sys.Paths[i]
 			if p.Owner == op.Dom && sys.Exists(cur, model.PathID(i)) && (p.Parent == model.NoPath || sys.Paths[p.Parent].Owner != op.Dom) {
@@ -699,6 +708,9 @@ func (r *run) op(ctx context.Context, s realxs.Store, inTx bool, op model.Op, cu
 				}
 				sys.ApplyOp(cur, model.Rm(model.PathID(i)))
 			}
+		}
+		if silent {
+			return r.drainEvents(ctx, false)
 		}
 		return nil
 	case model.OpSignal:
@@ -790,6 +802,20 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
+}
+
+// drainEvents waits for the daemon's events so far and takes them from
+// every watcher: as pending events when keep is set, else dropped.
+func (r *run) drainEvents(ctx context.Context, keep bool) error {
+	if err := r.b.Sync(ctx); err != nil {
+		return err
+	}
+	for w, wt := range r.watchers {
+		if len(wt.Drain()) > 0 && keep {
+			r.pending[w] = true
+		}
+	}
+	return nil
 }
 
 // compare reads the store and the events back and compares them with the
