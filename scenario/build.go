@@ -251,19 +251,16 @@ func (bl *builder) build() error {
 	// tell: added where the domain can be dying and a remove of one of its
 	// devices may start.
 	for _, id := range sortedIDs(bl.domOf) {
-		mayDie := bl.domOf[id].State == "dying" || slices.Contains(sp.Faults.Allow, "domain-destroy:"+bl.domOf[id].Name)
 		removes := false
 		for _, op := range sp.Operations {
 			switch op.Kind {
-			case "domain-destroy":
-				mayDie = mayDie || bl.domID[op.Domain] == id
 			case "remove", "destroy", "safe-remove", "add-remove":
 				if dev, ok := bl.devIdx[op.Device]; ok && b.Sys().Devices[dev].FEDom == id {
 					removes = true
 				}
 			}
 		}
-		if mayDie && removes && id != 0 {
+		if d := bl.domOf[id]; removes && id != 0 && d.State != "gone" && d.State != "dead" && bl.mayVanish(id) {
 			b.AddRelease(id)
 		}
 	}
@@ -278,6 +275,24 @@ func (bl *builder) build() error {
 		}
 	}
 	return nil
+}
+
+// mayVanish reports whether domain id can be gone at some point: it is
+// gone (or dying) from the start, or a fault or an operation destroys it.
+func (bl *builder) mayVanish(id int) bool {
+	d := bl.domOf[id]
+	if id == 0 || d == nil {
+		return false
+	}
+	if d.Dead() || slices.Contains(bl.sp.Faults.Allow, "domain-destroy:"+d.Name) {
+		return true
+	}
+	for _, op := range bl.sp.Operations {
+		if op.Kind == "domain-destroy" && bl.domID[op.Domain] == id {
+			return true
+		}
+	}
+	return false
 }
 
 // pciSlots is how many PCI functions (dev-N) a pci device can hold in the
@@ -356,7 +371,8 @@ func (bl *builder) operations() error {
 			own(libxl.Add(b, di, bl.lv))
 		case "add-remove":
 			add := libxl.Add(b, di, bl.lv)
-			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge()})
+			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge(),
+				GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[di].FEDom)})
 			own(add)
 			own(rm)
 			sys := b.Sys()
@@ -376,7 +392,8 @@ func (bl *builder) operations() error {
 			} else if suffix != "" {
 				name = fmt.Sprintf("libxl-remove(%s)%s", op.Device, suffix)
 			}
-			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge()}))
+			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge(),
+				GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[di].FEDom)}))
 		case "pci-attach":
 			dev := b.Sys().Devices[di]
 			lock, ok := pciLock[dev.FEDom]
@@ -397,7 +414,8 @@ func (bl *builder) operations() error {
 				dj := bl.devIdx[sd.Name]
 				if b.Sys().Devices[dj].FEDom == dom && sd.State != "absent" {
 					removals = append(removals, libxl.Remove(b, dj, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceOn, Idle: true,
-						Name: fmt.Sprintf("libxl-devices-destroy(%s)", sd.Name), NoQemuBodge: bl.noBodge()}))
+						GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[dj].FEDom),
+						Name:              fmt.Sprintf("libxl-devices-destroy(%s)", sd.Name), NoQemuBodge: bl.noBodge()}))
 				}
 			}
 			q := -1
