@@ -160,7 +160,7 @@ func TestFlowchart42HasTheSeedStructure(t *testing.T) {
 		}
 	}
 	// The decisions and their labels.
-	if e := edge(qemu, wait2, "domain not running"); e == nil || !strings.Contains(e.Label, "paused,dead") {
+	if e := edge(qemu, wait2, "domain not running"); e == nil || !strings.Contains(e.Label, "paused,crashed,shutdown,dying") {
 		t.Errorf("no edge \"qemu backend, domain not running\" from %s to %s guarded by the domain's state", qemu, wait2)
 	}
 	if edge(qemu, write5, "domain alive") == nil || edge(qemu, write5, "initiate") == nil {

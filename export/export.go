@@ -15,9 +15,10 @@
 //	scenario     the scenario's name; file: the scenario file
 //	conflict     "oxenstored" or "cxenstored": when a transaction commit fails (xenstore-wire.md 1.7)
 //	timers       "last-resort" (a timer fires only when no protocol step is enabled) or "any-time"
-//	remove_owned_on_death  xenstored 4.17+ (XSA-419) deletes a dead domain's nodes
+//	remove_owned_on_death  xenstored 4.17+ (XSA-419) deletes a dying domain's nodes
+//	death_fires_watches    that deletion fires watches (C xenstored) or not (oxenstored)
 //	faults       the faults the scenario allows
-//	domains      [{id, name, variable}]: the variable holds the run state (running, paused, dead)
+//	domains      [{id, name, variable}]: the variable holds the run state (running, paused, crashed, shutdown, dying, gone)
 //	paths        [{id, path, parent, owner, initial}]: every xenstore node any actor can touch;
 //	             parent is a path id or null for "/"; owner a domain id; initial the value or null (absent)
 //	variables    [{id, name, actor, initial, values}]: one-byte variables; actor is an actor id or
@@ -72,20 +73,23 @@ const Schema = "xbcheck-model/1"
 
 // Model is the JSON document.
 type Model struct {
-	Schema             string     `json:"schema"`
-	Scenario           string     `json:"scenario"`
-	File               string     `json:"file,omitempty"`
-	Conflict           string     `json:"conflict"`
-	Timers             string     `json:"timers"`
-	RemoveOwnedOnDeath bool       `json:"remove_owned_on_death"`
-	Faults             []string   `json:"faults"`
-	Domains            []Domain   `json:"domains"`
-	Paths              []Path     `json:"paths"`
-	Variables          []Variable `json:"variables"`
-	Watches            []Watch    `json:"watches"`
-	Devices            []Device   `json:"devices"`
-	Actors             []Actor    `json:"actors"`
-	Properties         []Property `json:"properties"`
+	Schema             string `json:"schema"`
+	Scenario           string `json:"scenario"`
+	File               string `json:"file,omitempty"`
+	Conflict           string `json:"conflict"`
+	Timers             string `json:"timers"`
+	RemoveOwnedOnDeath bool   `json:"remove_owned_on_death"`
+	// DeathFiresWatches: that deletion fires watches (C xenstored) or
+	// not (oxenstored).
+	DeathFiresWatches bool       `json:"death_fires_watches"`
+	Faults            []string   `json:"faults"`
+	Domains           []Domain   `json:"domains"`
+	Paths             []Path     `json:"paths"`
+	Variables         []Variable `json:"variables"`
+	Watches           []Watch    `json:"watches"`
+	Devices           []Device   `json:"devices"`
+	Actors            []Actor    `json:"actors"`
+	Properties        []Property `json:"properties"`
 }
 
 // Domain is a domain and the variable of its run state.
@@ -215,7 +219,7 @@ var transKinds = map[model.TransKind]string{
 // file ("" if none).
 func FromSystem(sys *model.System, props []checker.Property, file string) *Model {
 	m := &Model{Schema: Schema, Scenario: sys.Name, File: file, Conflict: sys.Conflict.String(), Timers: "last-resort",
-		RemoveOwnedOnDeath: sys.RemoveOwnedOnDeath, Faults: append([]string{}, sys.Faults...)}
+		RemoveOwnedOnDeath: sys.RemoveOwnedOnDeath, DeathFiresWatches: sys.DeathFiresWatches, Faults: append([]string{}, sys.Faults...)}
 	if sys.Timers == model.AnyTime {
 		m.Timers = "any-time"
 	}

@@ -63,6 +63,10 @@ func (b *Builder) SetConflict(r ConflictRule) { b.sys.Conflict = r }
 // true for 4.17+ (XSA-419), false before.
 func (b *Builder) SetRemoveOwnedOnDeath(v bool) { b.sys.RemoveOwnedOnDeath = v }
 
+// SetDeathFiresWatches chooses whether that deletion fires watches: true
+// for C xenstored, false for oxenstored (System.DeathFiresWatches).
+func (b *Builder) SetDeathFiresWatches(v bool) { b.sys.DeathFiresWatches = v }
+
 // Allow enables a fault: transitions declared with that Fault exist.
 func (b *Builder) Allow(fault string) {
 	b.allowed[fault] = true

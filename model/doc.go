@@ -49,9 +49,12 @@
 // (any change to a node the transaction touched conflicts, also of the
 // same value: the nodes it reads and writes, a missing node's parents up
 // to the first that exists, a removed node's parent and subtree; a node
-// changes also when a child comes or goes). Domain death
-// (OpDomainGone) marks the domain dead and, with xenstored 4.17+ (XSA-419),
-// deletes the nodes it owns.
+// changes also when a child comes or goes). A domain's run state is one
+// of running, paused, crashed, shutdown, dying and gone (DomainRunning and
+// friends); xenstored releases a dying or gone domain (OpDomainGone) and,
+// with xenstored 4.17+ (XSA-419), deletes the nodes it owns, firing
+// watches under C xenstored and none under oxenstored
+// (System.DeathFiresWatches).
 //
 // # Simplifications, each standing for a named real behaviour
 //

@@ -3,18 +3,26 @@ package model
 import "fmt"
 
 // AddLifecycle adds the actor that stands for domain dom's life outside the
-// toolstack operations of the scenario: the faults that pause, destroy or
-// crash it. It is not fair: faults may never happen.
+// toolstack operations of the scenario: the faults that pause, crash or
+// destroy it. The faults are not fair: they may never happen. The run states are those of
+// DomainRunning and friends.
 //
 //   - "domain-pause:<name>": xc_domain_pause; its drivers stop.
-//   - "domain-destroy:<name>": the domain is destroyed by its toolstack:
-//     libxl's devices_destroy_cb removes /local/domain/<id>
-//     (xenbus-protocol.md 10.4), then xenstored reacts to the death
-//     (OpDomainGone: with 4.17+, XSA-419, it deletes the nodes the domain
-//     owns elsewhere too).
-//   - "domain-crash:<name>": the domain dies and nobody cleans up: only
-//     xenstored's own reaction happens, so before XSA-419 its nodes stay
-//     (the stale-state case of seed 1).
+//   - "domain-crash:<name>": the domain crashes (domain_crash: a shutdown
+//     with reason crash). It is still listed, and neither daemon deletes
+//     anything: C xenstored's check_domains marks it shut down, fires
+//     @releaseDomain and skips it ("if (!dominfo.dying) continue;"),
+//     oxenstored's Domains.cleanup only notifies (its dead_dom list takes
+//     a domain only "if info.Xenctrl.dying"). Xen RELEASE-4.17.0. What
+//     follows (xl's on_crash = destroy) is the fault domain-destroy.
+//   - "domain-destroy:<name>": the toolstack destroys the domain without
+//     the device removals of libxl__destroy_domid: devices_destroy_cb's
+//     xs_rm(/local/domain/<id>), then xc_domain_destroy makes it dying,
+//     and xenstored releases it (OpDomainGone: with 4.17+, XSA-419, the
+//     nodes it owns are deleted, with watch events under C xenstored and
+//     without under oxenstored).
+//
+// AddRelease adds the hypervisor's release of a dying domain.
 func (b *Builder) AddLifecycle(dom int) {
 	name := b.sys.DomainNames[dom]
 	v := b.sys.Domains[dom]
@@ -23,12 +31,30 @@ func (b *Builder) AddLifecycle(dom int) {
 	home := b.Path(fmt.Sprintf("/local/domain/%d", dom))
 	a.T(Transition{Name: "pause", Desc: "xc_domain_pause", From: life, To: life, Fault: "domain-pause:" + name,
 		Guard: []Cond{VarEq(v, DomainRunning)}, Ops: []Op{Signal("pause " + name)}, Sets: []Set{{Var: v, Val: DomainPaused}}})
-	a.T(Transition{Name: "destroy", Desc: "domain destroyed: xs_rm(/local/domain/<id>), then xenstored releases the domain",
-		From: life, To: life, Fault: "domain-destroy:" + name,
-		Guard: []Cond{VarNe(v, DomainDead)}, Ops: []Op{Rm(home), DomainGone(dom)}})
-	a.T(Transition{Name: "crash", Desc: "domain dies, no toolstack cleanup: only xenstored reacts",
+	a.T(Transition{Name: "crash", Desc: "domain_crash: shut down with reason crash, still listed; xenstored keeps its nodes",
 		From: life, To: life, Fault: "domain-crash:" + name,
-		Guard: []Cond{VarNe(v, DomainDead)}, Ops: []Op{DomainGone(dom)}})
+		Guard: []Cond{VarEq(v, DomainRunning)}, Ops: []Op{Signal("crash " + name)}, Sets: []Set{{Var: v, Val: DomainCrashed}}})
+	a.T(Transition{Name: "destroy", Desc: "xs_rm(/local/domain/<id>), xc_domain_destroy: dying; xenstored releases the domain",
+		From: life, To: life, Fault: "domain-destroy:" + name,
+		Guard: []Cond{VarIn(v, DomainRunning, DomainPaused, DomainCrashed, DomainShutdown)},
+		Ops:   []Op{Rm(home), Signal("xc_domain_destroy"), DomainGone(dom)}, Sets: []Set{{Var: v, Val: DomainDying}}})
+}
+
+// AddRelease adds the hypervisor's release of domain dom once it is dying:
+// when the last reference to it goes, it is no longer listed, and libxl's
+// libxl_domain_info fails (ERROR_DOMAIN_NOTFOUND). The actor is not fair,
+// so the release may never happen (a zombie domain, held by a page
+// another domain still maps); it is no fault either, so a state whose
+// only move is the release is not stuck. A scenario adds it only where a
+// guard can tell dying from gone (libxl's existence check of a device's
+// domain): elsewhere it would only add states.
+func (b *Builder) AddRelease(dom int) {
+	name := b.sys.DomainNames[dom]
+	v := b.sys.Domains[dom]
+	a := b.Actor(fmt.Sprintf("hypervisor(%s)", name), Lifecycle, -1, false)
+	at := a.Final("listed", "the hypervisor lists the domain until it is released")
+	a.T(Transition{Name: "released", Desc: "the last reference to the dying domain goes: no longer listed",
+		From: at, To: at, Guard: []Cond{VarEq(v, DomainDying)}, Sets: []Set{{Var: v, Val: DomainUnlisted}}})
 }
 
 // GuardTimeouts adds cond to the guard of every timer transition longer

@@ -36,7 +36,7 @@ const (
 	OpTxnStart   // TRANSACTION_START
 	OpTxnCommit  // TRANSACTION_END T: applies the body's writes
 	OpTxnAbort   // TRANSACTION_END F
-	OpDomainGone // xenstored's reaction to a domain's destruction (Dom)
+	OpDomainGone // xenstored's release of a dying or vanished domain (Dom)
 	OpSignal     // not a xenstore request: a signal, spawn or pause (Note)
 )
 
@@ -121,7 +121,12 @@ func TxnStart() Op  { return Op{Kind: OpTxnStart} }
 func TxnCommit() Op { return Op{Kind: OpTxnCommit} }
 func TxnAbort() Op  { return Op{Kind: OpTxnAbort} }
 
-// DomainGone returns xenstored's reaction to the destruction of domain d.
+// DomainGone returns xenstored's release of domain d, which it has found
+// dying or no longer listed (C xenstored check_domains, oxenstored
+// Domains.cleanup): with System.RemoveOwnedOnDeath the nodes d owns are
+// deleted, with or without watch events (System.DeathFiresWatches). It
+// does not change d's run state: the transition that makes d dying says
+// so in its Sets.
 func DomainGone(d int) Op { return Op{Kind: OpDomainGone, Dom: d} }
 
 // Signal returns a non-xenstore action, such as "SIGHUP qemu".

@@ -377,14 +377,11 @@ func (g *pmlGen) op(op *Op) {
 	case OpUnwatch:
 		g.line("%s", g.setConst(s.watchOff+int(op.Watch), watchOff))
 	case OpDomainGone:
-		if v, ok := s.Domains[op.Dom]; ok {
-			g.line("%s", g.setConst(s.varBase+int(v), DomainDead))
-		}
 		if s.RemoveOwnedOnDeath {
 			for i := range s.Paths {
 				p := &s.Paths[i]
 				if p.Owner == op.Dom && (p.Parent == NoPath || s.Paths[p.Parent].Owner != op.Dom) {
-					g.rm(PathID(i))
+					g.rmFiring(PathID(i), s.DeathFiresWatches)
 				}
 			}
 		}
@@ -427,7 +424,11 @@ func (g *pmlGen) createParents(q PathID) {
 	})
 }
 
-func (g *pmlGen) rm(p PathID) {
+func (g *pmlGen) rm(p PathID) { g.rmFiring(p, true) }
+
+// rmFiring is rm, with the watch events only when fire is set (see
+// System.DeathFiresWatches).
+func (g *pmlGen) rmFiring(p PathID, fire bool) {
 	s := g.s
 	g.block(g.get(int(p))+" != 0", func() {
 		var clear func(q PathID)
@@ -438,7 +439,9 @@ func (g *pmlGen) rm(p PathID) {
 			}
 		}
 		clear(p)
-		g.fire(s.Paths[p].onRemove)
+		if fire {
+			g.fire(s.Paths[p].onRemove)
+		}
 	})
 }
 

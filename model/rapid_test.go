@@ -68,7 +68,7 @@ func (op storeOp) String() string {
 type storeView struct {
 	Store   map[string]string
 	Watches map[string]string // off, on, pending
-	Domains map[string]string // running, dead
+	Domains map[string]string // run states: DOMAIN_GONE changes none
 }
 
 // mutation names a deliberate error in the reference, to check that the
@@ -90,6 +90,9 @@ var mutations = []mutation{
 	"set-perms-silent",
 	"domain-gone-keeps-owned",
 	"domain-gone-removes-parent", // removes the dom0-owned parent too
+	"domain-gone-silent",         // C xenstored's deletion fires no event
+	"domain-gone-fires",          // oxenstored's deletion fires events
+	"domain-gone-kills",          // DOMAIN_GONE changes the run state
 }
 
 // refStore is the reference: a map from path to value, and the watches,
@@ -99,6 +102,7 @@ type refStore struct {
 	watches     map[string]*refWatch
 	domains     map[int]string
 	removeOwned bool
+	deathFires  bool
 	mut         mutation
 }
 
@@ -251,8 +255,9 @@ func (r *refStore) apply(op storeOp) {
 	case "CONSUME":
 		r.watches[op.watch].pending = false
 	case "DOMAIN_GONE":
-		if _, ok := r.domains[op.dom]; ok {
-			r.domains[op.dom] = "dead"
+		// xenstored's release: the run state is the hypervisor's.
+		if _, ok := r.domains[op.dom]; ok && r.mut == "domain-gone-kills" {
+			r.domains[op.dom] = "gone"
 		}
 		if !r.removeOwned || r.mut == "domain-gone-keeps-owned" {
 			return
@@ -265,8 +270,23 @@ func (r *refStore) apply(op storeOp) {
 			ns = append(ns, n)
 		}
 		sort.Strings(ns)
+		// C xenstored fires the watches as for an RM; oxenstored fires
+		// none ("nodes removed this way won't generate watch events").
+		fires := r.deathFires
+		switch r.mut {
+		case "domain-gone-silent":
+			fires = false
+		case "domain-gone-fires":
+			fires = true
+		}
 		for _, n := range ns {
-			if refOwner(n) == op.dom {
+			if refOwner(n) == op.dom && !fires {
+				for m := range r.nodes {
+					if m == n || r.below(m, n) {
+						delete(r.nodes, m)
+					}
+				}
+			} else if refOwner(n) == op.dom {
 				r.rm(n)
 				if r.mut == "domain-gone-removes-parent" && refParent(n) != "/" {
 					r.rm(refParent(n))
@@ -307,9 +327,9 @@ type storeHarness struct {
 // newStoreHarness builds both from the same initial store (init, in
 // storePaths order; missing ancestors become ""), initially registered
 // watches and domain-death rule.
-func newStoreHarness(t testingT, init map[string]string, registered map[string]bool, removeOwned bool, mut mutation) *storeHarness {
+func newStoreHarness(t testingT, init map[string]string, registered map[string]bool, removeOwned, deathFires bool, mut mutation) *storeHarness {
 	ref := &refStore{nodes: map[string]string{"/": ""}, watches: map[string]*refWatch{},
-		domains: map[int]string{}, removeOwned: removeOwned, mut: mut}
+		domains: map[int]string{}, removeOwned: removeOwned, deathFires: deathFires, mut: mut}
 	for _, p := range storePaths {
 		v, ok := init[p]
 		if !ok {
@@ -330,7 +350,7 @@ func newStoreHarness(t testingT, init map[string]string, registered map[string]b
 	}
 	x := newXS(t, spec{
 		paths: storePaths, init: init, values: storeValues, watches: ws,
-		owners: storeOwners, domains: storeDomains, removeOwned: removeOwned,
+		owners: storeOwners, domains: storeDomains, removeOwned: removeOwned, deathFires: deathFires,
 	})
 	return &storeHarness{x: x, ref: ref}
 }
@@ -408,7 +428,7 @@ func testStore(t *rapid.T) {
 	for _, name := range sortedKeys(storeWatches) {
 		registered[name] = rapid.Bool().Draw(t, "registered "+name)
 	}
-	h := newStoreHarness(t, init, registered, rapid.Bool().Draw(t, "removeOwned"), "")
+	h := newStoreHarness(t, init, registered, rapid.Bool().Draw(t, "removeOwned"), rapid.Bool().Draw(t, "deathFires"), "")
 
 	anyPath := rapid.SampledFrom(storePaths)
 	removable := rapid.SampledFrom(storeRemovable)
@@ -541,7 +561,8 @@ func runRandom(t *testing.T, seed uint64, mut mutation) string {
 	for _, name := range sortedKeys(storeWatches) {
 		registered[name] = r.IntN(2) == 0
 	}
-	h := newStoreHarness(t, init, registered, r.IntN(2) == 0, mut)
+	removeOwned := r.IntN(2) == 0
+	h := newStoreHarness(t, init, registered, removeOwned, r.IntN(2) == 0, mut)
 	if d := h.diff(); d != "" {
 		return "initially: " + d
 	}

@@ -349,17 +349,34 @@ func (s *System) applyOp(st State, op *Op) {
 	case OpUnwatch:
 		st[s.watchOff+int(op.Watch)] = watchOff
 	case OpDomainGone:
-		if v, ok := s.Domains[op.Dom]; ok {
-			st[s.varBase+int(v)] = DomainDead
-		}
+		// Xen RELEASE-4.17.0 (XSA-419): C xenstored's destroy_domain →
+		// domain_tree_remove walks the tree and rm_node()s every node the
+		// domain owns ("Skip children in all cases"); rm_node's
+		// delnode_sub fires the watches. oxenstored's
+		// Store.reset_permissions drops every node whose owner is the
+		// domain through Node.recurse_filter_map: "Note that the nodes
+		// removed this way won't generate watch events."
 		if s.RemoveOwnedOnDeath {
 			for i := range s.Paths {
 				p := &s.Paths[i]
 				if p.Owner == op.Dom && st[i] != byte(Absent) && (p.Parent == NoPath || s.Paths[p.Parent].Owner != op.Dom) {
-					s.rm(st, PathID(i))
+					if s.DeathFiresWatches {
+						s.rm(st, PathID(i))
+					} else {
+						s.rmSilent(st, PathID(i))
+					}
 				}
 			}
 		}
+	}
+}
+
+// rmSilent removes p and its subtree as rm does, but fires no watch:
+// oxenstored's deletion of a dead domain's nodes.
+func (s *System) rmSilent(st State, p PathID) {
+	s.clear(st, p)
+	if q := s.Paths[p].Parent; q != NoPath {
+		s.touch(st, q)
 	}
 }
 

@@ -25,6 +25,7 @@ type spec struct {
 	vars        map[string]uint8   // Builder.Var with its initial value
 	conflict    model.ConflictRule // Builder.SetConflict
 	removeOwned bool               // Builder.SetRemoveOwnedOnDeath
+	deathFires  bool               // Builder.SetDeathFiresWatches
 	// actors, when set, declares more actors before Build.
 	actors func(b *model.Builder)
 }
@@ -57,6 +58,7 @@ func newXS(t testingT, sp spec) *xs {
 	b := model.NewBuilder(t.Name())
 	b.SetConflict(sp.conflict)
 	b.SetRemoveOwnedOnDeath(sp.removeOwned)
+	b.SetDeathFiresWatches(sp.deathFires)
 	for _, p := range sp.paths {
 		b.Path(p)
 	}
@@ -736,13 +738,19 @@ func TestReplace(t *testing.T) {
 
 // TestDomainGone: with XSA-419 (xenstored 4.17+) the nodes a destroyed
 // domain owns vanish, with their subtrees, and the nodes of dom0 and of
-// other domains stay; before it, nothing is removed. Either way the
-// domain is dead.
+// other domains stay; before it, nothing is removed. C xenstored fires
+// the watches on the nodes it deletes, oxenstored does not. The op is
+// xenstored's: it leaves the domain's run state to the transition that
+// made the domain dying.
 //
 // Reference: xenbus-protocol.md 10.4 ("since XSA-419 ... xenstored deletes
 // every node owned by a destroyed domain ... a dying guest makes its
 // frontend dirs vanish"; "from XSA-322 to XSA-419, ownership passed to
-// dom0 and the nodes stayed").
+// dom0 and the nodes stayed"); Xen RELEASE-4.17.0
+// tools/xenstore/xenstored_domain.c domain_tree_remove_sub (rm_node, whose
+// delnode_sub calls fire_watches) and tools/ocaml/xenstored/store.ml
+// reset_permissions (Node.recurse_filter_map: "nodes removed this way
+// won't generate watch events").
 func TestDomainGone(t *testing.T) {
 	const (
 		feVbd = "/local/domain/1/device/vbd/51712"
@@ -789,34 +797,40 @@ func TestDomainGone(t *testing.T) {
 	tests := []struct {
 		name        string
 		removeOwned bool
+		fires       bool
 		dom         int
 		want        map[string]string
 		pending     []string
-		states      map[string]uint8
 	}{
 		{
-			name: "4.17 guest dies: its frontend dirs vanish", removeOwned: true, dom: 1,
+			name: "4.17 C xenstored, guest dies: its frontend dirs vanish, with events", removeOwned: true, fires: true, dom: 1,
 			want:    without(feVbd, feVif),
 			pending: []string{"fe", "home1"},
-			states:  map[string]uint8{"guest": model.DomainDead, "dd": model.DomainRunning},
 		},
 		{
-			name: "4.17 driver domain dies: its backend dir vanishes", removeOwned: true, dom: 2,
+			name: "4.17 oxenstored, guest dies: its frontend dirs vanish, silently", removeOwned: true, dom: 1,
+			want:    without(feVbd, feVif),
+			pending: []string{},
+		},
+		{
+			name: "4.17 C xenstored, driver domain dies: its backend dir vanishes, with events", removeOwned: true, fires: true, dom: 2,
 			want:    without(beVif),
 			pending: []string{"dd"},
-			states:  map[string]uint8{"guest": model.DomainRunning, "dd": model.DomainDead},
 		},
 		{
-			name: "before XSA-419: nothing removed", removeOwned: false, dom: 1,
-			want:    all,
+			name: "4.17 oxenstored, driver domain dies: its backend dir vanishes, silently", removeOwned: true, dom: 2,
+			want:    without(beVif),
 			pending: []string{},
-			states:  map[string]uint8{"guest": model.DomainDead, "dd": model.DomainRunning},
 		},
 		{
-			name: "4.17, a domain owning nothing", removeOwned: true, dom: 3,
+			name: "before XSA-419: nothing removed", removeOwned: false, fires: true, dom: 1,
 			want:    all,
 			pending: []string{},
-			states:  map[string]uint8{"guest": model.DomainRunning, "dd": model.DomainRunning},
+		},
+		{
+			name: "4.17, a domain owning nothing", removeOwned: true, fires: true, dom: 3,
+			want:    all,
+			pending: []string{},
 		},
 	}
 	for _, tt := range tests {
@@ -826,6 +840,7 @@ func TestDomainGone(t *testing.T) {
 				owners:      map[string]int{feVbd: 1, feVif: 1, beVif: 2},
 				domains:     map[int]string{1: "guest", 2: "dd"},
 				removeOwned: tt.removeOwned,
+				deathFires:  tt.fires,
 				watches:     watches,
 			})
 			x.apply(model.DomainGone(tt.dom))
@@ -839,7 +854,8 @@ func TestDomainGone(t *testing.T) {
 				"guest": x.sys.VarValue(x.st, x.dom[1]),
 				"dd":    x.sys.VarValue(x.st, x.dom[2]),
 			}
-			if diff := cmp.Diff(tt.states, got); diff != "" {
+			running := map[string]uint8{"guest": model.DomainRunning, "dd": model.DomainRunning}
+			if diff := cmp.Diff(running, got); diff != "" {
 				t.Errorf("domain run states after DOMAIN_GONE %d (-want +got):\n%s", tt.dom, diff)
 			}
 		})

@@ -105,6 +105,7 @@ func (bl *builder) settings() error {
 		b.SetConflict(model.CXenstored)
 	}
 	b.SetRemoveOwnedOnDeath(removeOwnedOnDeath(sp.Xenstored.Version))
+	b.SetDeathFiresWatches(sp.Xenstored.Conflict == "cxenstored")
 	if bl.isLibxl() {
 		v, err := libxl.ParseVersion(sp.Toolstack.Version)
 		if err != nil {
@@ -146,10 +147,12 @@ func (bl *builder) domains() {
 		d := bl.domOf[id]
 		st := model.DomainRunning
 		switch d.State {
-		case "paused":
-			st = model.DomainPaused
 		case "dead":
-			st = model.DomainDead
+			st = model.DomainUnlisted
+		default:
+			if i := slices.Index(model.DomainStateNames, d.State); i >= 0 {
+				st = uint8(i)
+			}
 		}
 		b.Domain(id, d.Name, st)
 		home := b.Path(fmt.Sprintf("/local/domain/%d", id))
@@ -231,7 +234,7 @@ func (bl *builder) storeNodes() {
 	}
 	for _, id := range slices.Sorted(maps.Keys(bl.domOf)) {
 		d := bl.domOf[id]
-		if d.State == "dead" && d.Home != "stale" {
+		if d.Dead() && d.Home != "stale" {
 			b.InitRemove(b.Path(fmt.Sprintf("/local/domain/%d", id)))
 			if bl.libxlRecords() {
 				b.InitRemove(b.Path(fmt.Sprintf("/libxl/%d", id)))
@@ -256,6 +259,42 @@ func (bl *builder) lifecycles() {
 			b.AddLifecycle(id)
 		}
 	}
+	// A dying domain is released by the hypervisor (it is gone from then
+	// on), which only libxl's existence check of a device's domain can
+	// tell: added where the domain can be dying and a remove of one of its
+	// devices may start.
+	for _, id := range slices.Sorted(maps.Keys(bl.domOf)) {
+		removes := false
+		for _, op := range sp.Operations {
+			switch op.Kind {
+			case "remove", "destroy", "safe-remove", "add-remove":
+				if dev, ok := bl.devIdx[op.Device]; ok && b.Sys().Devices[dev].FEDom == id {
+					removes = true
+				}
+			}
+		}
+		if d := bl.domOf[id]; removes && id != 0 && d.State != "gone" && d.State != "dead" && bl.mayVanish(id) {
+			b.AddRelease(id)
+		}
+	}
+}
+
+// mayVanish reports whether domain id can be gone at some point: it is
+// gone (or dying) from the start, or a fault or an operation destroys it.
+func (bl *builder) mayVanish(id int) bool {
+	d := bl.domOf[id]
+	if id == 0 || d == nil {
+		return false
+	}
+	if d.Dead() || slices.Contains(bl.sp.Faults.Allow, "domain-destroy:"+d.Name) {
+		return true
+	}
+	for _, op := range bl.sp.Operations {
+		if op.Kind == "domain-destroy" && bl.domID[op.Domain] == id {
+			return true
+		}
+	}
+	return false
 }
 
 // timeouts drops the toolstack's timers when the scenario has none, and

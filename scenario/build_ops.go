@@ -32,7 +32,8 @@ func (bl *builder) operations() error {
 			own(libxl.Add(b, di, bl.lv))
 		case "add-remove":
 			add := libxl.Add(b, di, bl.lv)
-			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge()})
+			rm := libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceAuto, Idle: true, NoQemuBodge: bl.noBodge(),
+				GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[di].FEDom)})
 			own(add)
 			own(rm)
 			sys := b.Sys()
@@ -52,7 +53,8 @@ func (bl *builder) operations() error {
 			} else if suffix != "" {
 				name = fmt.Sprintf("libxl-remove(%s)%s", op.Device, suffix)
 			}
-			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge()}))
+			own(libxl.Remove(b, di, libxl.RemoveOptions{Version: bl.lv, Force: force, Name: name, NoQemuBodge: bl.noBodge(),
+				GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[di].FEDom)}))
 		case "pci-attach":
 			dev := b.Sys().Devices[di]
 			lock, ok := pciLock[dev.FEDom]
@@ -73,7 +75,8 @@ func (bl *builder) operations() error {
 				dj := bl.devIdx[sd.Name]
 				if b.Sys().Devices[dj].FEDom == dom && sd.State != "absent" {
 					removals = append(removals, libxl.Remove(b, dj, libxl.RemoveOptions{Version: bl.lv, Force: libxl.ForceOn, Idle: true,
-						Name: fmt.Sprintf("libxl-devices-destroy(%s)", sd.Name), NoQemuBodge: bl.noBodge()}))
+						GuestAlwaysListed: !bl.mayVanish(b.Sys().Devices[dj].FEDom),
+						Name:              fmt.Sprintf("libxl-devices-destroy(%s)", sd.Name), NoQemuBodge: bl.noBodge()}))
 				}
 			}
 			q := -1

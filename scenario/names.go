@@ -16,7 +16,7 @@ var (
 	XenstoredVers   = xenstoredNames()
 	ConflictRules   = []string{"oxenstored", "cxenstored"}
 	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}
-	DomainStates    = []string{"running", "paused", "dead"}
+	DomainStates    = []string{"running", "paused", "crashed", "shutdown", "dying", "gone", "dead"}
 	DomainHomes     = []string{"removed", "stale"}
 	DeviceKinds     = []string{"vbd", "qdisk", "vif", "pci", "vfb", "vkbd"}
 	DeviceStates    = []string{"absent", "connected", "closed"}

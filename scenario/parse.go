@@ -184,7 +184,7 @@ func (p *parser) defaults() {
 		if d.State == "" {
 			d.State = "running"
 		}
-		if d.Home == "" && d.State == "dead" {
+		if d.Home == "" && d.Dead() {
 			d.Home = "removed"
 		}
 	}

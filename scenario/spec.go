@@ -71,14 +71,23 @@ type Toolstack struct {
 
 // Domain is one Xen domain.
 type Domain struct {
-	Name  string `toml:"name"`
-	ID    *int   `toml:"id"`
-	Kind  string `toml:"kind"`  // dom0, pv, hvm, driver, stubdom
-	State string `toml:"state"` // running (default), paused, dead
-	// Home, for a dead domain, says whether /local/domain/<id> was removed
-	// ("removed", the default) or its nodes were left behind ("stale").
+	Name string `toml:"name"`
+	ID   *int   `toml:"id"`
+	Kind string `toml:"kind"` // dom0, pv, hvm, driver, stubdom
+	// State is the domain's run state (model.DomainStateNames): running
+	// (default), paused, crashed, shutdown (listed; xenstored keeps its
+	// nodes), dying (listed; its nodes were deleted), gone (not listed);
+	// "dead" is the older name of gone.
+	State string `toml:"state"`
+	// Home, for a dying or gone domain, says whether /local/domain/<id>
+	// was removed ("removed", the default) or its nodes were left behind
+	// ("stale").
 	Home string `toml:"home"`
 }
+
+// Dead reports whether the domain was destroyed: dying, or gone (also
+// written "dead").
+func (d Domain) Dead() bool { return d.State == "dying" || d.State == "gone" || d.State == "dead" }
 
 // Device is one split device.
 type Device struct {

@@ -110,9 +110,9 @@ func (r *report) domainValues() {
 		r.domainID(fi, d, l, ids)
 		r.domainKind(fi, d, l, &dom0Kind)
 		r.allowed("domain", fi, "state", l, d.State, DomainStates)
-		if r.given("domain", fi, "home") && d.State != "dead" {
-			r.add(r.at("domain", fi, "home"), "%s: home is only allowed with state = \"dead\" (state is %q)", l, d.State)
-		} else if d.State == "dead" {
+		if r.given("domain", fi, "home") && !d.Dead() {
+			r.add(r.at("domain", fi, "home"), "%s: home is only allowed with state = \"dying\" or \"gone\" (state is %q)", l, d.State)
+		} else if d.Dead() {
 			r.allowed("domain", fi, "home", l, d.Home, DomainHomes)
 		}
 	}

@@ -49,8 +49,11 @@ func DomainDestroy(b *model.Builder, dom int, v Version, removals []int, q int) 
 	if v.LibxlRecords() {
 		ops = append(ops, model.Rm(b.Path(fmt.Sprintf("/libxl/%d", dom))))
 	}
+	// xc_domain_destroy leaves the domain dying (still listed) until its
+	// last reference goes (model.Builder.AddRelease); xenstored releases
+	// it at once (OpDomainGone).
 	ops = append(ops, model.Signal("xc_domain_destroy"), model.DomainGone(dom))
 	a.T(model.Transition{Name: "xs_rm domain paths", Desc: "devices_destroy_cb: rm /local/domain/<id> and /libxl/<id> regardless of rc; xc_domain_destroy",
-		From: cleanup, To: done, Ops: ops})
+		From: cleanup, To: done, Ops: ops, Sets: []model.Set{{Var: dv, Val: model.DomainDying}}})
 	return a.Index()
 }

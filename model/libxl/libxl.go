@@ -100,6 +100,16 @@ func (v Version) DriverDomainWait() bool { return v.Minor >= 7 }
 // (9eaaedfcdee5, 4.11).
 func (v Version) BackendGoneEarlyOut() bool { return v.Minor >= 11 }
 
+// DomainNotFound is what libxl_domain_info returns for a domain the
+// hypervisor does not list: ERROR_DOMAIN_NOTFOUND from b0e0f7270c (4.6),
+// ERROR_INVAL before.
+func (v Version) DomainNotFound() uint8 {
+	if v.Minor >= 6 {
+		return RCDomainNotFound
+	}
+	return RCInval
+}
+
 // ForceLevels: LIBXL__FORCE_{AUTO,ON,OFF}; device_hotplug_done destroys
 // only on FORCE_ON or rc == 0 (6df07f9fbe, 4.15).
 func (v Version) ForceLevels() bool { return v.Minor >= 15 }
@@ -123,10 +133,11 @@ const (
 	RCInval
 	RCTimedOut
 	RCDeviceExists
+	RCDomainNotFound
 )
 
 // RCNames names the return codes as libxl does.
-var RCNames = []string{"0", "ERROR_FAIL", "ERROR_INVAL", "ERROR_TIMEDOUT", "ERROR_DEVICE_EXISTS"}
+var RCNames = []string{"0", "ERROR_FAIL", "ERROR_INVAL", "ERROR_TIMEDOUT", "ERROR_DEVICE_EXISTS", "ERROR_DOMAIN_NOTFOUND"}
 
 // Force levels, the values of a remove operation's force variable. Before
 // 4.15 only 0 and 1 exist (remove has force 0, destroy force 1), which the

@@ -42,6 +42,11 @@ type RemoveOptions struct {
 	// NoQemuBodge leaves out the qemu bodge: qemu backends take the generic
 	// handshake (seed 2 (b)).
 	NoQemuBodge bool
+	// GuestAlwaysListed says the device's domain can never be gone in
+	// the scenario: the failure of libxl_domain_info is left out, a
+	// transition that could never fire but whose rc write would hold
+	// partial-order reduction back.
+	GuestAlwaysListed bool
 }
 
 // Remove adds the device remove operation of device di:
@@ -98,12 +103,33 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 	set := func(x model.VarID, val uint8) model.Set { return model.Set{Var: x, Val: val} }
 	complete := model.Mark{Kind: model.MarkComplete, Var: rc, Device: di, Op: "remove"}
 
-	// initiate: the qemu bodge decision (4.2, kept in 4.17 for my_domid == 0).
+	// initiate: does the guest exist? Every modelled version asks the
+	// hypervisor first (4.17 libxl__initiate_device_generic_remove, when
+	// my_domid == LIBXL_TOOLSTACK_DOMID, always so in the model:
+	//	rc = libxl_domain_info(CTX, &info, domid);
+	//	if (rc) { LOGD(ERROR, domid, "unable to get info for domain %d", domid); goto out; }
+	// and out: sets aodev->rc and calls device_hotplug_done; 4.2's
+	// libxl__initiate_device_remove does the same unconditionally). A
+	// dying domain is still listed; only a gone one fails. Then
+	// device_hotplug_done destroys the entries before 4.15 (every
+	// REMOVE), from 4.15 only on FORCE_ON (6df07f9fbe): FORCE_AUTO and
+	// FORCE_OFF keep them and return the error.
+	alive := model.VarNe(guest, model.DomainUnlisted)
+	checked := dev.FEDom != 0 && !opt.GuestAlwaysListed
+	if checked {
+		T(model.Transition{Name: "domain not found", Desc: "libxl_domain_info fails: " + RCNames[v.DomainNotFound()] + ", goto out (device_hotplug_done)",
+			From: initiate, To: hotplugDone, Guard: []model.Cond{model.VarEq(guest, model.DomainUnlisted)},
+			Sets: []model.Set{set(rc, v.DomainNotFound())}})
+	}
+	// The qemu bodge decision (4.2, kept in 4.17 for my_domid == 0).
 	if QemuBackend(dev.BEKind) && dev.FEDom != 0 && !opt.NoQemuBodge {
 		T(model.Transition{Name: "qemu backend, domain not running", Desc: "QEMU_BACKEND && (paused || dying || shutdown): arm the 2 s timer",
-			From: initiate, To: bodgeWait, Guard: []model.Cond{model.VarIn(guest, model.DomainPaused, model.DomainDead)}})
+			From: initiate, To: bodgeWait, Guard: []model.Cond{model.VarIn(guest, model.DomainPaused, model.DomainCrashed, model.DomainShutdown, model.DomainDying)}})
 		T(model.Transition{Name: "qemu backend, domain alive", Desc: "hopefully qemu is still running",
 			From: initiate, To: txn, Guard: []model.Cond{model.VarEq(guest, model.DomainRunning)}})
+	} else if checked {
+		T(model.Transition{Name: "initiate", Desc: "the domain is listed; device is not provided by qemu (e.g. blkback)", From: initiate, To: txn,
+			Guard: []model.Cond{alive}})
 	} else {
 		T(model.Transition{Name: "initiate", Desc: "device is not provided by qemu (e.g. blkback)", From: initiate, To: txn})
 	}

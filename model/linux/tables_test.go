@@ -434,7 +434,7 @@ func TestPausedDomain(t *testing.T) {
 			[]outcome{unreg("sees Unknown", s6, "want=Initialising")}},
 	}
 	for _, c := range cases {
-		for _, st := range []uint8{model.DomainRunning, model.DomainPaused, model.DomainDead} {
+		for st := range uint8(len(model.DomainStateNames)) {
 			r := c.r
 			r.name = c.r.name + ", domain " + model.DomainStateNames[st]
 			r.run = map[int]uint8{c.dom: st}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 	"strings"
@@ -264,4 +265,49 @@ func TestLiveTarget(t *testing.T) {
 		t.Errorf("a node the run did not create: %q, %v", v, err)
 	}
 	t.Logf("plan %s: %d lines", plan.Digest, len(plan.Lines))
+}
+
+// A dying domain's nodes are deleted without events under oxenstored
+// (System.DeathFiresWatches false): the executor drops the events of the
+// RMs that emulate the deletion, and keeps them under C xenstored. The
+// watched node lies outside the domain's home, as a node a domain owns
+// elsewhere does.
+func TestDomainGoneSilent(t *testing.T) {
+	for _, fires := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fires=%v", fires), func(t *testing.T) {
+			b := model.NewBuilder("domain-gone-silent")
+			b.SetRemoveOwnedOnDeath(true)
+			b.SetDeathFiresWatches(fires)
+			b.Domain(0, "dom0", model.DomainRunning)
+			b.Domain(1, "guest", model.DomainRunning)
+			owned := b.Path("/shared/owned")
+			b.Init(b.Path("/shared/owned/key"), b.Value("x"))
+			b.Own(owned, 1)
+			w := b.Actor("watcher", model.Toolstack, -1, true)
+			w.Watch("owned", b.Path("/shared/owned/key"), true)
+			w.Final("idle", "")
+			d := b.Actor("death", model.Lifecycle, -1, false)
+			at := d.Final("at", "")
+			d.T(model.Transition{Name: "dies", From: at, To: at, Ops: []model.Op{model.DomainGone(1)}})
+			sys, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var id int32 = -1
+			for _, tr := range sys.Trans {
+				if tr.Name == "dies" {
+					id = int32(tr.ID)
+				}
+			}
+			st := sys.Apply(sys.Initial(), &sys.Trans[id])
+			if got := sys.WatchPending(st, 0); got != fires {
+				t.Fatalf("model: watch pending %v after the death; want %v", got, fires)
+			}
+			xd := xstest.Start(t, xstest.Options{})
+			rep, err := exec.Replay(testCtx(t), exec.Live(xd.Dial(t)), "/silent", sys, []int32{id})
+			if err != nil || rep.Divergence != nil {
+				t.Fatalf("Replay: %v, %v", err, rep.Divergence)
+			}
+		})
+	}
 }

@@ -296,6 +296,15 @@ func (r *Session) op(ctx context.Context, s realxs.Store, inTx bool, op model.Op
 		if !sys.RemoveOwnedOnDeath {
 			return nil
 		}
+		// oxenstored deletes without events (System.DeathFiresWatches);
+		// the emulating RMs fire, so their events are dropped, after the
+		// events of the step's earlier requests are kept as compare does.
+		silent := !sys.DeathFiresWatches
+		if silent {
+			if err := r.drainEvents(ctx, true); err != nil {
+				return err
+			}
+		}
 		for i := range sys.Paths {
 			p := &sys.Paths[i]
 			if p.Owner == op.Dom && sys.Exists(cur, model.PathID(i)) && (p.Parent == model.NoPath || sys.Paths[p.Parent].Owner != op.Dom) {
@@ -304,6 +313,9 @@ func (r *Session) op(ctx context.Context, s realxs.Store, inTx bool, op model.Op
 				}
 				sys.ApplyOp(cur, model.Rm(model.PathID(i)))
 			}
+		}
+		if silent {
+			return r.drainEvents(ctx, false)
 		}
 		return nil
 	case model.OpSignal:
@@ -364,4 +376,18 @@ func (r *Session) watch(ctx context.Context, w model.WatchID) error {
 // token is the watch token of model watch w.
 func token(sys *model.System, w model.WatchID) string {
 	return fmt.Sprintf("xbcheck-%d", w)
+}
+
+// drainEvents waits for the daemon's events so far and takes them from
+// every watcher: as pending events when keep is set, else dropped.
+func (r *Session) drainEvents(ctx context.Context, keep bool) error {
+	if err := r.b.Sync(ctx); err != nil {
+		return err
+	}
+	for w, wt := range r.watchers {
+		if len(wt.Drain()) > 0 && keep {
+			r.pending[w] = true
+		}
+	}
+	return nil
 }

@@ -30,6 +30,9 @@ type GuestConfig struct {
 	Vifs []string
 	// MemoryMB is the guest's memory (default 128).
 	MemoryMB int
+	// OnCrash is xl's on_crash action (default "destroy"); "preserve"
+	// keeps a crashed domain listed, as the hypervisor left it.
+	OnCrash string
 }
 
 // DefaultGuestReady bounds how long CreateGuest waits for the guest
@@ -75,6 +78,14 @@ func guestCfg(g GuestConfig) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	onCrash := g.OnCrash
+	switch onCrash {
+	case "":
+		onCrash = "destroy"
+	case "destroy", "restart", "preserve", "coredump-destroy", "coredump-restart", "soft-reset":
+	default:
+		return "", fmt.Errorf("bad on_crash %q", g.OnCrash)
+	}
 	return fmt.Sprintf(`type    = "pv"
 name    = %q
 kernel  = "/data/guest/vmlinux"
@@ -84,8 +95,8 @@ memory  = %d
 vcpus   = 1
 disk    = %s
 vif     = %s
-on_crash = "destroy"
-`, g.Name, g.MemoryMB, disks, vifs), nil
+on_crash = %q
+`, g.Name, g.MemoryMB, disks, vifs, onCrash), nil
 }
 
 // diskTarget returns the backing file of an xl disk spec, if it is a file
