@@ -42,7 +42,7 @@ type Xenstored struct {
 // Toolstack names the toolstack and its version.
 type Toolstack struct {
 	Kind    string `toml:"kind"`    // "libxl" or "xend"
-	Version string `toml:"version"` // libxl "4.2" to "4.17"; xend "3.0" or "3.1"
+	Version string `toml:"version"` // libxl "4.2" to "4.22"; xend "3.0" or "3.1"
 	// DeviceOrder is the order xend's _createDevices creates the guest's
 	// devices in, by device name (xend only). The default is the version's
 	// ordered_device_refs order.
@@ -150,7 +150,7 @@ func (e *Error) Error() string {
 // The names a scenario may use.
 var (
 	ToolstackKinds  = []string{"libxl", "xend"}
-	LibxlVersions   = []string{"4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "4.11", "4.12", "4.13", "4.14", "4.15", "4.16", "4.17"}
+	LibxlVersions   = []string{"4.2", "4.3", "4.4", "4.5", "4.6", "4.7", "4.8", "4.9", "4.10", "4.11", "4.12", "4.13", "4.14", "4.15", "4.16", "4.17", "4.18", "4.19", "4.20", "4.21", "4.22"}
 	XendVersions    = []string{"3.0", "3.1"}
 	XenstoredVers   = []string{"4.14", "4.15", "4.17"}
 	ConflictRules   = []string{"oxenstored", "cxenstored"}
