@@ -10,13 +10,16 @@
 // while the actor waits (untimed semantics); their Timeout field carries
 // the real constant (xenbus-protocol.md 6.1).
 //
+// Versions 4.2 to 4.22 (Version); the hotplug scripts are found through
+// BE/script and BE/type as libxl_linux.c finds them (ScriptKeys).
+//
 // Simplifications, each named:
 //   - hotplug scripts are run by libxl (run_hotplug_scripts, the xl
 //     default), not udev; they exist for vbd and vif backends in dom0;
 //   - the remove script writes nothing the model reads; the add script
 //     writes physical-device (vbd) and hotplug-status;
 //   - type keys (params, mode, mac, bridge, ...) are not written; only the
-//     keys some actor reads are;
+//     keys some actor reads are (script, and a vif's type, are read);
 //   - libxl_domain_info is read from the model's domain run state;
 //   - libxl__devices_destroy removes the scenario's devices of the domain
 //     (4.2 enumerates /local/domain/<domid>/device, 4.7+ /libxl/<domid>).

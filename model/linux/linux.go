@@ -18,6 +18,11 @@
 // handler does nothing the second time (the cached-state rule of
 // xenbus_switch_state, xenbus-protocol.md 10.5).
 //
+// A driver whose probe failed leaves its device registered without a
+// driver (location probe-failed), never probed again until the device's
+// directory is removed. The sources read are Linux 6.1.192 (the real
+// host's kernel) and 6.12.118; they agree on everything modelled here.
+//
 // Simplifications, each named: feature keys (feature-*, sectors, info ...)
 // are reduced to the one or two keys another actor reads; error nodes
 // written by xenbus_dev_fatal are not modelled, only its switch to Closing;
