@@ -183,7 +183,7 @@ func (bl *builder) build() error {
 			own(f)
 		}
 		if isLibxl && bl.lv.DriverDomainWait() && be != 0 && (bdrv == "blkback" || bdrv == "netback") {
-			own(libxl.Devd(b, di))
+			own(libxl.Devd(b, di, bl.lv))
 		}
 		switch bdrv {
 		case "blkback":

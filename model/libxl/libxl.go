@@ -84,8 +84,20 @@ func (v Version) HotplugTimeout() int {
 }
 
 // OnlineUnconditional: online=0 is written whatever the state
-// (5c9a00c571, 4.7).
-func (v Version) OnlineUnconditional() bool { return v.Minor >= 7 }
+// (5c9a00c571 "libxl: fix devd removal path", in 4.7, and cherry-picked
+// into 4.6.0 as fe6a5ad304: RELEASE-4.6.0 tools/libxl/libxl_device.c
+// libxl__initiate_device_remove writes "rc = libxl__xs_write_checked(gc,
+// t, online_path, "0");" before the state check, where RELEASE-4.5.0
+// writes it only "if (state && atoi(state) != XenbusStateClosed)").
+func (v Version) OnlineUnconditional() bool { return v.Minor >= 6 }
+
+// DevdChecksOnline: xl devd removes a device on state 6 only when online
+// is 0 (the same commit, 4.6.0: "} else if (state == XenbusStateClosed &&
+// online == 0) {"); 4.4 and 4.5 remove it on state 6 alone ("} else if
+// (state == XenbusStateClosed) {", RELEASE-4.4.0 tools/libxl/libxl.c
+// backend_watch_callback), so a frontend that closes by itself loses its
+// backend.
+func (v Version) DevdChecksOnline() bool { return v.Minor >= 6 }
 
 // LibxlRecords: /libxl/<domid>/device records (811b188add, 4.7).
 func (v Version) LibxlRecords() bool { return v.Minor >= 7 }
