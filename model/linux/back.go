@@ -200,6 +200,14 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	readRing := ops(model.Read(fe), model.Read(b.FEKey(di, "ring-ref")), model.Read(b.FEKey(di, "event-channel")))
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 
+	// A backend node without frontend, frontend-id or frontend directory
+	// is not registered at all, so nothing is written and the node is
+	// probed again on a later change (xenbus_dev_changed finds no device):
+	// xenbus_probe_node → backend_bus_id "err = xenbus_gather(XBT_NIL,
+	// nodename, "frontend-id", "%i", &domid, "frontend", NULL, &frontend,
+	// NULL); if (err) return err; ... if (!err && !xenbus_exists(XBT_NIL,
+	// frontend, "")) err = -ENOENT;" (drivers/xen/xenbus/
+	// xenbus_probe_backend.c, Linux 6.1 and 6.12). Hence the guard.
 	dr.probe("probe", "discovered with state Initialising: probe, watch the gate, switch to InitWait",
 		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir)),
 		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
