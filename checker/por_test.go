@@ -118,7 +118,7 @@ func checkRun(t *testing.T, name string, c *scenario.Compiled, v checker.Counter
 // TestPOROnTheBenchmark pins what partial-order reduction does on the
 // benchmark family.
 func TestPOROnTheBenchmark(t *testing.T) {
-	for n, want := range map[int]int{1: 152, 2: 14843} {
+	for n, want := range map[int]int{1: 152, 2: 15143} {
 		c, err := bench.AttachDetach(n)
 		if err != nil {
 			t.Fatal(err)

@@ -72,6 +72,10 @@ func DriverMachine(name string) (*Chart, error) {
 // driver instance".
 const Unbound = "unbound"
 
+// ProbeFailed names the chart node of a device whose driver probe failed:
+// registered, without a driver, never probed again (model/linux).
+const ProbeFailed = "probe-failed"
+
 // DriverChart draws a driver actor as a XenbusState machine. The model
 // keeps a driver's state in its cached-state variable (dev->state) and its
 // own state node, and its control locations are only "unbound" and
@@ -93,8 +97,11 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 	}
 	unbound, okU := a.LocByName("unbound")
 	bound, okB := a.LocByName("bound")
-	if !okU || !okB || len(a.Locs) != 2 {
-		return nil, fmt.Errorf("diagram: %s: want the locations unbound and bound", a.Name)
+	// probe-failed (a registered device whose driver probe failed) is the
+	// third location of some drivers: drawn as a node of its own.
+	failedLoc, okF := a.LocByName(ProbeFailed)
+	if !okU || !okB || len(a.Locs) != 2 && !(okF && len(a.Locs) == 3) {
+		return nil, fmt.Errorf("diagram: %s: want the locations unbound and bound (and probe-failed)", a.Name)
 	}
 	ab := newAbbrev(sys, []int{actor})
 	init := sys.Initial()
@@ -103,10 +110,13 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 		startNode = model.XenbusState(sys.VarValue(init, cache)).String()
 	}
 	type abs struct {
-		bound bool
-		x     model.XenbusState
+		bound, failed bool
+		x             model.XenbusState
 	}
 	name := func(s abs) string {
+		if s.failed {
+			return ProbeFailed
+		}
 		if !s.bound {
 			return Unbound
 		}
@@ -136,17 +146,19 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 			if t.Kind == model.Ignore {
 				continue
 			}
-			if (s.bound && t.From != bound) || (!s.bound && t.From != unbound) {
+			if (s.failed && t.From != failedLoc) || (!s.failed && s.bound && t.From != bound) || (!s.failed && !s.bound && t.From != unbound) {
 				continue
 			}
 			if !ownHolds(t.Guard, cache, s.x) {
 				continue
 			}
 			next := s
-			if t.To == unbound {
+			if okF && t.To == failedLoc {
+				next = abs{failed: true, x: model.XenbusState(sys.Vars[cache].Init)}
+			} else if t.To == unbound {
 				next = abs{bound: false, x: model.XenbusState(sys.Vars[cache].Init)}
 			} else {
-				next.bound = true
+				next.bound, next.failed = true, false
 				for _, op := range t.Ops {
 					if op.Kind == model.OpSwitchState && op.Path == own {
 						next.x = model.XenbusState(op.Val - 2)
@@ -211,12 +223,18 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 			nodes = append(nodes, abs{bound: true, x: x})
 		}
 	}
+	if failed := (abs{failed: true, x: model.XenbusState(sys.Vars[cache].Init)}); seen[failed] {
+		nodes = append(nodes, failed)
+	}
 	for _, n := range nodes {
 		id := name(n)
 		label := id
-		if n.bound {
+		switch {
+		case n.failed:
+			label = ProbeFailed + "\n" + wrap(a.Locs[failedLoc].Desc, 24)
+		case n.bound:
 			label = fmt.Sprintf("%d %s", n.x, n.x)
-		} else {
+		default:
 			label = "unbound\n" + wrap(a.Locs[unbound].Desc, 24)
 		}
 		if st := stays[id]; len(st) > 0 {
@@ -226,7 +244,7 @@ func DriverChart(sys *model.System, actor int) (*Chart, error) {
 		if id == startNode {
 			attrs["penwidth"] = "2.5"
 		}
-		if !n.bound {
+		if !n.bound || n.failed {
 			attrs["style"] = "rounded,dashed"
 		}
 		c.Nodes = append(c.Nodes, Node{ID: id, Label: label, Attrs: attrs})

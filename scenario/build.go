@@ -329,6 +329,9 @@ func (bl *builder) initDevice(di int, sd *Device) {
 	dev := sys.Devices[di]
 	b.InitEntries(b.FrontendEntries(di))
 	b.InitEntries(b.BackendEntries(di))
+	if bl.isLibxl() {
+		b.InitEntries(libxl.ScriptKeyOps(b, di)) // BE/script (vbd, vif), BE/type (vif)
+	}
 	b.Init(dev.FEState, st.Value())
 	b.Init(dev.BEState, st.Value())
 	if sd.Kind == "vif" {

@@ -139,7 +139,7 @@ func (bl *builder) addDrivers(di int, sd *Device, fdrv, bdrv string, start linux
 		return
 	}
 	if be.devd && bl.isLibxl() && bl.lv.DriverDomainWait() && bl.domID[sd.Backend] != 0 {
-		own(libxl.Devd(b, di))
+		own(libxl.Devd(b, di, bl.lv))
 	}
 	if be.add != nil {
 		if a := be.add(bl, di, sd, start); a >= 0 {

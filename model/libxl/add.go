@@ -66,18 +66,33 @@ func Add(b *model.Builder, di int, v Version) int {
 	T := func(t model.Transition) { a.T(t) }
 	w := a.Watch("state", dev.BEState, false)
 
-	var extra []model.Op
+	// The backend entries libxl's hotplug code reads back: script (vbd,
+	// vif) and type (vif).
+	extra := ScriptKeyOps(b, di)
 	if dev.BEKind == "vif" && v.EmptyHotplugStatus() {
 		extra = append(extra, model.Write(dev.Hotplug, model.Empty))
 	}
 	body := append([]model.Op{model.TxnStart()}, GenericAddOps(b, di, extra...)...)
 	guard := []model.Cond(nil)
-	if dev.LibxlDir != model.NoPath {
-		T(model.Transition{Name: "device exists", Desc: "libxl__device_exists: the /libxl record is there: ERROR_DEVICE_EXISTS",
-			From: txn, To: done, Guard: []model.Cond{model.Present(dev.LibxlDir)},
-			Ops: []model.Op{model.TxnStart(), model.Read(dev.LibxlDir), model.TxnAbort()}, Sets: set(RCDeviceExists), Marks: complete})
-		guard = []model.Cond{model.IsAbsent(dev.LibxlDir)}
-		body = append([]model.Op{model.TxnStart(), model.Read(dev.LibxlDir)}, body[1:]...)
+	// libxl__device_exists inside the add transaction: "rc =
+	// libxl__xs_read_checked(gc, t, be_path, &dir); ... if (dir) return 1;"
+	// and the caller "if (rc == 1) { ... rc = ERROR_DEVICE_EXISTS; goto
+	// out; }". 4.5 and 4.6 read the backend path, 4.7+ the /libxl path
+	// (Version.DeviceExists).
+	exists := model.NoPath
+	what := ""
+	switch v.DeviceExists() {
+	case "backend":
+		exists, what = dev.BEDir, "the backend directory"
+	case "libxl":
+		exists, what = dev.LibxlDir, "the /libxl record"
+	}
+	if exists != model.NoPath {
+		T(model.Transition{Name: "device exists", Desc: "libxl__device_exists: " + what + " is there: ERROR_DEVICE_EXISTS",
+			From: txn, To: done, Guard: []model.Cond{model.Present(exists)},
+			Ops: []model.Op{model.TxnStart(), model.Read(exists), model.TxnAbort()}, Sets: set(RCDeviceExists), Marks: complete})
+		guard = []model.Cond{model.IsAbsent(exists)}
+		body = append([]model.Op{model.TxnStart(), model.Read(exists)}, body[1:]...)
 	}
 	T(model.Transition{Name: "write entries", Desc: "libxl__device_generic_add: frontend and backend directories, state 1",
 		From: txn, To: commit, Kind: model.TxnBody, Guard: guard, Ops: body})
@@ -97,8 +112,7 @@ func Add(b *model.Builder, di int, v Version) int {
 
 	switch {
 	case hasScript(dev.BEKind) && dev.BEDom == 0:
-		T(model.Transition{Name: "run add script", Desc: "fork/exec the " + scriptName(dev.BEKind) + " add script",
-			From: hotplug, To: script, Ops: []model.Op{model.Signal("exec " + scriptName(dev.BEKind) + " add")}})
+		scriptCases(a, b, di, hotplug, script, done, rc, "add", complete)
 	case dev.BEDom != 0 && v.DriverDomainWait():
 		T(model.Transition{Name: "driver domain", Desc: "backend in a driver domain: xl devd runs the scripts there",
 			From: hotplug, To: done, Marks: complete})

@@ -10,13 +10,16 @@
 // while the actor waits (untimed semantics); their Timeout field carries
 // the real constant (xenbus-protocol.md 6.1).
 //
+// Versions 4.2 to 4.22 (Version); the hotplug scripts are found through
+// BE/script and BE/type as libxl_linux.c finds them (ScriptKeys).
+//
 // Simplifications, each named:
 //   - hotplug scripts are run by libxl (run_hotplug_scripts, the xl
 //     default), not udev; they exist for vbd and vif backends in dom0;
 //   - the remove script writes nothing the model reads; the add script
 //     writes physical-device (vbd) and hotplug-status;
 //   - type keys (params, mode, mac, bridge, ...) are not written; only the
-//     keys some actor reads are;
+//     keys some actor reads are (script, and a vif's type, are read);
 //   - libxl_domain_info is read from the model's domain run state;
 //   - libxl__devices_destroy removes the scenario's devices of the domain
 //     (4.2 enumerates /local/domain/<domid>/device, 4.7+ /libxl/<domid>).
@@ -26,9 +29,28 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/xbcheck/xbcheck/model"
 )
 
-// A Version is a modelled libxl release (Versions).
+// A Version is a modelled libxl release (Versions), 4.2 to 4.22.
+//
+// 4.18 to 4.22 model as 4.17: between RELEASE-4.17.0 and RELEASE-4.22.0
+// the modelled functions of libxl_device.c (libxl__initiate_device_generic_remove,
+// device_qemu_timeout, device_hotplug, device_hotplug_done,
+// libxl__device_destroy, libxl__wait_device_connection,
+// libxl__wait_for_backend, libxl__device_exists), libxl_pci.c
+// (libxl__device_pci_add_xenstore, libxl__create_pci_backend), libxl_domain.c
+// (libxl__destroy_domid), libxl_event.c (libxl__ev_devstate_wait),
+// libxl_aoutils.c (libxl__xswait_start), libxl_xshelp.c
+// (libxl__xs_path_cleanup) and libxl_nic.c (libxl__set_xenstore_nic) are
+// unchanged. What changed: libxl__device_generic_add checks the result of
+// every xenstore request from 4.19 (531d3bea5e, "libxl: Fix handling
+// XenStore errors in device creation"), which matters only when a request
+// fails (not modelled here); blktap's "vbd3" backend kind with its
+// block-tap script (6d7d8d2b3e, 4.19), not modelled; devices_destroy_cb
+// removes the empty-cdrom file (4e41947bad, 4.19), no xenstore effect;
+// device_backend_callback logs rc (ed70714236, 4.18).
 type Version struct{ Minor int }
 
 // firstMinor and lastMinor bound the modelled releases, 4.firstMinor to
@@ -37,7 +59,7 @@ type Version struct{ Minor int }
 // behaviour also gets a feature predicate below.
 const (
 	firstMinor = 2
-	lastMinor  = 17
+	lastMinor  = 22
 )
 
 // Versions lists the modelled releases as scenario files write them,
@@ -78,8 +100,20 @@ func (v Version) HotplugTimeout() int {
 }
 
 // OnlineUnconditional: online=0 is written whatever the state
-// (5c9a00c571, 4.7).
-func (v Version) OnlineUnconditional() bool { return v.Minor >= 7 }
+// (5c9a00c571 "libxl: fix devd removal path", in 4.7, and cherry-picked
+// into 4.6.0 as fe6a5ad304: RELEASE-4.6.0 tools/libxl/libxl_device.c
+// libxl__initiate_device_remove writes "rc = libxl__xs_write_checked(gc,
+// t, online_path, "0");" before the state check, where RELEASE-4.5.0
+// writes it only "if (state && atoi(state) != XenbusStateClosed)").
+func (v Version) OnlineUnconditional() bool { return v.Minor >= 6 }
+
+// DevdChecksOnline: xl devd removes a device on state 6 only when online
+// is 0 (the same commit, 4.6.0: "} else if (state == XenbusStateClosed &&
+// online == 0) {"); 4.4 and 4.5 remove it on state 6 alone ("} else if
+// (state == XenbusStateClosed) {", RELEASE-4.4.0 tools/libxl/libxl.c
+// backend_watch_callback), so a frontend that closes by itself loses its
+// backend.
+func (v Version) DevdChecksOnline() bool { return v.Minor >= 6 }
 
 // LibxlRecords: /libxl/<domid>/device records (811b188add, 4.7).
 func (v Version) LibxlRecords() bool { return v.Minor >= 7 }
@@ -92,9 +126,29 @@ func (v Version) LibxlRecords() bool { return v.Minor >= 7 }
 func (v Version) EmptyHotplugStatus() bool { return v.Minor >= 17 }
 
 // DriverDomainWait: on remove, dom0 waits for a driver domain to remove the
-// backend directory instead of running scripts (libxl_device.c
-// device_hotplug; the model enables it with the /libxl records, 4.7).
-func (v Version) DriverDomainWait() bool { return v.Minor >= 7 }
+// backend directory instead of running scripts. From 4.4: RELEASE-4.4.0
+// tools/libxl/libxl_device.c device_hotplug, "if (aodev->dev->backend_domid
+// != domid) { if (aodev->action != LIBXL__DEVICE_ACTION_REMOVE) goto out;
+// ... libxl__ev_xswatch_register(..., device_destroy_be_watch_cb, be_path)";
+// 4.3's device_hotplug has only "if (aodev->dev->backend_domid !=
+// LIBXL_TOOLSTACK_DOMID) goto out;" (no wait, no script). `xl devd`
+// (libxl_device_events_handler) is in 4.4 too.
+func (v Version) DriverDomainWait() bool { return v.Minor >= 4 }
+
+// DeviceExists says what libxl__device_exists, called inside the add
+// transaction, reads: "" before 4.5 (no check), "backend" in 4.5 and 4.6
+// (0d5d5eca4a "libxl: disallow attaching the same device more than once":
+// be_path = libxl__device_backend_path), "libxl" from 4.7 (be_path =
+// libxl__device_libxl_path, with the /libxl records).
+func (v Version) DeviceExists() string {
+	switch {
+	case v.Minor < 5:
+		return ""
+	case v.Minor < 7:
+		return "backend"
+	}
+	return "libxl"
+}
 
 // BackendGoneEarlyOut: remove returns 0 when BE/state is missing
 // (9eaaedfcdee5, 4.11).
@@ -173,3 +227,37 @@ func QemuBackend(beKind string) bool {
 // hasScript reports whether libxl runs a hotplug script for the backend
 // kind (libxl__get_hotplug_script_info: VBD and VIF only).
 func hasScript(beKind string) bool { return beKind == "vbd" || beKind == "vif" }
+
+// ScriptKeys returns the backend keys libxl's hotplug code reads before it
+// runs a script: BE/script for a vbd (libxl_linux.c libxl__hotplug_disk:
+// "script = libxl__xs_read(gc, XBT_NULL, GCSPRINTF("%s/%s", be_path,
+// "script")); if (!script) { ... rc = ERROR_FAIL; goto error; }"), BE/script
+// and BE/type for a vif (libxl__hotplug_nic reads script the same way, then
+// "rc = libxl__nic_type(gc, dev, &nictype); if (rc) { ... rc = ERROR_FAIL;"
+// and libxl__nic_type reads "%s/type"), RELEASE-4.2.0 to RELEASE-4.22.0.
+// Other backend kinds run no script.
+func ScriptKeys(b *model.Builder, di int) []model.PathID {
+	switch b.Sys().Devices[di].BEKind {
+	case "vbd":
+		return []model.PathID{b.BEKey(di, "script")}
+	case "vif":
+		return []model.PathID{b.BEKey(di, "script"), b.BEKey(di, "type")}
+	}
+	return nil
+}
+
+// ScriptKeyOps returns the writes of the keys ScriptKeys names, as
+// device_disk_add ("script" = the block script for a PHY disk) and
+// libxl__set_xenstore_nic ("script", "type" = "vif") write them in the
+// generic add's backend entries.
+func ScriptKeyOps(b *model.Builder, di int) []model.Op {
+	dev := b.Sys().Devices[di]
+	switch dev.BEKind {
+	case "vbd":
+		return []model.Op{model.Write(b.BEKey(di, "script"), b.Value("/etc/xen/scripts/block"))}
+	case "vif":
+		return []model.Op{model.Write(b.BEKey(di, "script"), b.Value("/etc/xen/scripts/vif-bridge")),
+			model.Write(b.BEKey(di, "type"), b.Value("vif"))}
+	}
+	return nil
+}

@@ -2,6 +2,7 @@ package libxl
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/xbcheck/xbcheck/model"
 )
@@ -223,8 +224,7 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 		T(model.Transition{Name: "timeout (10 s)", Desc: "backend directory still there: ERROR_TIMEDOUT",
 			From: waitRemoved, To: hotplugDone, Timeout: DestroyTimeout, Ops: []model.Op{model.UnwatchOp(wDir)}, Sets: []model.Set{set(rc, RCTimedOut)}})
 	case hasScript(dev.BEKind) && dev.BEDom == 0:
-		T(model.Transition{Name: "run remove script", Desc: "fork/exec the " + scriptName(dev.BEKind) + " remove script",
-			From: hotplug, To: script, Ops: []model.Op{model.Signal("exec " + scriptName(dev.BEKind) + " remove")}})
+		scriptCases(a, b, di, hotplug, script, hotplugDone, rc, "remove", nil)
 	default:
 		T(model.Transition{Name: "no script", Desc: "no hotplug script for this device", From: hotplug, To: hotplugDone})
 	}
@@ -264,6 +264,46 @@ func commitT(a *model.ActorBuilder, from, retry, to model.LocID, after []model.O
 		From: from, To: retry, Guard: []model.Cond{model.Conflict()}})
 	a.T(model.Transition{Name: "EAGAIN (injected)", Desc: "commit fails with EAGAIN (test-eagain): retry", Kind: model.EAGAIN,
 		From: from, To: retry, Fault: "eagain"})
+}
+
+// scriptCases adds device_hotplug's start of the script for action ("add"
+// or "remove") at from: libxl__get_hotplug_script_info reads the keys of
+// ScriptKeys, and a missing one makes it return ERROR_FAIL, which
+// device_hotplug passes on ("default: /* everything else is an error */
+// ... rc = hotplug; goto out;" → "aodev->rc = rc; device_hotplug_done"),
+// on remove as on add: libxl_device.c device_hotplug, RELEASE-4.4.0 to
+// RELEASE-4.22.0 (4.2's libxl__device_hotplug does the same). On remove,
+// device_hotplug_done then destroys only on FORCE_ON (4.15+), so
+// FORCE_AUTO and FORCE_OFF keep the entries and return ERROR_FAIL, and
+// FORCE_ON destroys and still returns ERROR_FAIL ("if (!aodev->rc)
+// aodev->rc = rc"). fail is the location after a failure, marks its marks.
+func scriptCases(a *model.ActorBuilder, b *model.Builder, di int, from, script, fail model.LocID, rc model.VarID, action string, marks []model.Mark) {
+	dev := b.Sys().Devices[di]
+	keys := ScriptKeys(b, di)
+	var reads []model.Op
+	var present []model.Cond
+	for _, k := range keys {
+		reads = append(reads, model.Read(k))
+		present = append(present, model.Present(k))
+	}
+	a.T(model.Transition{Name: "run " + action + " script", Desc: "read " + keyNames(b, keys) + ", fork/exec the " + scriptName(dev.BEKind) + " " + action + " script",
+		From: from, To: script, Guard: present, Ops: append(reads, model.Signal("exec "+scriptName(dev.BEKind)+" "+action))})
+	for i, k := range keys {
+		name := b.Sys().Paths[k].Name
+		key := name[strings.LastIndexByte(name, '/')+1:]
+		g := append(append([]model.Cond(nil), present[:i]...), model.IsAbsent(k))
+		a.T(model.Transition{Name: key + " key missing", Desc: "libxl__get_hotplug_script_info: \"unable to read " + key + "\": ERROR_FAIL, no script run",
+			From: from, To: fail, Guard: g, Ops: append([]model.Op(nil), reads[:i+1]...), Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks})
+	}
+}
+
+func keyNames(b *model.Builder, keys []model.PathID) string {
+	var n []string
+	for _, k := range keys {
+		name := b.Sys().Paths[k].Name
+		n = append(n, "BE/"+name[strings.LastIndexByte(name, '/')+1:])
+	}
+	return strings.Join(n, " and ")
 }
 
 func scriptName(beKind string) string {

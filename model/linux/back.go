@@ -92,10 +92,25 @@ func Netback(b *model.Builder, di int, start Bound) int {
 		}
 	}
 
-	dr.probe("probe", "netback_probe: feature keys; backend_switch_state(InitWait); backend_create_xenvif (its uevent runs no script: libxl does)",
-		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir)),
-		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
+	script := b.BEKey(di, "script")
+	probeGuard := and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir))
+	probeReads := ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait), model.Read(script))
+	dr.probe("probe", "netback_probe: feature keys; backend_switch_state(InitWait); read script; backend_create_xenvif (its uevent runs no script: libxl does)",
+		append(slices.Clip(probeGuard), model.Present(script)), probeReads,
 		set(want, model.StateInitWait), model.Set{Var: hpwatch, Val: 0})
+	// netback_probe after InitWait (Linux 6.1 and 6.12): "script =
+	// xenbus_read(XBT_NIL, dev->nodename, "script", NULL); if
+	// (IS_ERR(script)) { err = PTR_ERR(script); xenbus_dev_fatal(dev, err,
+	// "reading script"); goto fail; }" and "fail: ... netback_remove(dev);":
+	// xenbus_dev_fatal switches to Closing, netback_remove's
+	// set_backend_state(be, XenbusStateClosed) walks be->state InitWait →
+	// Closing (dev->state is Closing already: nothing written) → Closed.
+	// be->vif is still NULL, so hotplug-status is not removed. The probe
+	// returns the error: the device stays registered without a driver.
+	a.T(model.Transition{Name: "probe, script missing", Desc: "netback_probe: InitWait, then \"reading script\" fails: xenbus_dev_fatal → Closing, netback_remove → Closed; probe fails, the device stays registered",
+		From: dr.unbound, To: dr.probeFailed(dev.BEDir), Guard: append(slices.Clip(probeGuard), model.IsAbsent(script)),
+		Ops:  append(probeReads, dr.switchTo(be, model.StateClosing), dr.switchTo(be, model.StateClosed)),
+		Sets: []model.Set{set(want, model.StateInitialising), {Var: hpwatch, Val: 0}}})
 
 	// hotplug_status_changed: the watch fires when registered and on
 	// every change; "connected" completes the pending state change.
@@ -123,14 +138,29 @@ func Netback(b *model.Builder, di int, start Bound) int {
 		for _, st := range walk(from, model.StateClosed) {
 			writes = append(writes, dr.switchTo(be, st))
 		}
-		for _, c := range []struct {
+		cases := []struct {
 			name string
 			cond []model.Cond
 			read []model.Op
 		}{
 			{"sees Closed, offline", and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))), ops(model.Read(fe), model.Read(online))},
 			{"sees Unknown", and(model.StateIn(fe, model.StateUnknown)), ops(model.Read(fe))},
-		} {
+		}
+		if from == model.StateClosed {
+			// be->state Closed: frontend_changed(Closed) has run already
+			// (with online 1, or it would have unregistered). A change of
+			// online alone is no event for netback: its otherend watch is
+			// on the frontend's state (watch_otherend: "%s/%s",
+			// dev->otherend, "state"), the bus watch on "backend" only
+			// probes new nodes or cleans up removed ones
+			// (xenbus_dev_changed), and xenbus_dev_is_online is read only
+			// inside frontend_changed. Linux 6.1 and 6.12. The model's
+			// level-triggered guards would let the unregister fire on the
+			// write of online = 0; the cached want state stands for "this
+			// Closed was handled" (fidelity issue 10, item 6).
+			cases = cases[1:]
+		}
+		for _, c := range cases {
 			g := slices.Clip(append(append([]model.Cond(nil), c.cond...), model.VarEq(want, uint8(from))))
 			desc := fmt.Sprintf("frontend_changed: set_backend_state(Closed) (be->state %s), device_unregister; netback_remove removes hotplug-status", from)
 			dr.unregister(c.name, desc, append(g, direct), append(append(append([]model.Op(nil), c.read...), writes...), model.Rm(dev.Hotplug)),
@@ -170,6 +200,14 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	readRing := ops(model.Read(fe), model.Read(b.FEKey(di, "ring-ref")), model.Read(b.FEKey(di, "event-channel")))
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 
+	// A backend node without frontend, frontend-id or frontend directory
+	// is not registered at all, so nothing is written and the node is
+	// probed again on a later change (xenbus_dev_changed finds no device):
+	// xenbus_probe_node → backend_bus_id "err = xenbus_gather(XBT_NIL,
+	// nodename, "frontend-id", "%i", &domid, "frontend", NULL, &frontend,
+	// NULL); if (err) return err; ... if (!err && !xenbus_exists(XBT_NIL,
+	// frontend, "")) err = -ENOENT;" (drivers/xen/xenbus/
+	// xenbus_probe_backend.c, Linux 6.1 and 6.12). Hence the guard.
 	dr.probe("probe", "discovered with state Initialising: probe, watch the gate, switch to InitWait",
 		and(model.Eq(be, S(model.StateInitialising)), model.Present(frontendKey), model.Present(b.BEKey(di, "frontend-id")), model.Present(dev.FEDir)),
 		ops(model.Read(be), model.Read(frontendKey), model.Read(b.BEKey(di, "frontend-id")), dr.switchTo(be, model.StateInitWait)),
@@ -198,8 +236,18 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	dr.on("sees Closed, online", "frontend Closed: disconnect → Closed; online == 1, stay for a reconnect",
 		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.Eq(online, one)),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)), set(rings, 0))
+	// Not while cached Closed: that Closed was handled with online 1, and a
+	// change of online alone is no event for the driver (its otherend
+	// watch is on the frontend's state; the bus watch's xenbus_dev_changed
+	// only probes new nodes or cleans up removed ones; xenbus_dev_is_online
+	// is read only in frontend_changed: drivers/xen/xenbus/xenbus_probe.c,
+	// xenbus_probe_backend.c, drivers/block/xen-blkback/xenbus.c
+	// frontend_changed "case XenbusStateClosed: xen_blkif_disconnect(be->blkif);
+	// xenbus_switch_state(dev, XenbusStateClosed); if (xenbus_dev_is_online(dev))
+	// break; fallthrough; case XenbusStateUnknown: device_unregister(&dev->dev);",
+	// Linux 6.1 and 6.12). Fidelity issue 10, item 6.
 	dr.unregister("sees Closed, offline", "frontend Closed: disconnect → Closed; online != 1: device_unregister",
-		and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))),
+		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.In(online, model.Absent, b.Value("0"))),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
 	unknownCases(dr, be, fe, "frontend gone: device_unregister; xenbus_dev_remove switches to Closed only if the node reads Closing (allow_rebind)", true)
 	dr.on("sees bad state", "frontend in InitWait/Reconfiguring/Reconfigured: xenbus_dev_fatal → Closing",
@@ -256,8 +304,10 @@ func Pciback(b *model.Builder, di int, start Bound, slots int) int {
 	dr.on("sees Closed, online", "frontend Closed: disconnect → Closed; online == 1, stay",
 		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.Eq(online, one)),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
+	// Not while cached Closed: a change of online alone is no event (see
+	// genericBack).
 	dr.unregister("sees Closed, offline", "frontend Closed: disconnect → Closed; not online: unregister",
-		and(model.Eq(fe, S(model.StateClosed)), model.In(online, model.Absent, b.Value("0"))),
+		and(model.Eq(fe, S(model.StateClosed)), cachedNotIn(dr.cached, model.StateClosed), model.In(online, model.Absent, b.Value("0"))),
 		ops(model.Read(fe), model.Read(online), dr.switchTo(be, model.StateClosed)))
 	unknownCases(dr, be, fe, "frontend gone: device_unregister; pciback does not allow rebind, so xenbus_dev_remove switches to Closed", false)
 	dr.unregister("directory removed", "own directory gone: device_unregister",

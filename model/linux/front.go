@@ -180,14 +180,23 @@ func pvFront(b *model.Builder, di int, name string, start Bound) int {
 
 // probeFails adds the failed probe of a frontend: talk_to_otherend finds a
 // missing backend key or a missing backend directory
-// (xenbus_read_otherend_details) and calls xenbus_dev_fatal, which switches
-// to Closing; the driver is not bound (xenbus-protocol.md 3).
+// (xenbus_read_otherend_details: "xenbus_dev_fatal(xendev, err, "reading
+// other end details from %s", ...)" when xenbus_gather fails,
+// "xenbus_dev_fatal(xendev, -ENOENT, "unable to read other end from %s.
+// missing or inaccessible.", ...)" when the backend directory does not
+// exist), and xenbus_dev_fatal switches to Closing; xenbus_dev_probe
+// returns the error (drivers/xen/xenbus/xenbus_probe.c, Linux 6.1 and
+// 6.12). The device stays registered without a driver and is never probed
+// again until its directory goes (driver.probeFailed). The driver's cached
+// state is reset: no driver case reads it again before the device is
+// unregistered.
 func probeFails(dr *driver, fe, beDir model.PathID, keys ...model.PathID) {
 	init := model.Eq(fe, model.StateInitialising.Value())
 	reset := model.Set{Var: dr.cached, Val: uint8(model.StateInitialising)}
+	failed := dr.probeFailed(dr.d.FEDir)
 	for _, k := range append(keys, beDir) {
-		dr.a.T(model.Transition{Name: "probe", Desc: "talk_to_otherend: " + dr.b.Sys().Paths[k].Name + " missing: xenbus_dev_fatal → Closing, not bound",
-			From: dr.unbound, To: dr.unbound, Guard: and(init, model.IsAbsent(k)),
+		dr.a.T(model.Transition{Name: "probe", Desc: "talk_to_otherend: " + dr.b.Sys().Paths[k].Name + " missing: xenbus_dev_fatal → Closing; the device stays registered, unprobed",
+			From: dr.unbound, To: failed, Guard: and(init, model.IsAbsent(k)),
 			Ops: ops(model.Read(fe), model.Read(k), dr.switchTo(fe, model.StateClosing)), Sets: []model.Set{reset}})
 	}
 }

@@ -139,6 +139,14 @@ func to(trans string, state, cached model.XenbusState, extra ...string) outcome 
 	return o
 }
 
+// failed is an outcome that leaves the driver's device registered with a
+// failed probe (location probe-failed), its cache reset.
+func failed(trans string, state model.XenbusState, extra ...string) outcome {
+	o := unreg(trans, state, extra...)
+	o.Loc = "probe-failed"
+	return o
+}
+
 // unreg is an outcome that destroys the driver instance: device_unregister
 // resets the cached state to Initialising for the next probe.
 func unreg(trans string, state model.XenbusState, extra ...string) outcome {

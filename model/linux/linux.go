@@ -18,6 +18,11 @@
 // handler does nothing the second time (the cached-state rule of
 // xenbus_switch_state, xenbus-protocol.md 10.5).
 //
+// A driver whose probe failed leaves its device registered without a
+// driver (location probe-failed), never probed again until the device's
+// directory is removed. The sources read are Linux 6.1.192 (the real
+// host's kernel) and 6.12.118; they agree on everything modelled here.
+//
 // Simplifications, each named: feature keys (feature-*, sectors, info ...)
 // are reduced to the one or two keys another actor reads; error nodes
 // written by xenbus_dev_fatal are not modelled, only its switch to Closing;
@@ -46,6 +51,31 @@ type driver struct {
 	cached  model.VarID
 	unbound model.LocID
 	bound   model.LocID
+	failed  model.LocID // "probe-failed", made by probeFailed
+	hasFail bool
+}
+
+// probeFailed returns the location of a device whose driver probe failed:
+// the xenbus_device stays registered without a driver (xenbus_probe_node
+// has done device_register; driver core keeps a device whose probe
+// returned an error), and the driver's probe is never tried again:
+// xenbus_dev_changed only probes a node xenbus_device_find does not find
+// ("dev = xenbus_device_find(root, &bus->bus); if (!dev)
+// xenbus_probe_node(bus, type, root); else put_device(&dev->dev);",
+// drivers/xen/xenbus/xenbus_probe.c, Linux 6.1 and 6.12). Only the removal
+// of the device's directory leaves it: "exists = xenbus_exists(XBT_NIL,
+// node, ""); if (!exists) { xenbus_cleanup_devices(node, &bus->bus);"
+// unregisters it, and a directory made again later is a new device. The
+// location and its way out are made on first use.
+func (dr *driver) probeFailed(dir model.PathID) model.LocID {
+	if !dr.hasFail {
+		dr.hasFail = true
+		dr.failed = dr.a.Final("probe-failed", "device registered, driver probe failed: no driver instance, never probed again")
+		dr.a.T(model.Transition{Name: "directory removed", Desc: "own directory gone: xenbus_dev_changed → xenbus_cleanup_devices unregisters the device (no driver: nothing written)",
+			From: dr.failed, To: dr.unbound, Guard: and(model.IsAbsent(dir)), Ops: ops(model.Read(dir)),
+			Sets: []model.Set{{Var: dr.cached, Val: uint8(model.StateInitialising)}}})
+	}
+	return dr.failed
 }
 
 func newDriver(b *model.Builder, di int, name string, kind model.ActorKind, dom int, start Bound) *driver {

@@ -80,8 +80,10 @@ func TestBlkbackTable(t *testing.T) {
 		{name: "FE Closed, online missing: Closed, unbound", drv: bound(s5), own: s5, other: s6, be: map[string]string{"online": absent},
 			want: []outcome{unreg("sees Closed, offline", s6)}},
 		{name: "FE Closed while Closed, online=1", drv: bound(s6), own: s6, other: s6, want: ignore},
-		{name: "FE Closed while Closed, online=0: unregister", drv: bound(s6), own: s6, other: s6, be: map[string]string{"online": "0"},
-			want: []outcome{unreg("sees Closed, offline", s6)}},
+		// Fidelity issue 10, item 6: cached Closed means frontend_changed(Closed)
+		// ran with online 1; online's change to 0 alone is no event.
+		{name: "FE Closed while Closed, online=0: no event, stays bound", drv: bound(s6), own: s6, other: s6, be: map[string]string{"online": "0"},
+			want: ignore},
 
 		// The frontend directory is gone: FE state reads Unknown.
 		{name: "FE gone, BE Closing: unregister, writes Closed", drv: bound(s5), own: s5, other: s0, rmOther: true,
@@ -128,7 +130,10 @@ func TestNetbackTable(t *testing.T) {
 		return m
 	}
 	rows := []row{
-		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s2, s2, "want=InitWait")}},
+		{name: "probe on Initialising", drv: unbound, own: s1, other: s1, be: w("script", "/etc/xen/scripts/vif-bridge"), want: []outcome{to("probe", s2, s2, "want=InitWait")}},
+		// Fidelity issue 10, item 7: netback_probe reads BE/script after InitWait.
+		{name: "probe, script missing: InitWait, Closing, Closed, probe failed", drv: unbound, own: s1, other: s1,
+			want: []outcome{{Trans: "probe, script missing", Loc: "probe-failed", State: "Closed", Cached: "Closed"}}},
 		{name: "FE Initialised: nothing (frontend_changed ignores it)", drv: bound(s2), own: s2, other: s3, vars: w("want", "InitWait"), want: ignore},
 		{name: "FE Connected: connect, the write deferred by the hotplug-status watch", drv: bound(s2), own: s2, other: s4, be: hs(""), vars: w("want", "InitWait"),
 			want: []outcome{to("sees Connected", s2, s2, "hpwatch=yes", "want=Connected")}},
@@ -149,8 +154,12 @@ func TestNetbackTable(t *testing.T) {
 			want: []outcome{unreg("sees Closed, offline", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
 		{name: "FE Closed, online=1: walk to Closed, stay", drv: bound(s4), own: s4, other: s6, be: hs("connected"),
 			want: []outcome{to("sees Closed, online", s6, s6, "want=Closed")}},
-		{name: "FE Closed, online=0, already Closed: unregister only", drv: bound(s6), own: s6, other: s6, be: w("online", "0", "hotplug-status", "connected"), vars: w("want", "Closed"),
-			want: []outcome{unreg("sees Closed, offline", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
+		// Fidelity issue 10, item 6: be->state Closed means frontend_changed(Closed)
+		// ran with online 1; online's change to 0 alone is no event.
+		{name: "FE Closed, online=0, already Closed: no event, stays bound", drv: bound(s6), own: s6, other: s6, be: w("online", "0", "hotplug-status", "connected"), vars: w("want", "Closed"),
+			want: ignore},
+		{name: "FE gone, already Closed: unregister", drv: bound(s6), own: s6, other: s0, be: w("online", "0", "hotplug-status", "connected"), vars: w("want", "Closed"),
+			want: []outcome{unreg("sees Unknown", s6, "BE/hotplug-status=⊥", "want=Initialising")}},
 		{name: "FE Initialising while Closed: reconnect → InitWait", drv: bound(s6), own: s6, other: s1, vars: w("want", "Closed"),
 			want: []outcome{to("sees Initialising", s2, s2, "want=InitWait")}},
 		{name: "FE gone, Connected: 5, 6, unregister", drv: bound(s4), own: s4, other: s0, rmOther: true, be: hs("connected"),
@@ -238,11 +247,11 @@ func TestBlkfrontTable(t *testing.T) {
 		{name: "probe stays Initialising", drv: unbound, own: s1, other: s1, want: []outcome{to("probe", s1, s1)}},
 		{name: "probe: own state not Initialising", drv: unbound, own: s6, other: s2, want: ignore},
 		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 		{name: "probe: backend-id key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend-id": absent},
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 
 		{name: "BE InitWait, FE Initialising: talk_to_blkback", drv: bound(s1), own: s1, other: s2,
 			want: []outcome{to("sees InitWait", s3, s3, ring...)}},
@@ -293,9 +302,9 @@ func TestPcifrontTable(t *testing.T) {
 			want: []outcome{to("probe", s3, s3, "FE/event-channel=17", "FE/pci-op-ref=8")}},
 		{name: "probe: own state not Initialising", drv: unbound, own: s4, other: s4, want: ignore},
 		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 
 		{name: "BE Connected, FE Initialised: try_connect", drv: bound(s3), own: s3, other: s4, want: []outcome{to("sees Connected", s4, s4)}},
 		{name: "BE Connected, FE Connected", drv: bound(s4), own: s4, other: s4, want: ignore},
@@ -324,9 +333,9 @@ func pvFrontRows(probeWrites, initWaitWrites []string) []row {
 			want: []outcome{to("probe", s3, s3, probeWrites...)}},
 		{name: "probe: own state not Initialising", drv: unbound, own: s6, other: s1, want: ignore},
 		{name: "probe: backend key missing: fatal", drv: unbound, own: s1, other: s1, fe: map[string]string{"backend": absent},
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 		{name: "probe: backend directory missing: fatal", drv: unbound, own: s1, other: s0, rmOther: true,
-			want: []outcome{unreg("probe", s5)}},
+			want: []outcome{failed("probe", s5)}},
 		{name: "BE InitWait, FE Initialised", drv: bound(s3), own: s3, other: s2,
 			want: []outcome{to("sees InitWait", s4, s4, initWaitWrites...)}},
 		{name: "BE Connected, FE Initialised: connected twice", drv: bound(s3), own: s3, other: s4, want: []outcome{to("sees Connected", s4, s4)}},

@@ -79,6 +79,11 @@ func CreateDevices(b *model.Builder, dom int, order []int, spawn int) int {
 			model.Mkdir(dev.BEDir), model.SetPerms(dev.BEDir), model.Mkdir(dev.FEDir), model.SetPerms(dev.FEDir))
 		body = append(body, b.FrontendEntries(di)...)
 		body = append(body, b.BackendEntries(di)...)
+		if dev.BEKind == "vif" {
+			// netif.py getDeviceDetails: back = {'script': script, ...};
+			// netback_probe reads it (model/linux.Netback).
+			body = append(body, model.Write(b.BEKey(di, "script"), b.Value("/etc/xen/scripts/vif-bridge")))
+		}
 		T(model.Transition{Name: "write entries", Desc: "remove, mkdir and set_permissions both directories, write2 both",
 			From: ls[i].create, To: ls[i].commit, Kind: model.TxnBody, Guard: []model.Cond{model.IsAbsent(dev.BEDir)}, Ops: body})
 		var after []model.Op

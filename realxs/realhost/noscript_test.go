@@ -1,0 +1,124 @@
+//go:build realhost
+
+package realhost
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/xbcheck/xbcheck/realxs"
+	"github.com/xbcheck/xbcheck/realxs/xenhost"
+)
+
+// TestScriptKeyMissing judges fidelity issue 10, item 5 on the real Xen
+// 4.17 host: libxl finds a disk's hotplug script through BE/script. With
+// the key removed from a connected disk's backend,
+//   - xl block-detach (libxl_device_disk_safe_remove, FORCE_OFF) completes
+//     the handshake, fails in device_hotplug (libxl__hotplug_disk: "unable
+//     to read script"), keeps the entries and exits 1
+//     (scenarios/vbd-remove-no-script-4.17.toml, FORCE_AUTO, keeps them
+//     the same way);
+//   - xl block-detach -f (libxl_device_disk_destroy, FORCE_ON) removes the
+//     device and still exits 1 (scenarios/vbd-destroy-no-script-4.17.toml:
+//     result-reflects-state fails).
+//
+// It boots a host of its own, so it runs only when
+// XBCHECK_REALHOST_NOSCRIPT=1: it has not yet completed on this project's
+// machine (its one run under load timed the block add script out at 40 s
+// before the detaches), and make realhost's time is counted.
+func TestScriptKeyMissing(t *testing.T) {
+	if os.Getenv("XBCHECK_REALHOST_NOSCRIPT") != "1" {
+		t.Skip("set XBCHECK_REALHOST_NOSCRIPT=1 to boot a host for the BE/script detaches")
+	}
+	h := boot(t, xenhost.CXenstored)
+	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
+	defer cancel()
+	xs, err := h.DialXenstore(ctx)
+	if err != nil {
+		t.Fatalf("xenstore: %v", err)
+	}
+	defer xs.Close()
+	run := func(argv ...string) xenhost.Result {
+		t.Helper()
+		r, err := h.Run(ctx, argv...)
+		if err != nil {
+			t.Fatalf("%s: %v", strings.Join(argv, " "), err)
+		}
+		t.Logf("%s: exit %d (%v)\n%s%s", strings.Join(argv, " "), r.ExitCode, r.Duration.Round(100*time.Millisecond), r.Stdout, r.Stderr)
+		return r
+	}
+	waitFor := func(path string, d time.Duration, cond func(string, bool) bool) bool {
+		deadline := time.Now().Add(d)
+		for {
+			v, err := xs.Read(ctx, path)
+			if cond(string(v), err == nil) {
+				return true
+			}
+			if time.Now().After(deadline) {
+				return false
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	exists := func(path string) bool {
+		_, err := xs.Read(ctx, path)
+		if err != nil && !errors.Is(err, realxs.ENOENT) {
+			t.Fatalf("read %s: %v", path, err)
+		}
+		return err == nil
+	}
+	for _, f := range []string{"ns1", "ns2", "ns3"} {
+		run("truncate", "-s", "8M", "/data/"+f+".img")
+	}
+	g, err := h.CreateGuest(ctx, xenhost.GuestConfig{Name: "nsguest", Disks: []string{"/data/ns1.img,raw,xvda,w"}, MemoryMB: 128})
+	if err != nil {
+		t.Fatalf("xl create: %v", err)
+	}
+	dom := g.DomID()
+	detach := func(name string, devid int, file string, force bool) (rc int, feLeft, beLeft bool, beState string) {
+		t.Helper()
+		fe := fmt.Sprintf("/local/domain/%d/device/vbd/%d", dom, devid)
+		be := fmt.Sprintf("/local/domain/0/backend/vbd/%d/%d", dom, devid)
+		if r := run("xl", "block-attach", "nsguest", file+",raw,"+name+",w"); r.ExitCode != 0 {
+			t.Fatalf("block-attach %s failed", name)
+		}
+		is4 := func(v string, ok bool) bool { return ok && v == "4" }
+		if !waitFor(fe+"/state", 20*time.Second, is4) || !waitFor(be+"/state", 20*time.Second, is4) {
+			t.Fatalf("%s never connected", name)
+		}
+		script, _ := xs.Read(ctx, be+"/script")
+		t.Logf("%s: BE/script was %q; removing it", name, script)
+		if err := xs.Rm(ctx, be+"/script"); err != nil {
+			t.Fatalf("rm script: %v", err)
+		}
+		argv := []string{"xl", "block-detach", "nsguest", name}
+		if force {
+			argv = []string{"xl", "block-detach", "-f", "nsguest", name}
+		}
+		r := run(argv...)
+		time.Sleep(2 * time.Second)
+		st, _ := xs.Read(ctx, be+"/state")
+		return r.ExitCode, exists(fe), exists(be), string(st)
+	}
+
+	rc, fe, be, st := detach("xvdb", 51728, "/data/ns2.img", false)
+	t.Logf("xl block-detach (FORCE_OFF), script key removed: exit %d, frontend left %v, backend left %v, backend state %q", rc, fe, be, st)
+	if rc == 0 || !fe || !be {
+		t.Errorf("xl block-detach without BE/script: exit %d, frontend left %v, backend left %v; the model (vbd-remove-no-script-4.17) says: exit non-zero, entries kept", rc, fe, be)
+	}
+	if st != "6" {
+		t.Errorf("backend state %q after the detach; the model says the handshake completed (6)", st)
+	}
+
+	rc, fe, be, st = detach("xvdc", 51744, "/data/ns3.img", true)
+	t.Logf("xl block-detach -f (FORCE_ON), script key removed: exit %d, frontend left %v, backend left %v, backend state %q", rc, fe, be, st)
+	if rc == 0 || fe || be {
+		t.Errorf("xl block-detach -f without BE/script: exit %d, frontend left %v, backend left %v; the model (vbd-destroy-no-script-4.17) says: exit non-zero, device gone", rc, fe, be)
+	}
+	run("xl", "destroy", "nsguest")
+}
