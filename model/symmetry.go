@@ -106,6 +106,12 @@ func (s *System) findSymmetry() {
 			keyParts = append(keyParts, r.name)
 			c.pos = append(c.pos, int(r.p))
 			c.kinds = append(c.kinds, symValue)
+			if o := s.Paths[r.p].aclSlot; o >= 0 {
+				// The node's SET_PERMS flag (perms.go) goes with it.
+				keyParts = append(keyParts, "acl")
+				c.pos = append(c.pos, o)
+				c.kinds = append(c.kinds, symRaw)
+			}
 		}
 		roles := slices.Clone(d.Actors)
 		roleName := func(a int) string { return strings.ReplaceAll(s.Actors[a].Name, "("+d.Name+")", "(·)") }
@@ -506,7 +512,7 @@ func (sw *Swap) value(p PathID, v Value) Value {
 
 func (sw *Swap) cond(c Cond) (Cond, bool) {
 	switch c.Kind {
-	case CondPresent, CondAbsent:
+	case CondPresent, CondAbsent, CondWritable:
 		c.Path = sw.path(c.Path)
 	case CondEq, CondNe:
 		c.Val = sw.value(c.Path, c.Val)
@@ -625,6 +631,9 @@ func (s *System) checkSwap(sw *Swap) bool {
 	for p := range s.Paths {
 		q := &s.Paths[sw.perm[p]]
 		if sw.path(s.Paths[p].Parent) != q.Parent || s.Paths[p].Owner != q.Owner {
+			return false
+		}
+		if o := s.Paths[p].aclSlot; s.Paths[p].ACL != q.ACL || s.Paths[p].aclOwn != q.aclOwn || (o < 0) != (q.aclSlot < 0) || o >= 0 && sw.perm[o] != q.aclSlot {
 			return false
 		}
 		if !sameSet(sw.watchSet(s.Paths[p].onWrite), q.onWrite) || !sameSet(sw.watchSet(s.Paths[p].onRemove), q.onRemove) {
