@@ -125,7 +125,7 @@ func TestToolstackLayout(t *testing.T) {
 		dom  int
 		want bool
 	}{
-		{"/local/domain/1/device/vbd/51712/state", 1, true},  // the guest owns its frontend
+		{"/local/domain/1/device/vbd/51712/state", 1, true},     // the guest owns its frontend
 		{"/local/domain/0/backend/vbd/1/51712/state", 1, false}, // and only reads its backend
 		{"/local/domain/2/backend/vif/1/0/state", 2, true},      // the driver domain owns its backend
 		{"/local/domain/1/device/vif/0/state", 2, false},        // and only reads the frontend

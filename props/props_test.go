@@ -13,8 +13,9 @@ import (
 // compared here through a copy kept in sync by this test.)
 func TestCatalogueNames(t *testing.T) {
 	want := []string{
-		"already-connected-only-if-created", "backend-created-by-toolstack", "deadlock",
-		"devices-connected", "hotplug-connected", "no-premature-teardown", "no-resurrection",
+		"already-connected-only-if-created", "backend-created-by-toolstack", "backend-written-by-trusted", "deadlock",
+		"devices-connected", "guest-cannot-write-readonly", "guest-changes-own-nodes-only",
+		"hotplug-connected", "no-premature-teardown", "no-resurrection",
 		"operations-complete", "operations-succeed", "reconfigure-only-when-connected",
 		"result-reflects-state", "wait-only-on-existing-backend",
 	}

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
@@ -149,6 +150,9 @@ func (bl *builder) build() error {
 		}
 		di := b.NewDevice(model.DeviceSpec{Name: sd.Name, Kind: kind, BEKind: beKind, DevID: devid, FEDom: fe, BEDom: be,
 			LibxlRecord: isLibxl && bl.lv.LibxlRecords()})
+		if sp.Toolstack.GuestWritesBackend {
+			b.SetACL(b.Sys().Devices[di].BEDir, model.ACL{{Dom: be, Perm: model.PermNone}, {Dom: fe, Perm: model.PermBoth}})
+		}
 		bl.devIdx[sd.Name] = di
 		order = append(order, i)
 		bl.initDevice(di, sd)
@@ -230,7 +234,12 @@ func (bl *builder) build() error {
 	}
 	// Domain faults need the domain's lifecycle actor.
 	lifecycle := map[int]bool{}
+	hostile := map[int]bool{}
 	for _, f := range sp.Faults.Allow {
+		if dom, ok := strings.CutPrefix(f, model.HostileFault+":"); ok {
+			hostile[bl.domID[dom]] = true
+			continue
+		}
 		for _, k := range DomainFaultNames {
 			if len(f) > len(k)+1 && f[:len(k)+1] == k+":" {
 				lifecycle[bl.domID[f[len(k)+1:]]] = true
@@ -250,6 +259,17 @@ func (bl *builder) build() error {
 			qa := b.Sys().Actors[q]
 			sig, _ := qa.LocByName(qemu.SIGHUP)
 			b.GuardTimeouts(b.QemuExitWithin, model.VarNe(qa.Loc, uint8(sig)))
+		}
+	}
+	// Hostile guests last: their values are gathered from every other
+	// actor's transitions.
+	for _, id := range sortedIDs(bl.domOf) {
+		if hostile[id] {
+			n := sp.Faults.HostileWrites
+			if n == 0 {
+				n = 1
+			}
+			b.AddHostileGuest(id, n)
 		}
 	}
 	return nil

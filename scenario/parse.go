@@ -892,6 +892,25 @@ func (p *parser) checkRefs() []*Error {
 		}
 	}
 
+	// faults.hostile-writes
+	if n := s.Faults.HostileWrites; n != 0 || p.given("faults", -1, "hostile-writes") {
+		hostile := false
+		for _, f := range s.Faults.Allow {
+			hostile = hostile || strings.HasPrefix(f, "hostile:")
+		}
+		switch {
+		case n < 1 || n > 8:
+			add(p.at("faults", -1, "hostile-writes"), "faults: hostile-writes = %d: want 1 to 8", n)
+		case !hostile:
+			add(p.at("faults", -1, "hostile-writes"), "faults: hostile-writes without a hostile guest: allow \"hostile:<domain>\" too")
+		}
+	}
+
+	// toolstack.guest-writes-backend
+	if s.Toolstack.GuestWritesBackend && s.Toolstack.Kind != "libxl" {
+		add(p.at("toolstack", -1, "guest-writes-backend"), "toolstack: guest-writes-backend is only for toolstack libxl (toolstack is %q)", s.Toolstack.Kind)
+	}
+
 	// toolstack.qemu-bodge
 	ts := s.Toolstack
 	if ts.QemuBodge != nil && ts.Kind != "libxl" {

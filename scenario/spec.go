@@ -51,6 +51,12 @@ type Toolstack struct {
 	// the 4.2 qemu bodge, so that qemu backends take the generic handshake
 	// (xenbus-protocol.md section 9, seed 2 (b)).
 	QemuBodge *bool `toml:"qemu-bodge"`
+	// GuestWritesBackend, libxl only, default false: a deliberately broken
+	// toolstack that gives the guest write access to its devices' backend
+	// directories ([{backend, NONE}, {guest, READ|WRITE}] instead of
+	// libxl__device_generic_add's backend_perms), the negative test of the
+	// security properties. No real toolstack does this.
+	GuestWritesBackend bool `toml:"guest-writes-backend"`
 }
 
 // Domain is one Xen domain.
@@ -105,6 +111,9 @@ type Node struct {
 // Faults lists the faults the exploration may inject.
 type Faults struct {
 	Allow []string `toml:"allow"`
+	// HostileWrites bounds how many writes (or removals) each hostile
+	// guest ("hostile:<domain>") makes in a run, 1 to 8; default 1.
+	HostileWrites int `toml:"hostile-writes"`
 }
 
 // Timing holds the few timing assumptions the untimed model can use.
@@ -167,10 +176,12 @@ var (
 	// removes it (the benchmark family's lifecycle).
 	LibxlOperations = []string{"add", "remove", "destroy", "safe-remove", "add-remove", "pci-attach", "domain-destroy"}
 	XendOperations  = []string{"create-devices"}
-	// Faults; the last three take a domain name after a colon,
-	// e.g. "domain-destroy:D".
+	// Faults; the last four take a domain name after a colon,
+	// e.g. "domain-destroy:D". "hostile:G" makes guest G hostile: its
+	// kernel writes any value to any node its permissions allow
+	// (model.AddHostileGuest), faults.hostile-writes times at most.
 	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
-	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause"}
+	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause", "hostile"}
 	Expectations     = []string{"ok", "violation"}
 	TimerSemantics   = []string{"last-resort", "any-time"}
 )
@@ -216,4 +227,7 @@ var PropertyNames = []string{
 	"operations-succeed",
 	"devices-connected",
 	"hotplug-connected",
+	"guest-changes-own-nodes-only",
+	"guest-cannot-write-readonly",
+	"backend-written-by-trusted",
 }
