@@ -234,6 +234,17 @@ func TestSetPermsNeedsOwner(t *testing.T) {
 	if s.Refused(w.st, &model.Op{Kind: model.OpSetPerms, Path: w.disk.BEDir}, 0) {
 		t.Errorf("SET_PERMS by dom0 is refused")
 	}
+	// Write access is not ownership: a backend directory the guest may
+	// write (a broken toolstack) is still not the guest's to SET_PERMS.
+	w = newPermWorld(t, func(b *model.Builder, disk int) {
+		b.SetACL(b.Sys().Devices[disk].BEDir, model.ACL{{Dom: 0, Perm: model.PermNone}, {Dom: 1, Perm: model.PermBoth}})
+	})
+	if w.sys.Refused(w.st, &model.Op{Kind: model.OpWrite, Path: w.disk.BEState}, w.guest) {
+		t.Errorf("the guest may not write a backend directory that grants it WRITE")
+	}
+	if !w.sys.Refused(w.st, &model.Op{Kind: model.OpSetPerms, Path: w.disk.BEDir}, w.guest) {
+		t.Errorf("SET_PERMS by a writer that is not the owner is not refused")
+	}
 }
 
 // __xenbus_switch_state (Linux v6.1 xenbus_client.c): a refused write
@@ -305,6 +316,9 @@ func TestHostileGuestStaysWithinItsPermissions(t *testing.T) {
 				return true
 			}
 			moves++
+			if sys.Refused(st, &tr.Ops[0], 1) {
+				t.Errorf("hostile step %q is a request xenstored refuses", tr.Name)
+			}
 			for i := range sys.Paths {
 				n := sys.Paths[i].Name
 				if st[i] != next[i] && n != fe && !strings.HasPrefix(n, fe+"/") {
