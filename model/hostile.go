@@ -10,10 +10,13 @@ import (
 // enables the writes of AddHostileGuest for that domain.
 const HostileFault = "hostile"
 
-// HostileValue is the value a hostile guest writes that no modelled actor
-// writes or tests anywhere: it stands for every such value (see
-// AddHostileGuest).
-const HostileValue = "hostile"
+// HostileValue and HostileValue2 are the values a hostile guest writes
+// that no modelled actor writes or tests anywhere: they stand for every
+// such value (see AddHostileGuest).
+const (
+	HostileValue  = "hostile"
+	HostileValue2 = "hostile-2"
+)
 
 // AddHostileGuest adds the actor that stands for domain dom's kernel
 // writing xenstore directly, as a guest that does not follow the
@@ -25,11 +28,14 @@ const HostileValue = "hostile"
 //
 // "Any value" is every value some actor writes to or tests at that node,
 // the empty value, the XenbusState values at a state node, the node's
-// initial value, and one value no actor writes or tests (HostileValue):
-// the model has no data flow from a value read to a value written and
-// decides every step on equality with the values its guards name, so two
-// values that no guard names and no actor writes at a node are
-// interchangeable there, and HostileValue stands for all of them.
+// initial value, and two values no actor writes or tests (HostileValue,
+// HostileValue2): the model has no data flow from a value read to a
+// value written and decides every step on equality with the values its
+// guards name, so values that no guard names and no actor writes at a
+// node are interchangeable there but for one thing: oxenstored's commit
+// compares the values a transaction read with the current ones, so a
+// change from one such value to another fails a commit that a rewrite of
+// the same value does not. Two stand for all of them.
 //
 // Call it after every other actor is declared: the values are gathered
 // from their transitions.
@@ -51,10 +57,10 @@ func (b *Builder) AddHostileGuest(dom int, budget int) int {
 	}
 	left := a.Var("writes-left", uint8(budget), names...)
 	vals := b.hostileValues()
-	hv := b.Value(HostileValue)
+	hv, hv2 := b.Value(HostileValue), b.Value(HostileValue2)
 	for p := 1; p < len(s.Paths); p++ {
 		pid := PathID(p)
-		vs := append(vals[pid], Empty, hv)
+		vs := append(vals[pid], Empty, hv, hv2)
 		if strings.HasSuffix(s.Paths[p].Name, "/state") {
 			for x := StateUnknown; x <= StateReconfigured; x++ {
 				vs = append(vs, x.Value())
