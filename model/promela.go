@@ -635,6 +635,9 @@ func (s *System) promelaPerms() error {
 		if a.Domain <= 0 {
 			continue
 		}
+		if v, ok := s.Domains[a.Domain]; ok && s.init[s.varBase+int(v)] == DomainDead {
+			continue // a dead domain's actors never move
+		}
 		for _, ti := range a.Trans {
 			t := &s.Trans[ti]
 			for _, c := range t.Guard {
