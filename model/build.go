@@ -285,6 +285,9 @@ func (b *Builder) Build() (*System, error) {
 			}
 		}
 	}
+	if b.allowed[RequestFailFault] {
+		b.addSwitchStateFailures() // fail.go
+	}
 	// Transitions: drop those of faults not allowed, number the rest.
 	for _, t := range b.trans {
 		if t.Fault != "" && !b.allowed[t.Fault] {

@@ -69,6 +69,8 @@
 //     model, as oxenstored, keeps the parent's list): with the
 //     toolstack's lists such a domain creates nodes only where it is
 //     the owner already. Domain death uses the static Path.Owner.
+//   - xenstored fails requests (fault request-fail, fail.go) only in a
+//     driver's xenbus_switch_state, once per run.
 //   - A hostile guest (hostile.go) writes and removes, never sets
 //     permissions, watches or opens transactions; its values are those
 //     some actor writes or tests at a node, plus one that stands for all

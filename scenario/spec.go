@@ -180,7 +180,7 @@ var (
 	// e.g. "domain-destroy:D". "hostile:G" makes guest G hostile: its
 	// kernel writes any value to any node its permissions allow
 	// (model.AddHostileGuest), faults.hostile-writes times at most.
-	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
+	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close", "request-fail"}
 	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause", "hostile"}
 	Expectations     = []string{"ok", "violation"}
 	TimerSemantics   = []string{"last-resort", "any-time"}
