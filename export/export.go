@@ -44,7 +44,8 @@
 //	    guard_atoms [{kind, path, value, values, variable, is, in}]: the guard's conjunction; kind is
 //	               present, absent, eq, ne, in (path, value or values; null stands for absent),
 //	               var-eq, var-ne, var-in (variable, is or in, by value name when named),
-//	               conflict, no-conflict (the actor's open transaction would or would not fail)
+//	               conflict, no-conflict (the actor's open transaction would or would not fail),
+//	               writable (the actor's domain may write path: a hostile guest's guard)
 //	    ops        [{op, path, value, from, watch, domain, note, text}]: xenstore requests in order;
 //	               op is READ, DIRECTORY, WRITE, MKDIR, RM, PATH_CLEANUP, SET_PERMS, SWITCH_STATE,
 //	               REPLACE, WATCH, UNWATCH, TXN_START, TXN_COMMIT, TXN_ABORT, DOMAIN_GONE or SIGNAL;
@@ -373,6 +374,8 @@ func atom(sys *model.System, c model.Cond, val func(model.Value) *string) Atom {
 		return Atom{Kind: "conflict"}
 	case model.CondNoConflict:
 		return Atom{Kind: "no-conflict"}
+	case model.CondWritable:
+		return Atom{Kind: "writable", Path: p()}
 	}
 	return Atom{Kind: fmt.Sprintf("unknown(%d)", c.Kind)}
 }

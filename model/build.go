@@ -14,6 +14,7 @@ type Builder struct {
 	sys         *System
 	initStore   map[PathID]Value
 	owners      map[PathID]int
+	acls        map[PathID]ACL
 	allowed     map[string]bool
 	trans       []Transition
 	err         error
@@ -33,7 +34,7 @@ func NewBuilder(name string) *Builder {
 		Domains:     make(map[int]VarID),
 		DomainNames: make(map[int]string),
 	}
-	b := &Builder{sys: s, initStore: make(map[PathID]Value), owners: make(map[PathID]int), allowed: make(map[string]bool)}
+	b := &Builder{sys: s, initStore: make(map[PathID]Value), owners: make(map[PathID]int), acls: make(map[PathID]ACL), allowed: make(map[string]bool)}
 	s.Values = []string{"⊥", ""}
 	s.valIdx[""] = Empty
 	for i := 0; i <= 8; i++ {
@@ -288,6 +289,9 @@ func (b *Builder) Build() (*System, error) {
 			}
 		}
 	}
+	if b.allowed[RequestFailFault] {
+		b.addSwitchStateFailures() // fail.go
+	}
 	// Transitions: drop those of faults not allowed, number the rest.
 	for _, t := range b.trans {
 		if t.Fault != "" && !b.allowed[t.Fault] {
@@ -413,6 +417,7 @@ func (b *Builder) Build() (*System, error) {
 			off += 3 + slotSize[ai]
 		}
 	}
+	off = b.buildPerms(off)
 	s.size = off
 	s.init = make(State, s.size)
 	for p, v := range b.initStore {
@@ -420,6 +425,9 @@ func (b *Builder) Build() (*System, error) {
 	}
 	if s.init[0] == byte(Absent) {
 		s.init[0] = byte(Empty) // the root always exists
+	}
+	for i := range s.Paths {
+		s.setPermsFlag(s.init, PathID(i)) // the initial nodes have the toolstack's lists
 	}
 	for i, v := range s.Vars {
 		s.init[s.varBase+i] = v.Init

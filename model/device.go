@@ -17,13 +17,16 @@ type DeviceSpec struct {
 // NewDevice interns the paths of a device after libxl__device_frontend_path,
 // libxl__device_backend_path and libxl__device_libxl_path
 // (xenbus-protocol.md 2.1), records the ownership of its directories
-// (frontend: the guest; backend: the backend domain; 2.3), and returns its
+// (frontend: the guest; backend: the backend domain; 2.3) and the
+// permission lists libxl__device_generic_add sets on them, and returns its
 // index in System.Devices.
 func (b *Builder) NewDevice(sp DeviceSpec) int {
 	fe := b.Path(fmt.Sprintf("/local/domain/%d/device/%s/%d", sp.FEDom, sp.Kind, sp.DevID))
 	be := b.Path(fmt.Sprintf("/local/domain/%d/backend/%s/%d/%d", sp.BEDom, sp.BEKind, sp.FEDom, sp.DevID))
 	b.Own(fe, sp.FEDom)
 	b.Own(be, sp.BEDom)
+	b.SetACL(fe, FrontendACL(sp.FEDom, sp.BEDom))
+	b.SetACL(be, BackendACL(sp.BEDom, sp.FEDom))
 	d := Device{
 		Name: sp.Name, Kind: sp.Kind, BEKind: sp.BEKind, DevID: sp.DevID, FEDom: sp.FEDom, BEDom: sp.BEDom,
 		FEDir: fe, BEDir: be, FEState: b.Join(fe, "state"), BEState: b.Join(be, "state"),

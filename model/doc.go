@@ -49,18 +49,34 @@
 // (any change to a node the transaction touched conflicts, also of the
 // same value: the nodes it reads and writes, a missing node's parents up
 // to the first that exists, a removed node's parent and subtree; a node
-// changes also when a child comes or goes). A domain's run state is one
-// of running, paused, crashed, shutdown, dying and gone (DomainRunning and
-// friends); xenstored releases a dying or gone domain (OpDomainGone) and,
+// changes also when a child comes or goes). Permissions: see perms.go.
+// A domain's run state is one of running, paused, crashed, shutdown,
+// dying and gone (DomainRunning and friends); xenstored releases a dying or gone domain (OpDomainGone) and,
 // with xenstored 4.17+ (XSA-419), deletes the nodes it owns, firing
 // watches under C xenstored and none under oxenstored
 // (System.DeathFiresWatches).
 //
 // # Simplifications, each standing for a named real behaviour
 //
-//   - Permissions are not checked: the toolstack and the backends run in
-//     privileged or owning domains in every scenario. Ownership is fixed
-//     per path (Path.Owner) for domain death.
+//   - Permissions (perms.go) are the lists the toolstack sets, inherited
+//     by nodes created below; a directory with a list of its own has a
+//     state flag saying whether SET_PERMS made it (a resurrected one has
+//     its parent's). Every request of an unprivileged actor that changes
+//     the store is checked, and a refused one does nothing (what the
+//     unchecked calls of the real code get), except where the code reacts
+//     (xenbus_switch_state, libxl__xs_path_cleanup). Reads in guards are
+//     not checked: no modelled reader lacks READ in any reachable state
+//     of scenarios/ (a test). The owner of a node an unprivileged domain
+//     creates is not tracked (C xenstored makes it the creator; the
+//     model, as oxenstored, keeps the parent's list): with the
+//     toolstack's lists such a domain creates nodes only where it is
+//     the owner already. Domain death uses the static Path.Owner.
+//   - xenstored fails requests (fault request-fail, fail.go) only in a
+//     driver's xenbus_switch_state, once per run.
+//   - A hostile guest (hostile.go) writes and removes, never sets
+//     permissions, watches or opens transactions; its values are those
+//     some actor writes or tests at a node, plus one that stands for all
+//     others.
 //   - A transaction body is one step: under snapshot isolation (oxenstored)
 //     no other actor can observe or affect the body between its start and
 //     its commit, so only the commit point matters; C xenstored's

@@ -19,7 +19,9 @@ const (
 	// OpCleanup is libxl__xs_path_cleanup: RM the path, then remove each
 	// parent whose value is empty and which has no children left.
 	OpCleanup
-	OpSetPerms // SET_PERMS: ownership is fixed per path in the model; fires watches
+	// OpSetPerms is SET_PERMS of the list the toolstack sets on Path
+	// (Path.ACL, perms.go); fires watches.
+	OpSetPerms
 	// OpSwitchState is Linux xenbus_switch_state(dev, Val): nothing when Val
 	// equals the driver's cached state (Var); otherwise, in a transaction,
 	// read the node and write Val only if it exists ("we don't want to
@@ -188,6 +190,7 @@ const (
 	CondVarIn                      // variable Var is in Mask
 	CondConflict                   // the actor's open transaction would get EAGAIN
 	CondNoConflict                 // the actor's open transaction would commit
+	CondWritable                   // the actor's domain may write node Path (perms.go)
 )
 
 // A Cond is one atom of a guard; a guard is the conjunction of its atoms.
@@ -301,6 +304,8 @@ func (s *System) FormatCond(c Cond) string {
 		return "xenstore conflict"
 	case CondNoConflict:
 		return "no conflict"
+	case CondWritable:
+		return "writable(" + s.Paths[c.Path].Name + ")"
 	}
 	return "?"
 }

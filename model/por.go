@@ -92,6 +92,10 @@ func (p *POR) addFootprint(a *Actor, t *Transition, f *footprint) {
 	for i := range ops {
 		p.opFootprint(&ops[i], r, w)
 	}
+	if a.Domain > 0 {
+		// An unprivileged request reads the permissions of its node.
+		s.permFootprint(a, t, r)
+	}
 	for _, st := range t.Sets {
 		w(s.varBase + int(st.Var))
 	}
@@ -103,6 +107,8 @@ func (s *System) condReads(a *Actor, c Cond, r func(int)) {
 		r(int(c.Path))
 	case CondVarEq, CondVarNe, CondVarIn:
 		r(s.varBase + int(c.Var))
+	case CondWritable:
+		s.permReads(c.Path, r)
 	case CondConflict, CondNoConflict:
 		if a.txnSlot >= 0 {
 			for i := 0; i < 3+a.txnReads; i++ {
@@ -127,6 +133,10 @@ func (p *POR) opFootprint(op *Op, r, w func(int)) {
 	touch := func(p PathID) {
 		r(int(p))
 		w(int(p))
+		if o := s.Paths[p].aclSlot; o >= 0 {
+			r(o) // SET_PERMS sets the flag, a removal clears it
+			w(o)
+		}
 		if s.Conflict != CXenstored {
 			return // oxenstored: a commit compares what it read with p itself
 		}

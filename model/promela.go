@@ -46,6 +46,9 @@ func (s *System) Promela(checks []PromelaCheck, deadlock, multiCore bool) (strin
 	if s.Conflict != Oxenstored {
 		return "", fmt.Errorf("promela: only the oxenstored conflict rule is translated")
 	}
+	if err := s.promelaPerms(); err != nil {
+		return "", err
+	}
 	g := &pmlGen{s: s, checks: checks, deadlock: deadlock, multiCore: multiCore, preIdx: map[int]int{}}
 	var b strings.Builder
 	// Locations another actor sets (Chain: an operation that starts when
@@ -181,3 +184,36 @@ func StepOps(t, body *Transition) []Op {
 
 // pmlName turns a property name into a Promela identifier.
 func pmlName(n string) string { return strings.ReplaceAll(n, "-", "_") }
+
+// promelaPerms refuses a system whose permission checks (perms.go) could
+// change an outcome, since the translation has none: an unprivileged
+// actor that writes outside the directories it owns, cleans up, sets
+// permissions or tests them.
+func (s *System) promelaPerms() error {
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		if a.Domain <= 0 {
+			continue
+		}
+		if v, ok := s.Domains[a.Domain]; ok && s.init[s.varBase+int(v)] >= DomainCrashed {
+			continue // a domain that crashed, shut down or died runs no more
+		}
+		for _, ti := range a.Trans {
+			t := &s.Trans[ti]
+			for _, c := range t.Guard {
+				if c.Kind == CondWritable {
+					return fmt.Errorf("promela: %s tests xenstore permissions, which are not translated", a.Name)
+				}
+			}
+			for _, op := range t.Ops {
+				if !op.Kind.IsWrite() || op.Kind == OpDomainGone {
+					continue
+				}
+				if op.Kind == OpCleanup || op.Kind == OpSetPerms || s.Paths[op.Path].Owner != a.Domain {
+					return fmt.Errorf("promela: %s: %s of %s may be refused by xenstore permissions, which are not translated", a.Name, op.Kind, s.Paths[op.Path].Name)
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -223,6 +223,8 @@ func (s *System) eval(st State, a *Actor, c *Cond) bool {
 		return s.conflict(st, a)
 	case CondNoConflict:
 		return !s.conflict(st, a)
+	case CondWritable:
+		return s.Permits(st, c.Path, a.Domain, PermWrite)
 	}
 	return false
 }
@@ -273,20 +275,20 @@ func (s *System) apply(from, st State, a *Actor, t *Transition) {
 		s.closeTxn(st, a)
 		if id > 0 {
 			for i := range s.Trans[id-1].Ops {
-				s.applyOp(st, &s.Trans[id-1].Ops[i])
+				s.applyOp(st, &s.Trans[id-1].Ops[i], a.Domain)
 			}
 		}
 		for i := 1; i < len(t.Ops); i++ {
-			s.applyOp(st, &t.Ops[i])
+			s.applyOp(st, &t.Ops[i], a.Domain)
 		}
 	case EAGAIN:
 		s.closeTxn(st, a)
 		for i := range t.Ops {
-			s.applyOp(st, &t.Ops[i])
+			s.applyOp(st, &t.Ops[i], a.Domain)
 		}
 	default:
 		for i := range t.Ops {
-			s.applyOp(st, &t.Ops[i])
+			s.applyOp(st, &t.Ops[i], a.Domain)
 		}
 	}
 	for _, set := range t.Sets {
@@ -304,8 +306,12 @@ func (s *System) closeTxn(st State, a *Actor) {
 	}
 }
 
-// applyOp performs one operation on st with xenstored's semantics.
-func (s *System) applyOp(st State, op *Op) {
+// applyOp performs one operation on st with xenstored's semantics, as a
+// request of domain dom (-1 or 0: dom0, privileged; see perms.go).
+func (s *System) applyOp(st State, op *Op, dom int) {
+	if dom > 0 && s.permOp(st, op, dom) {
+		return // checked against the node's permissions (perms.go)
+	}
 	switch op.Kind {
 	case OpWrite:
 		s.write(st, op.Path, op.Val)
@@ -325,6 +331,7 @@ func (s *System) applyOp(st State, op *Op) {
 		}
 	case OpSetPerms:
 		if st[op.Path] != byte(Absent) {
+			s.setPermsFlag(st, op.Path)
 			s.touch(st, op.Path)
 			s.fire(st, s.Paths[op.Path].onWrite)
 		}
@@ -412,6 +419,7 @@ func (s *System) rm(st State, p PathID) {
 
 func (s *System) clear(st State, p PathID) {
 	st[p] = byte(Absent)
+	s.clearPermsFlag(st, p)
 	s.touch(st, p)
 	for _, c := range s.Paths[p].Children {
 		if st[c] != byte(Absent) {
@@ -505,7 +513,11 @@ func (s *System) EffectiveOps(st State, t *Transition) (body, own []Op) {
 // ApplyOp performs one operation on st in place, with xenstored's
 // semantics, outside any actor: for tests, and for tools that drive the
 // store directly. OpTxn* operations do nothing here.
-func (s *System) ApplyOp(st State, op Op) { s.applyOp(st, &op) }
+func (s *System) ApplyOp(st State, op Op) { s.applyOp(st, &op, 0) }
+
+// ApplyOpAs performs op as a request of domain dom, with xenstored's
+// permission checks (perms.go).
+func (s *System) ApplyOpAs(st State, op Op, dom int) { s.applyOp(st, &op, dom) }
 
 // NumTransitions is the number of transition ids (checker's optional
 // interface: ids that fit 16 bits are stored in 2 bytes per state).

@@ -155,7 +155,7 @@ func (sw *Swap) value(p PathID, v Value) Value {
 
 func (sw *Swap) cond(c Cond) (Cond, bool) {
 	switch c.Kind {
-	case CondPresent, CondAbsent:
+	case CondPresent, CondAbsent, CondWritable:
 		c.Path = sw.path(c.Path)
 	case CondEq, CondNe:
 		c.Val = sw.value(c.Path, c.Val)
@@ -274,6 +274,9 @@ func (s *System) checkSwap(sw *Swap) bool {
 	for p := range s.Paths {
 		q := &s.Paths[sw.perm[p]]
 		if sw.path(s.Paths[p].Parent) != q.Parent || s.Paths[p].Owner != q.Owner {
+			return false
+		}
+		if o := s.Paths[p].aclSlot; s.Paths[p].ACL != q.ACL || s.Paths[p].aclOwn != q.aclOwn || (o < 0) != (q.aclSlot < 0) || o >= 0 && sw.perm[o] != q.aclSlot {
 			return false
 		}
 		if !sameSet(sw.watchSet(s.Paths[p].onWrite), q.onWrite) || !sameSet(sw.watchSet(s.Paths[p].onRemove), q.onRemove) {

@@ -106,6 +106,12 @@ func (s *System) findSymmetry() {
 			keyParts = append(keyParts, r.name)
 			c.pos = append(c.pos, int(r.p))
 			c.kinds = append(c.kinds, symValue)
+			if o := s.Paths[r.p].aclSlot; o >= 0 {
+				// The node's SET_PERMS flag (perms.go) goes with it.
+				keyParts = append(keyParts, "acl")
+				c.pos = append(c.pos, o)
+				c.kinds = append(c.kinds, symRaw)
+			}
 		}
 		roles := slices.Clone(d.Actors)
 		roleName := func(a int) string { return strings.ReplaceAll(s.Actors[a].Name, "("+d.Name+")", "(·)") }

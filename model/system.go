@@ -52,8 +52,16 @@ type Path struct {
 	// it belongs to the guest, its backend directory to the backend domain,
 	// and every other node to dom0. This stands for construct_node's rule
 	// (a new node inherits its parent's perms unless an unprivileged domain
-	// creates it) for the layout libxl__device_generic_add writes.
+	// creates it) for the layout libxl__device_generic_add writes. Domain
+	// death uses it; the permission checks use ACL (perms.go).
 	Owner int
+	// ACL is the node's permission list as the toolstack sets it
+	// (System.ACLs; perms.go); ACLOf gives the list a node has in a state.
+	ACL ACLID
+	// aclOwn is the node's own list when it has one (else 0: inherited),
+	// and aclSlot the offset of its SET_PERMS flag, or -1 when static.
+	aclOwn  ACLID
+	aclSlot int
 	// onWrite lists the watches that fire when this node is created,
 	// written or removed: those whose path is this node or an ancestor.
 	onWrite []WatchID
@@ -74,9 +82,10 @@ const (
 	Qemu                       // a qemu process acting as backend
 	Daemon                     // another user-space backend process (the 2007 xenfb daemon)
 	Lifecycle                  // a domain's run state: pause, destroy, crash
+	Guest                      // a hostile guest writing xenstore directly (hostile.go)
 )
 
-var actorKindNames = [...]string{"toolstack", "frontend", "backend", "qemu", "daemon", "lifecycle"}
+var actorKindNames = [...]string{"toolstack", "frontend", "backend", "qemu", "daemon", "lifecycle", "guest"}
 
 func (k ActorKind) String() string { return actorKindNames[k] }
 
@@ -340,6 +349,8 @@ type System struct {
 	Faults []string
 	// Timers chooses when timer transitions may fire.
 	Timers TimerSemantics
+	// ACLs are the interned permission lists (perms.go); 0 is unused.
+	ACLs []ACL
 
 	init     State
 	size     int

@@ -6,7 +6,8 @@
 // Everything about a property lives in its one Def: its name, kind and
 // documentation, its predicate, the state it reads (for partial-order
 // reduction) and its SPIN translation. Adding a property is adding a Def
-// to seedProperties (seed.go) or genericProperties (generic.go); the
+// to seedProperties (seed.go), securityProperties (security.go) or
+// genericProperties (generic.go); the
 // scenario files' validation, the checker, the exporters and the tests
 // take the names from here.
 package props
@@ -53,9 +54,10 @@ type Def struct {
 	promela func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string
 }
 
-// catalogue lists every property, the seed properties first, in the order
-// a scenario's error messages list them.
-var catalogue = append(append([]Def(nil), seedProperties...), genericProperties...)
+// catalogue lists every property, the seed properties first, then the
+// security properties (security.go), in the order a scenario's error
+// messages list them.
+var catalogue = append(append(append([]Def(nil), seedProperties...), securityProperties...), genericProperties...)
 
 // Defs lists every property, by name.
 var Defs = func() map[string]Def {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
@@ -92,6 +93,7 @@ func (bl *builder) build() error {
 	}
 	bl.lifecycles()
 	bl.timeouts()
+	bl.hostiles()
 	return nil
 }
 
@@ -184,6 +186,9 @@ func (bl *builder) devices() {
 		}
 		di := b.NewDevice(model.DeviceSpec{Name: sd.Name, Kind: kind, BEKind: beKind, DevID: devid, FEDom: fe, BEDom: be,
 			LibxlRecord: bl.libxlRecords()})
+		if sp.Toolstack.GuestWritesBackend {
+			b.SetACL(b.Sys().Devices[di].BEDir, model.ACL{{Dom: be, Perm: model.PermNone}, {Dom: fe, Perm: model.PermBoth}})
+		}
 		bl.devIdx[sd.Name] = di
 		bl.initDevice(di, sd)
 		fdrv, bdrv := DefaultDrivers(sd.Kind, sp.Toolstack.Kind)
@@ -248,6 +253,9 @@ func (bl *builder) lifecycles() {
 	sp, b := bl.sp, bl.b
 	lifecycle := map[int]bool{}
 	for _, f := range sp.Faults.Allow {
+		if strings.HasPrefix(f, model.HostileFault+":") {
+			continue // a hostile guest is an actor of its own (hostiles)
+		}
 		for _, k := range DomainFaultNames {
 			if len(f) > len(k)+1 && f[:len(k)+1] == k+":" {
 				lifecycle[bl.domID[f[len(k)+1:]]] = true
@@ -364,5 +372,24 @@ func (bl *builder) initDevice(di int, sd *Device) {
 	}
 	if dev.LibxlDir != model.NoPath {
 		b.InitEntries(libxl.LibxlRecordOps(b, di))
+	}
+}
+
+// hostiles adds the hostile guests ("hostile:<domain>" faults), last:
+// their values are gathered from every other actor's transitions.
+func (bl *builder) hostiles() {
+	sp, b := bl.sp, bl.b
+	hostile := map[int]bool{}
+	for _, f := range sp.Faults.Allow {
+		if dom, ok := strings.CutPrefix(f, model.HostileFault+":"); ok {
+			hostile[bl.domID[dom]] = true
+		}
+	}
+	for _, id := range slices.Sorted(maps.Keys(hostile)) {
+		n := sp.Faults.HostileWrites
+		if n == 0 {
+			n = 1
+		}
+		b.AddHostileGuest(id, n)
 	}
 }

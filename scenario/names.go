@@ -28,10 +28,12 @@ var (
 	// removes it (the benchmark family's lifecycle).
 	LibxlOperations = operationsOf("libxl")
 	XendOperations  = operationsOf("xend")
-	// Faults; the last three take a domain name after a colon,
-	// e.g. "domain-destroy:D".
-	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close"}
-	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause"}
+	// Faults; the last four take a domain name after a colon,
+	// e.g. "domain-destroy:D". "hostile:G" makes guest G hostile: its
+	// kernel writes any value to any node its permissions allow
+	// (model.AddHostileGuest), faults.hostile-writes times at most.
+	FaultNames       = []string{"eagain", "hotplug-fail", "hotplug-hang", "qemu-exit", "frontend-refuses-close", "request-fail"}
+	DomainFaultNames = []string{"domain-destroy", "domain-crash", "domain-pause", "hostile"}
 	Expectations     = []string{"ok", "violation"}
 	TimerSemantics   = []string{"last-resort", "any-time"}
 	// PropertyNames are the properties a scenario may check, in the

@@ -129,6 +129,9 @@ func (r *report) toolstackRefs(n *refIndex) {
 	if ts.QemuBodge != nil && ts.Kind != "libxl" {
 		r.add(r.at("toolstack", -1, "qemu-bodge"), "toolstack: qemu-bodge is only for toolstack libxl (toolstack is %q)", ts.Kind)
 	}
+	if ts.GuestWritesBackend && ts.Kind != "libxl" {
+		r.add(r.at("toolstack", -1, "guest-writes-backend"), "toolstack: guest-writes-backend is only for toolstack libxl (toolstack is %q)", ts.Kind)
+	}
 	if len(ts.DeviceOrder) == 0 && !r.given("toolstack", -1, "device-order") {
 		return
 	}
@@ -231,5 +234,18 @@ func (r *report) faultRefs(n *refIndex) {
 			continue
 		}
 		r.guest(n, r.at("faults", -1, "allow"), fmt.Sprintf("faults: allow[%d] %q: domain", i, f), dom)
+	}
+	// faults.hostile-writes
+	if h := r.s.Faults.HostileWrites; h != 0 || r.given("faults", -1, "hostile-writes") {
+		hostile := false
+		for _, f := range r.s.Faults.Allow {
+			hostile = hostile || strings.HasPrefix(f, "hostile:")
+		}
+		switch {
+		case h < 1 || h > 8:
+			r.add(r.at("faults", -1, "hostile-writes"), "faults: hostile-writes = %d: want 1 to 8", h)
+		case !hostile:
+			r.add(r.at("faults", -1, "hostile-writes"), "faults: hostile-writes without a hostile guest: allow \"hostile:<domain>\" too")
+		}
 	}
 }

@@ -67,6 +67,12 @@ type Toolstack struct {
 	// the 4.2 qemu bodge, so that qemu backends take the generic handshake
 	// (xenbus-protocol.md section 9, seed 2 (b)).
 	QemuBodge *bool `toml:"qemu-bodge"`
+	// GuestWritesBackend, libxl only, default false: a deliberately broken
+	// toolstack that gives the guest write access to its devices' backend
+	// directories ([{backend, NONE}, {guest, READ|WRITE}] instead of
+	// libxl__device_generic_add's backend_perms), the negative test of the
+	// security properties. No real toolstack does this.
+	GuestWritesBackend bool `toml:"guest-writes-backend"`
 }
 
 // Domain is one Xen domain.
@@ -130,6 +136,9 @@ type Node struct {
 // Faults lists the faults the exploration may inject.
 type Faults struct {
 	Allow []string `toml:"allow"`
+	// HostileWrites bounds how many writes (or removals) each hostile
+	// guest ("hostile:<domain>") makes in a run, 1 to 8; default 1.
+	HostileWrites int `toml:"hostile-writes"`
 }
 
 // Timing holds the few timing assumptions the untimed model can use.
