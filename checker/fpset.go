@@ -47,14 +47,18 @@ func (s *fpset) segOf(fp uint64) (*fpseg, uint64) {
 	return g, hi
 }
 
+// home returns fp as stored (0 as 1), its segment, its home slot and the
+// segment's size.
+func (s *fpset) home(fp uint64) (uint64, *fpseg, uint64, uint64) {
+	fp = nonzero(fp)
+	g, i := s.segOf(fp)
+	return fp, g, i, uint64(len(g.keys))
+}
+
 // contains reports whether fp is in the set. Safe to call concurrently
 // with other contains calls, not with insert.
 func (s *fpset) contains(fp uint64) bool {
-	if fp == 0 {
-		fp = 1
-	}
-	g, i := s.segOf(fp)
-	n := uint64(len(g.keys))
+	fp, g, i, n := s.home(fp)
 	for {
 		switch g.keys[i] {
 		case 0:
@@ -71,11 +75,7 @@ func (s *fpset) contains(fp uint64) bool {
 // insert adds fp and reports whether it was new. Safe for concurrent
 // inserts (of any fingerprints) as long as the set has room.
 func (s *fpset) insert(fp uint64) bool {
-	if fp == 0 {
-		fp = 1
-	}
-	g, i := s.segOf(fp)
-	n := uint64(len(g.keys))
+	fp, g, i, n := s.home(fp)
 	for {
 		k := atomic.LoadUint64(&g.keys[i])
 		if k == fp {
