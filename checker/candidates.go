@@ -1,23 +1,67 @@
 package checker
 
+// candidates is what one chunk of the frontier found in a level: the
+// successors the seen set did not hold when it was expanded.
 type candidates struct {
 	fps    []uint64
-	parent []uint32 // frontier position of the parent
+	base   int     // the frontier position of the chunk's first state
+	parent []uint8 // the parent's position in the chunk
 	via    []int32
 	acc    []bool
 	win    []uint32 // exact: the value the insert found or stored
 	slot   []uint64 // exact: the table slot of an accepted candidate
-	states []byte
-	viols  []pending // step and deadlock violations, in frontier order
-	trans  int
-	sink   uint64 // keeps the prefetch loads alive
-	edges  chunkEdges
+	states []byte   // exact: the candidates, whole
+	// Otherwise each candidate is its difference from its parent (see
+	// frontier.go), one after the other.
+	enc   []byte
+	invs  []invHit  // invariants the chunk's new states violate
+	viols []pending // step and deadlock violations, in frontier order
+	trans int
+	sink  uint64 // keeps the prefetch loads alive
+	edges chunkEdges
+	// out[d%2] is the run of the chunk's new states at depth d: the
+	// frontier of depth d+1, while the chunk finds the candidates of
+	// depth d+1 and writes out[(d+1)%2].
+	out [2]run
 }
 
-// capBytes is the chunk's memory by capacity.
+// trim lets go of the chunk's arrays that hold more than twice what this
+// level put in them (plus a little): the chunk of one number expands
+// different parts of the frontier from level to level, and would
+// otherwise keep the most any level needed, in each of its arrays.
+func (c *candidates) trim() {
+	c.fps = trimmed(c.fps)
+	c.parent = trimmed(c.parent)
+	c.via = trimmed(c.via)
+	c.acc = trimmed(c.acc)
+	c.win = trimmed(c.win)
+	c.slot = trimmed(c.slot)
+	c.states = trimmed(c.states)
+	c.enc = trimmed(c.enc)
+}
+
+func trimmed[T any](s []T) []T {
+	if cap(s) > 2*len(s)+64 {
+		return nil
+	}
+	return s
+}
+
+// refill returns dst holding a copy of src: dst's array when it has room
+// and is not more than twice the size needed, otherwise a new one of
+// about the size.
+func refill[T any](dst, src []T) []T {
+	if cap(dst) < len(src) || cap(dst) > 2*len(src)+64 {
+		dst = make([]T, 0, len(src)+len(src)/8)
+	}
+	return append(dst[:0], src...)
+}
+
+// capBytes is the chunk's memory by capacity, without its runs.
 func (c *candidates) capBytes() int64 {
-	return int64(cap(c.fps))*8 + int64(cap(c.parent))*4 + int64(cap(c.via))*4 + int64(cap(c.acc)) +
-		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.viols))*16 + c.edges.capBytes()
+	return int64(cap(c.fps))*8 + int64(cap(c.parent)) + int64(cap(c.via))*4 + int64(cap(c.acc)) +
+		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.enc)) +
+		int64(cap(c.invs))*16 + int64(cap(c.viols))*16 + c.edges.capBytes()
 }
 
 type pending struct {
@@ -29,6 +73,10 @@ type pending struct {
 // worker is one exploring goroutine's scratch, kept across levels.
 type worker struct {
 	buf, cbuf []byte
+	block     []byte // a chunk of the frontier, decoded
+	tmp       []byte
+	local     chunkSet
+	kept      candidates // the chunk's candidates, before they are copied to it
 	canon     func(st, dst []byte)
 	sc        candidates
 	sacts     []int32
@@ -36,7 +84,45 @@ type worker struct {
 }
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)) + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault))
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault))
+}
+
+// A chunkSet is the fingerprints of one chunk's candidates, to keep each
+// once: a small open-addressing table, emptied slot by slot.
+type chunkSet struct {
+	keys []uint64
+	used []uint32
+}
+
+// add adds fp (never 0) and reports whether it was new.
+func (c *chunkSet) add(fp uint64) bool {
+	if 2*(len(c.used)+1) > len(c.keys) {
+		old := c.keys
+		c.keys, c.used = make([]uint64, max(1024, 2*len(old))), c.used[:0]
+		for _, k := range old {
+			if k != 0 {
+				c.add(k)
+			}
+		}
+	}
+	mask := uint64(len(c.keys) - 1)
+	for i := (fp * 0x9E3779B97F4A7C15 >> 20) & mask; ; i = (i + 1) & mask {
+		switch c.keys[i] {
+		case 0:
+			c.keys[i] = fp
+			c.used = append(c.used, uint32(i))
+			return true
+		case fp:
+			return false
+		}
+	}
+}
+
+func (c *chunkSet) reset() {
+	for _, i := range c.used {
+		c.keys[i] = 0
+	}
+	c.used = c.used[:0]
 }
 
 // clear0 zeroes s and returns it.

@@ -41,6 +41,7 @@ func Check(m Model, props []Property, opt Options) Result {
 			pl.ample = opt.POR
 		}
 	}
+	defer tuneGC()()
 	var ctl control
 	if opt.MemoryBudget > 0 {
 		ctl.budget = newBudget(opt.MemoryBudget)

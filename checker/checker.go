@@ -206,8 +206,8 @@ type Stats struct {
 	Reduced int `json:"reduced,omitempty"`
 	// SeenBytes is the memory of the seen set, the parent links and (for
 	// eventually-properties) the graph, and BytesPerState that divided by
-	// States. The frontier is not counted: it holds one or two levels of
-	// full states at a time.
+	// States. The frontier and the level's candidates are not counted:
+	// they hold one or two levels of delta-coded states at a time.
 	SeenBytes     int64   `json:"seen_bytes"`
 	BytesPerState float64 `json:"bytes_per_state"`
 	// ExpandTime, InsertTime and AssembleTime split the time of the

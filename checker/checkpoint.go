@@ -37,7 +37,7 @@ import (
 
 const (
 	checkpointMagic  = "xbcheck checkpoint\n"
-	checkpointFormat = 1
+	checkpointFormat = 2
 	// DefaultCheckpointEvery is how often a checkpoint is written when
 	// Options.CheckpointEvery is 0.
 	DefaultCheckpointEvery = 10 * time.Minute
@@ -149,7 +149,7 @@ func (c *checkpointer) write(s *search) error {
 	err := atomicfile.WriteFunc(c.path, 0o644, func(w io.Writer) error {
 		cw := &ckWriter{w: bufio.NewWriterSize(w, 1<<20), crc: crc32.New(crc32.MakeTable(crc32.Castagnoli))}
 		cw.header(c.head)
-		cw.search(s)
+		cw.search(s, c.head.size)
 		if cw.err != nil {
 			return cw.err
 		}
@@ -191,14 +191,16 @@ func (w *ckWriter) header(h ckHeader) {
 	}
 }
 
-func (w *ckWriter) search(s *search) {
+func (w *ckWriter) search(s *search, size int) {
 	for _, v := range []int{s.depth, s.levelStart, s.total, s.curN, s.transitions, int(s.reduced)} {
 		w.int(v)
 	}
 	for _, d := range []time.Duration{s.elapsed, s.expandT, s.insertT, s.assembleT} {
 		w.int(int(d))
 	}
-	w.bytes(s.cur)
+	// The frontier's states, whole.
+	w.int(s.curN * size)
+	s.front.each(size, w.raw)
 	if s.wide {
 		array(w, s.via32, 4, putI32)
 	} else {
@@ -217,7 +219,10 @@ func (w *ckWriter) search(s *search) {
 		}
 	} else {
 		w.int(int(s.fset.n.Load()))
-		array(w, s.fset.keys, 8, putU64)
+		w.int(fpSegs)
+		for i := range s.fset.segs {
+			array(w, s.fset.segs[i].keys, 8, putU64)
+		}
 	}
 	w.bool(s.g != nil)
 	if g := s.g; g != nil {
@@ -273,10 +278,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	for _, d := range []*time.Duration{&s.elapsed, &s.expandT, &s.insertT, &s.assembleT} {
 		*d = time.Duration(r.int(math.MaxInt64 >> 1))
 	}
-	s.cur = r.bytes()
-	if r.err == nil && len(s.cur) != s.curN*h.size {
-		r.fail(errDamaged)
-	}
+	s.front = r.frontier(s.curN, h.size)
 	if s.wide {
 		s.via32 = readArray(r, 4, getI32)
 	} else {
@@ -316,9 +318,25 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	} else {
 		fs := &fpset{}
 		n := r.int(maxN)
-		fs.keys = readArray(r, 8, getU64)
+		if segs := r.int(fpSegs); r.err == nil && segs != fpSegs {
+			r.fail(errDamaged)
+		}
+		stored := 0
+		for i := 0; i < fpSegs && r.err == nil; i++ {
+			g := &fs.segs[i]
+			g.keys = readArray(r, 8, getU64)
+			k := 0
+			for _, key := range g.keys {
+				k += b2i(key != 0)
+			}
+			g.n.Store(int64(k))
+			stored += k
+			if r.err == nil && len(g.keys) == 0 {
+				r.fail(errDamaged)
+			}
+		}
 		fs.n.Store(int64(n))
-		if r.err == nil && len(fs.keys) == 0 {
+		if r.err == nil && stored != n {
 			r.fail(errDamaged)
 		}
 		s.fset = fs
@@ -349,6 +367,22 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		r.fail(errDamaged)
 	}
 	return s
+}
+
+// frontier reads n states of size bytes, whole, into a frontier, a state
+// at a time.
+func (r *ckReader) frontier(n, size int) *frontier {
+	if l := r.length(1); r.err == nil && l != n*size {
+		r.fail(errDamaged)
+	}
+	ru := &run{}
+	st := make([]byte, size)
+	for i := 0; i < n && r.err == nil; i++ {
+		r.raw(st)
+		ru.add(st)
+	}
+	ru.last = nil
+	return newFrontier([]*run{ru})
 }
 
 // readCheckpoint reads the checkpoint at path for a check of m under want,

@@ -12,14 +12,17 @@ type levelWork struct {
 	chunks   []*candidates
 	candBase []int // flat candidate numbering: chunk ci's start
 	ncand    int
-	invFound [][]invHit // per insert worker
+	invFound []invHit // invariants violated by the new states
 	nextN    int
-	edges    int    // the level's graph edges
-	next     []byte // the next frontier
+	edges    int       // the level's graph edges
+	next     *frontier // the next frontier
 }
 
-// invHit is an invariant violated by candidate i of chunk ci.
-type invHit struct{ prop, ci, i int }
+// invHit is invariant prop violated by new state g.
+type invHit struct {
+	prop int
+	g    uint32
+}
 
 // expand is phase 1: workers take chunks of the frontier in turn,
 // generate successors, check step properties and deadlock, and keep as
@@ -56,7 +59,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 				if b.ctl.budget != nil {
 					before = c.capBytes() + wk.capBytes()
 				}
-				b.expandChunk(wk, c, ci*chunkStates, min((ci+1)*chunkStates, b.s.curN))
+				b.expandChunk(wk, c, b.s.front.chunks[ci])
 				if b.ctl.budget != nil {
 					if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > b.ctl.budget.limit {
 						overLimit.Store(true)
@@ -78,21 +81,27 @@ func (b *bfs) expand(lv *levelWork) bool {
 	return true
 }
 
-// expandChunk expands frontier states k0 to k1 into chunk c: all their
+// expandChunk expands frontier chunk fc into chunk c: all its states'
 // successors first, into the worker's scratch (which stays in the cache),
 // then one batch of seen-set lookups (prefetched first, so that their
-// cache misses overlap), then the unseen ones are copied to the chunk.
-func (b *bfs) expandChunk(wk *worker, c *candidates, k0, k1 int) {
+// cache misses overlap), then the unseen ones are added to the chunk:
+// whole with exact states, otherwise as their difference from their
+// parent.
+func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	s, g, m, size, props := b.s, b.g, b.m, b.size, b.props
 	buf, canon, cbuf := wk.buf, wk.canon, wk.cbuf
 	sc := &wk.sc
 	c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
-	c.win, c.slot = c.win[:0], c.slot[:0]
+	c.win, c.slot, c.enc, c.base = c.win[:0], c.slot[:0], c.enc[:0], fc.base
 	c.edges.reset()
 	sc.fps, sc.parent, sc.via, sc.states = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0]
+	kc := &wk.kept
+	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
 	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
+	n := fc.r.decode(fc.j, size, wk.block)
+	k0, k1 := fc.base, fc.base+n
 	for k := k0; k < k1; k++ {
-		st := s.cur[k*size : (k+1)*size]
+		st := wk.block[(k-k0)*size : (k-k0+1)*size]
 		succ, moves := 0, 0
 		yield := func(id, actor int32, fault bool, next []byte) bool {
 			succ++
@@ -109,7 +118,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, k0, k1 int) {
 				next = cbuf
 			}
 			sc.fps = append(sc.fps, nonzero(fp.OfSeed(next, b.seed)))
-			sc.parent = append(sc.parent, uint32(k))
+			sc.parent = append(sc.parent, uint8(k-k0))
 			sc.via = append(sc.via, id)
 			sc.states = append(sc.states, next...)
 			if g != nil {
@@ -175,17 +184,33 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, k0, k1 int) {
 				}
 				continue
 			}
-		} else if s.fset.contains(f) {
+		} else if s.fset.contains(f) || !wk.local.add(f) {
+			// Seen, or a candidate of this chunk already: a state two
+			// of the chunk's states lead to is kept once, the first in
+			// frontier order, which the insert phase would keep.
 			continue
 		}
 		if g != nil {
-			c.edges.add(pendingBit|uint32(len(c.fps)), sc.via[i], sacts[i], sfault[i])
+			c.edges.add(pendingBit|uint32(len(kc.fps)), sc.via[i], sacts[i], sfault[i])
 		}
-		c.fps = append(c.fps, f)
-		c.parent = append(c.parent, sc.parent[i])
-		c.via = append(c.via, sc.via[i])
-		c.states = append(c.states, st...)
+		kc.fps = append(kc.fps, f)
+		kc.parent = append(kc.parent, sc.parent[i])
+		kc.via = append(kc.via, sc.via[i])
+		if s.sset != nil {
+			kc.states = append(kc.states, st...)
+		} else {
+			p := int(sc.parent[i])
+			kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
+		}
 	}
+	// Into the chunk, in arrays of about their size: the chunk of one
+	// number holds different parts of the frontier from level to level.
+	c.fps = refill(c.fps, kc.fps)
+	c.parent = refill(c.parent, kc.parent)
+	c.via = refill(c.via, kc.via)
+	c.states = refill(c.states, kc.states)
+	c.enc = refill(c.enc, kc.enc)
+	wk.local.reset()
 	wk.sacts, wk.sfault = sacts, sfault
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))

@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -26,12 +25,18 @@ func (b *bfs) insert(lv *levelWork) bool {
 		}
 	}
 	lv.candBase[len(chunks)] = lv.ncand
+	var counts [fpSegs]int // candidates per segment of the fingerprint set
+	if s.fset != nil {
+		for _, c := range chunks {
+			segCounts(&counts, c.fps)
+		}
+	}
 	if b.ctl.budget != nil {
 		var table int64
 		if s.sset != nil {
 			table = s.sset.growthBytes(lv.ncand)
 		} else {
-			table = s.fset.growthBytes(lv.ncand)
+			table = s.fset.growthBytes(&counts, workers)
 		}
 		// The old table and the new one are both held while it grows.
 		if need := b.held() + aux + table; need > b.ctl.budget.limit {
@@ -55,9 +60,8 @@ func (b *bfs) insert(lv *levelWork) bool {
 			return chunks[ci].states[i*size : (i+1)*size]
 		}
 	} else {
-		s.fset.reserve(lv.ncand, workers)
+		s.fset.reserve(&counts, workers)
 	}
-	lv.invFound = make([][]invHit, workers)
 	sinks := make([]uint64, workers)
 	mine := func(fp uint64, w int) bool { return workers == 1 || int(fp%uint64(workers)) == w }
 	var wg sync.WaitGroup
@@ -67,12 +71,11 @@ func (b *bfs) insert(lv *levelWork) bool {
 			defer wg.Done()
 			if s.sset == nil {
 				var sink uint64
-				n := uint64(len(s.fset.keys))
 				for _, c := range chunks {
 					for _, fp := range c.fps {
 						if mine(fp, w) {
-							hi, _ := bits.Mul64(fp, n)
-							sink += atomic.LoadUint64(&s.fset.keys[hi])
+							g, i := s.fset.segOf(fp)
+							sink += atomic.LoadUint64(&g.keys[i])
 						}
 					}
 				}
@@ -83,8 +86,8 @@ func (b *bfs) insert(lv *levelWork) bool {
 					if !mine(fp, w) {
 						continue
 					}
-					st := c.states[i*size : (i+1)*size]
 					if s.sset != nil {
+						st := c.states[i*size : (i+1)*size]
 						v, added, slot := s.sset.insert(fp, st, uint32(lv.candBase[ci]+i))
 						c.win[i], c.slot[i] = v, slot
 						if !added {
@@ -94,11 +97,6 @@ func (b *bfs) insert(lv *levelWork) bool {
 						continue
 					}
 					c.acc[i] = true
-					for _, pi := range b.inv {
-						if !b.props[pi].State(st) {
-							lv.invFound[w] = append(lv.invFound[w], invHit{pi, ci, i})
-						}
-					}
 				}
 			}
 		}(w)
@@ -137,9 +135,7 @@ func (b *bfs) admit(lv *levelWork) bool {
 	if g != nil {
 		kept += g.growthBytes(curN, lv.edges)
 	}
-	if cap(b.spare) < nextN*b.size {
-		extra += int64(nextN * b.size)
-	}
+	extra += b.runGrowth(lv)
 	need := b.held() + kept + extra
 	if g != nil {
 		if after := s.bytes() + kept + int64(s.total+nextN)*analysisBytesPerState; after > need {
@@ -199,42 +195,27 @@ func (b *bfs) assemble(lv *levelWork) {
 	if g != nil {
 		g.grow(curN, lv.edges)
 	}
-	nextI := 0
-	closed := 0 // frontier states whose unary parent code is written
-	newIndex := map[[2]int]uint32{}
-	wantInv := map[[2]int]bool{}
-	for _, l := range lv.invFound {
-		for _, f := range l {
-			wantInv[[2]int{f.ci, f.i}] = true
-		}
-	}
+	closed := 0            // frontier states whose unary parent code is written
 	var candIndex []uint32 // exact: flat candidate → state index
 	if s.sset != nil {
 		candIndex = make([]uint32, lv.ncand)
 	}
-	chunkBase := make([]int, len(chunks)+1)
 	for ci, c := range chunks {
-		chunkBase[ci] = nextI
 		for i := range c.fps {
 			if !c.acc[i] {
 				continue
 			}
-			for closed < int(c.parent[i]) {
+			for closed < c.base+int(c.parent[i]) {
 				s.parents.push(false)
 				closed++
 			}
 			s.parents.push(true)
 			s.addVia(c.via[i])
-			if wantInv[[2]int{ci, i}] {
-				newIndex[[2]int{ci, i}] = uint32(s.total + nextI)
-			}
 			if s.sset != nil {
 				candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
 			}
-			nextI++
 		}
 	}
-	chunkBase[len(chunks)] = nextN
 	if g != nil {
 		// The level's edges, with candidates resolved to indexes.
 		for _, c := range chunks {
@@ -247,50 +228,20 @@ func (b *bfs) assemble(lv *levelWork) {
 			})
 		}
 	}
-	// Copy the new states into the next frontier, chunks in parallel.
-	if cap(b.spare) < nextN*size {
-		b.spare = nil // garbage before the new one is made
-		b.spare = make([]byte, nextN*size)
-	}
-	next := b.spare[:nextN*size]
-	var nextCopy atomic.Int64
-	var wg sync.WaitGroup
-	for w := 0; w < b.workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				ci := int(nextCopy.Add(1) - 1)
-				if ci >= len(chunks) {
-					return
-				}
-				c, o := chunks[ci], chunkBase[ci]*size
-				for i := range c.fps {
-					if c.acc[i] {
-						copy(next[o:o+size], c.states[i*size:(i+1)*size])
-						o += size
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
+	b.writeRuns(lv)
 	for closed < curN {
 		s.parents.push(false)
 		closed++
 	}
-	lv.next = next
 	for pi := range b.props {
 		if b.props[pi].Kind != Invariant || s.found[pi] != nil {
 			continue
 		}
 		best := -1
-		for _, l := range lv.invFound {
-			for _, f := range l {
-				if f.prop == pi {
-					if g := int(newIndex[[2]int{f.ci, f.i}]); best < 0 || g < best {
-						best = g
-					}
+		for _, c := range chunks {
+			for _, f := range c.invs {
+				if f.prop == pi && (best < 0 || int(f.g) < best) {
+					best = int(f.g)
 				}
 			}
 		}
@@ -298,4 +249,104 @@ func (b *bfs) assemble(lv *levelWork) {
 			b.report(pi, s.pathTo(uint32(best)))
 		}
 	}
+}
+
+// writeRuns writes the level's new states, chunk by chunk in parallel,
+// into the chunks' runs, which become the next frontier: each accepted
+// candidate, whole or decoded from its parent (the frontier's chunk of
+// the same number, decoded again); it checks the invariants on them.
+func (b *bfs) writeRuns(lv *levelWork) {
+	s, size, par := b.s, b.size, b.s.depth%2
+	first := make([]uint32, len(lv.chunks)) // the index of each chunk's first new state
+	g := uint32(s.total)
+	for ci, c := range lv.chunks {
+		first[ci] = g
+		for _, a := range c.acc {
+			g += uint32(b2i(a))
+		}
+	}
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for _, wk := range b.wks {
+		wg.Add(1)
+		go func(wk *worker) {
+			defer wg.Done()
+			for {
+				ci := int(next.Add(1) - 1)
+				if ci >= len(lv.chunks) {
+					return
+				}
+				c, out := lv.chunks[ci], &lv.chunks[ci].out[par]
+				out.reset()
+				fc := s.front.chunks[ci]
+				c.invs = c.invs[:0]
+				decoded := false
+				o := 0 // candidate i's difference is c.enc[o:]
+				g := first[ci]
+				for i := range c.fps {
+					var st []byte
+					switch {
+					case s.sset != nil:
+						if !c.acc[i] {
+							continue
+						}
+						st = c.states[i*size : (i+1)*size]
+					case !c.acc[i]:
+						o += skipDelta(c.enc[o:])
+						continue
+					default:
+						if !decoded {
+							fc.r.decode(fc.j, size, wk.block)
+							decoded = true
+						}
+						p := int(c.parent[i])
+						st = wk.tmp
+						copy(st, wk.block[p*size:(p+1)*size])
+						o += applyDelta(st, c.enc[o:])
+					}
+					out.add(st)
+					for _, pi := range b.inv {
+						if !b.props[pi].State(st) {
+							c.invs = append(c.invs, invHit{pi, g})
+						}
+					}
+					g++
+				}
+				out.fit()
+			}
+		}(wk)
+	}
+	wg.Wait()
+	runs := make([]*run, len(lv.chunks))
+	var enc int64
+	for ci, c := range lv.chunks {
+		runs[ci] = &c.out[par]
+		enc += int64(len(c.out[par].data))
+	}
+	if lv.nextN > 0 {
+		b.perState = float64(enc) / float64(lv.nextN)
+	}
+	lv.next = newFrontier(runs)
+}
+
+// runGrowth is what writing the level's new states into the chunks' runs
+// may add: their number times the bytes per state of the last level (the
+// whole state before the first), for the runs that have not the room.
+func (b *bfs) runGrowth(lv *levelWork) int64 {
+	per := b.perState
+	if per == 0 {
+		per = float64(b.size)
+	}
+	var grow int64
+	for _, c := range lv.chunks {
+		n := 0
+		for _, a := range c.acc {
+			n += b2i(a)
+		}
+		out := &c.out[b.s.depth%2]
+		if need := int64(float64(n)*per*1.25) + int64(b.size)*2; need > int64(cap(out.data)) {
+			grow += need - int64(cap(out.data))
+		}
+	}
+	return grow
 }

@@ -37,6 +37,26 @@ import (
 // and the verdict is unknown: the exploration's state is the one at the
 // start of that level, which a checkpoint can save.
 
+// checkGCPercent is the garbage collector's target during a check (the
+// heap may grow by this percentage of what is live before a collection),
+// unless GOGC sets another: the explorer's structures are large and long-
+// lived (the seen set, the parent links, two levels of frontier), and the
+// default of 100 would let the process hold as much again in garbage. A
+// collection costs little here: the large arrays hold no pointers.
+const checkGCPercent = 25
+
+// tuneGC sets the collector's target for a check, when the process runs
+// with the default (GOGC unset), and returns the function that restores
+// it.
+func tuneGC() func() {
+	prev := debug.SetGCPercent(checkGCPercent)
+	if prev != 100 {
+		debug.SetGCPercent(prev) // GOGC was set: keep it
+		return func() {}
+	}
+	return func() { debug.SetGCPercent(prev) }
+}
+
 // outsideShare is the share of the budget kept for what the process may
 // come to hold outside the runtime after the measurement (code pages run
 // for the first time, the system's bookkeeping).

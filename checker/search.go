@@ -14,10 +14,10 @@ type plan struct {
 // search is the explorer's state at the start of a level: everything a
 // checkpoint saves (checkpoint.go) and a resumed search starts from.
 type search struct {
-	depth      int    // the level of the frontier
-	levelStart int    // the index of the frontier's first state
-	total      int    // the states found, numbered in breadth-first order
-	cur        []byte // the frontier: curN states (representatives under symmetry)
+	depth      int       // the level of the frontier
+	levelStart int       // the index of the frontier's first state
+	total      int       // the states found, numbered in breadth-first order
+	front      *frontier // the frontier: curN states (representatives under symmetry)
 	curN       int
 	// The transition that found each state (-1 for the initial state), in
 	// 16 bits when the model's ids fit (wide is false).
@@ -69,7 +69,7 @@ func (s *search) pathTo(g uint32) []int32 {
 
 // bytes is the memory the search holds between levels, by capacity.
 func (s *search) bytes() int64 {
-	b := int64(cap(s.cur)) + int64(cap(s.via16))*2 + int64(cap(s.via32))*4 + s.parents.bytes()
+	b := s.front.bytes() + int64(cap(s.via16))*2 + int64(cap(s.via32))*4 + s.parents.bytes()
 	if s.fset != nil {
 		b += s.fset.bytes()
 	}
@@ -115,7 +115,7 @@ func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *se
 			s.found[pi] = &Counterexample{Property: p.Name, Kind: p.Kind, Loop: -1}
 		}
 	}
-	s.cur = append([]byte(nil), init...)
+	s.front = frontierOf(init, size)
 	return s
 }
 

@@ -54,18 +54,22 @@ func TestUndoRestoresTheSet(t *testing.T) {
 	// (not accepted) and of a new one (accepted once).
 	level := append(append([]uint64(nil), fps[n:]...), fps[0], fps[n+1])
 	fs := newFPSet(16)
-	fs.reserve(n, 1)
+	var counts [fpSegs]int
+	segCounts(&counts, fps[:n])
+	fs.reserve(&counts, 1)
 	for _, f := range fps[:n] {
 		fs.insert(f)
 	}
-	fs.reserve(len(level), 1)
-	before := append([]uint64(nil), fs.keys...)
+	counts = [fpSegs]int{}
+	segCounts(&counts, level)
+	fs.reserve(&counts, 2)
+	before := fs.allKeys()
 	c := &candidates{fps: append([]uint64(nil), level...)}
 	for _, f := range level {
 		c.acc = append(c.acc, fs.insert(f))
 	}
 	fs.undo([]*candidates{c})
-	if string(u64bytes(before)) != string(u64bytes(fs.keys)) || fs.n.Load() != int64(countNonZero(before)) {
+	if string(u64bytes(before)) != string(u64bytes(fs.allKeys())) || fs.n.Load() != int64(countNonZero(before)) {
 		t.Error("fingerprint set differs from before the level after undo")
 	}
 
@@ -108,4 +112,13 @@ func countNonZero(s []uint64) int {
 		}
 	}
 	return n
+}
+
+// allKeys returns every segment's table, in order.
+func (s *fpset) allKeys() []uint64 {
+	var out []uint64
+	for i := range s.segs {
+		out = append(out, s.segs[i].keys...)
+	}
+	return out
 }

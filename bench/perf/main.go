@@ -6,9 +6,15 @@
 // -child), so that its peak resident set is the whole process's, frontier
 // and runtime included, and nothing an earlier run left counts.
 //
+// The report is a list of sections (sections, in this file): the
+// unreduced runs timed core for core beside SPIN, the unreduced runs
+// beyond them (N = 4: count, time, whole-process memory), the symmetry-
+// reduced runs. Another file of the package adds a section of its own
+// with addSection in an init function; -sections runs some only.
+//
 // Usage:
 //
-//	go run ./bench/perf [-max N] [-max-sym N] [-spin=false] [-o docs/performance.md]
+//	go run ./bench/perf [-max N] [-max-large N] [-max-sym N] [-spin=false] [-sections a,b] [-o docs/performance.md]
 package main
 
 import (
@@ -58,15 +64,52 @@ type symRow struct {
 	SPINHC4 string
 }
 
+// config is what the flags ask of the sections.
+type config struct {
+	maxN, maxSym, maxLarge, spinMem, runs int
+	useSPIN                               bool
+}
+
+// A section is one part of docs/performance.md: run measures (each
+// measurement in a process of its own, see measureChild) and returns the
+// section's markdown, "" to leave it out. The report is the sections in
+// order; a file of this package adds one with addSection in an init
+// function.
+type section struct {
+	name string
+	run  func(ctx context.Context, cfg config, stderr io.Writer) (string, error)
+}
+
+var sections = []section{
+	{"unreduced", runUnreduced},
+	{"large", runLarge},
+	{"symmetry", runSymmetry},
+}
+
+// addSection adds a section after the others, or before the one named
+// before when there is one.
+func addSection(s section, before string) {
+	for i, t := range sections {
+		if t.name == before {
+			sections = append(sections[:i], append([]section{s}, sections[i:]...)...)
+			return
+		}
+	}
+	sections = append(sections, s)
+}
+
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("perf", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	maxN := fs.Int("max", 3, "largest N of the attach-detach family to run without reductions")
-	useSPIN := fs.Bool("spin", true, "also run SPIN on the same state spaces (needs spin and gcc)")
+	var cfg config
+	fs.IntVar(&cfg.maxN, "max", 3, "largest N of the attach-detach family to run without reductions, timed and beside SPIN")
+	fs.BoolVar(&cfg.useSPIN, "spin", true, "also run SPIN on the same state spaces (needs spin and gcc)")
 	out := fs.String("o", "docs/performance.md", "write the report to `FILE` (empty: stdout only)")
-	spinMem := fs.Int("spin-mem", 8192, "SPIN's memory limit in MB (-DMEMLIM)")
-	maxSym := fs.Int("max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
-	runs := fs.Int("runs", 3, "time each configuration this many times and keep the fastest (complete) run")
+	fs.IntVar(&cfg.spinMem, "spin-mem", 8192, "SPIN's memory limit in MB (-DMEMLIM)")
+	fs.IntVar(&cfg.maxSym, "max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
+	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
+	fs.IntVar(&cfg.runs, "runs", 3, "time each configuration this many times and keep the fastest (complete) run")
+	only := fs.String("sections", "", "comma-separated `NAMES` of the sections to run (default: all)")
 	child := fs.String("child", "", "internal: run one xbcheck measurement (\"xbcheck\") and print it as JSON")
 	n := fs.Int("n", 0, "internal: N of the child's run")
 	workers := fs.Int("workers", 0, "internal: workers of the child's run")
@@ -77,60 +120,111 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if *child != "" {
 		return runChild(*n, *workers, *symmetry, stdout, stderr)
 	}
-	if *useSPIN && !bench.HaveSPIN() {
+	if cfg.useSPIN && !bench.HaveSPIN() {
 		fmt.Fprintln(stderr, "perf: spin or gcc missing (make bench-deps); running without SPIN")
-		*useSPIN = false
+		cfg.useSPIN = false
 	}
-	var rows []row
-	for n := 1; n <= *maxN; n++ {
-		r := row{N: n, X: map[int]measure{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
-		for _, w := range []int{1, 2} {
-			m, err := bestOf(*runs, func() (measure, error) { return measureChild(ctx, n, w, false) })
-			if err != nil {
-				fmt.Fprintf(stderr, "perf: N=%d: %v\n", n, err)
-				return 1
-			}
-			if m.Verdict != checker.Ok {
-				fmt.Fprintf(stderr, "perf: N=%d: verdict %s\n", n, m.Verdict)
-				return 1
-			}
-			r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
-			fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s): %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
-				n, w, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
+	want := map[string]bool{}
+	for _, name := range strings.Split(*only, ",") {
+		if name != "" {
+			want[name] = true
 		}
-		if *useSPIN {
-			runSPIN(ctx, &r, *spinMem, *runs, stderr)
-		}
-		rows = append(rows, r)
 	}
-	var syms []symRow
-	for n := 1; n <= *maxSym; n++ {
-		runsHere := *runs
-		if n >= 4 {
-			runsHere = 1 // a minute or more each
+	var report strings.Builder
+	report.WriteString(header())
+	for _, sec := range sections {
+		if len(want) > 0 && !want[sec.name] {
+			continue
 		}
-		m, err := bestOf(runsHere, func() (measure, error) { return measureChild(ctx, n, 0, true) })
+		md, err := sec.run(ctx, cfg, stderr)
 		if err != nil {
-			fmt.Fprintf(stderr, "perf: N=%d symmetry: %v\n", n, err)
+			fmt.Fprintf(stderr, "perf: %s: %v\n", sec.name, err)
 			return 1
 		}
-		sr := symRow{N: n, M: m}
-		fmt.Fprintf(stderr, "perf: N=%d symmetry: %d classes in %v, peak RSS %.0f MB\n", n, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS))
-		if *useSPIN && n > *maxN {
-			sr.SPINHC4 = spinSameMemory(ctx, n, m.PeakRSS, stderr)
-		}
-		syms = append(syms, sr)
+		report.WriteString(md)
 	}
-	report := render(rows, *useSPIN) + renderSym(syms)
-	fmt.Fprint(stdout, report)
+	fmt.Fprint(stdout, report.String())
 	if *out != "" {
-		if err := atomicfile.Write(*out, []byte(report), 0o644); err != nil {
+		if err := atomicfile.Write(*out, []byte(report.String()), 0o644); err != nil {
 			fmt.Fprintln(stderr, "perf:", err)
 			return 1
 		}
 		fmt.Fprintf(stderr, "perf: wrote %s\n", *out)
 	}
 	return 0
+}
+
+// runUnreduced times xbcheck on 1 and 2 workers for N = 1 to cfg.maxN,
+// beside SPIN.
+func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
+	var rows []row
+	for n := 1; n <= cfg.maxN; n++ {
+		r := row{N: n, X: map[int]measure{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
+		for _, w := range []int{1, 2} {
+			m, err := bestOf(cfg.runs, func() (measure, error) { return measureChild(ctx, n, w, false) })
+			if err != nil {
+				return "", fmt.Errorf("N=%d: %v", n, err)
+			}
+			if m.Verdict != checker.Ok {
+				return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
+			}
+			r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
+			fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s): %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
+				n, w, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
+		}
+		if cfg.useSPIN {
+			runSPIN(ctx, &r, cfg.spinMem, cfg.runs, stderr)
+		}
+		rows = append(rows, r)
+	}
+	return render(rows, cfg.useSPIN), nil
+}
+
+type largeRow struct {
+	N int
+	M measure
+}
+
+// runLarge runs xbcheck once, unreduced, on both cores, for N = cfg.maxN+1
+// to cfg.maxLarge.
+func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
+	var rows []largeRow
+	for n := cfg.maxN + 1; n <= cfg.maxLarge; n++ {
+		m, err := measureChild(ctx, n, 0, false)
+		if err != nil {
+			return "", fmt.Errorf("N=%d: %v", n, err)
+		}
+		fmt.Fprintf(stderr, "perf: N=%d unreduced: %s, %d states in %v, peak RSS %.0f MB\n", n, m.Verdict, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
+		rows = append(rows, largeRow{N: n, M: m})
+	}
+	if len(rows) == 0 {
+		return "", nil
+	}
+	return renderLarge(rows), nil
+}
+
+// runSymmetry runs xbcheck with symmetry reduction for N = 1 to
+// cfg.maxSym, and SPIN, unreduced, in the memory it needed, beyond
+// cfg.maxN.
+func runSymmetry(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
+	var syms []symRow
+	for n := 1; n <= cfg.maxSym; n++ {
+		runsHere := cfg.runs
+		if n >= 4 {
+			runsHere = 1 // a minute or more each
+		}
+		m, err := bestOf(runsHere, func() (measure, error) { return measureChild(ctx, n, 0, true) })
+		if err != nil {
+			return "", fmt.Errorf("N=%d symmetry: %v", n, err)
+		}
+		sr := symRow{N: n, M: m}
+		fmt.Fprintf(stderr, "perf: N=%d symmetry: %d classes in %v, peak RSS %.0f MB\n", n, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS))
+		if cfg.useSPIN && n > cfg.maxN {
+			sr.SPINHC4 = spinSameMemory(ctx, n, m.PeakRSS, stderr)
+		}
+		syms = append(syms, sr)
+	}
+	return renderSym(syms), nil
 }
 
 // runChild is the child process: one check, printed as JSON.
@@ -322,143 +416,6 @@ func perState(bytes int64, states int) string {
 	return fmt.Sprintf("%.0f", float64(bytes)/float64(states))
 }
 
-func render(rows []row, withSPIN bool) string {
-	var b bytes.Buffer
-	b.WriteString("# Performance\n\n")
-	b.WriteString("Generated by `make bench` (`go run ./bench/perf`) on the machine below; each time is the fastest of\n")
-	b.WriteString("three runs (one for N = 4 with symmetry), each run in a process of its own.\n")
-	b.WriteString("The benchmark family (package `bench`): N disks of one guest attached and then detached concurrently\n")
-	b.WriteString("by libxl 4.17, with blkback and blkfront; properties result-reflects-state, no-resurrection and\n")
-	b.WriteString("deadlock, all of which hold, so every state is explored. SPIN runs the Promela translation of the same\n")
-	b.WriteString("compiled model (`props.Promela`, `model.System.Promela`), which has exactly the same reachable states\n")
-	b.WriteString("and checks the same properties: result-reflects-state and no-resurrection as assertions on every\n")
-	b.WriteString("step, deadlock as SPIN's own check of invalid end states, with end labels only at the actors' final\n")
-	b.WriteString("locations (a test checks both the counts and that SPIN finds the checker's violations on every\n")
-	b.WriteString("scenario that translates). SPIN is compiled with `-O2 -DNOREDUCE -DSAFETY`; its time is pan's own\n")
-	b.WriteString("search time, without compiling; xbcheck's is the check's, without building the model.\n\n")
-	b.WriteString("## Machine\n\n")
-	for _, l := range machine() {
-		b.WriteString("- " + l + "\n")
-	}
-	b.WriteString("\n## Time, core for core\n\n")
-	b.WriteString("states/s (time), the fastest of three runs of each. Ratios compare equal numbers of cores: xbcheck on\n")
-	b.WriteString("1 core against SPIN's one-core modes, xbcheck on 2 cores against SPIN's multi-core depth-first search\n")
-	b.WriteString("on 2 (its runs that stopped early, which SPIN's multi-core mode sometimes does with \"Search not\n")
-	b.WriteString("completed\", are counted and left out).\n\n")
-	b.WriteString("| N | states | transitions | xbcheck 1 core | xbcheck 2 cores | speedup 1→2 |")
-	if withSPIN {
-		b.WriteString(" SPIN dfs | SPIN hc4 | SPIN dfs, 2 cores | xbcheck/SPIN dfs (1 core) | xbcheck/SPIN hc4 (1 core) | xbcheck/SPIN (2 cores) |")
-	}
-	b.WriteString("\n|---|---|---|---|---|---|")
-	if withSPIN {
-		b.WriteString("---|---|---|---|---|---|")
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		t1, t2 := r.X[1].Stats.Elapsed, r.X[2].Stats.Elapsed
-		speed := "-"
-		if t1 >= time.Millisecond && t2 >= time.Millisecond {
-			speed = fmt.Sprintf("%.2f", t1.Seconds()/t2.Seconds())
-		}
-		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s |", r.N, r.States, r.Trans, timeCell(r.States, t1), timeCell(r.States, t2), speed)
-		if withSPIN {
-			cell := func(name string) string {
-				sr := r.SPIN[name]
-				switch {
-				case sr == nil:
-					return "failed"
-				case sr.Errors != 0:
-					return fmt.Sprintf("%d errors", sr.Errors)
-				case name == "hc4" && sr.States < r.States && sr.Complete:
-					// Hash compaction: states whose hashes collide are lost.
-					return fmt.Sprintf("%s, %d states missed", timeCell(sr.States, sr.Elapsed), r.States-sr.States)
-				case sr.States != r.States:
-					return fmt.Sprintf("%d states (≠)", sr.States)
-				case sr.Incomplete > 0:
-					return fmt.Sprintf("%s; %d run(s) stopped early", timeCell(sr.States, sr.Elapsed), sr.Incomplete)
-				}
-				return timeCell(sr.States, sr.Elapsed)
-			}
-			ratio := func(x time.Duration, name string) string {
-				sr := r.SPIN[name]
-				if sr == nil || sr.Errors != 0 || !sr.Complete || x < time.Millisecond || sr.Elapsed < time.Millisecond {
-					return "-"
-				}
-				if sr.States != r.States && name != "hc4" {
-					return "-"
-				}
-				return fmt.Sprintf("%.1f×", sr.Elapsed.Seconds()/x.Seconds())
-			}
-			fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", cell("dfs"), cell("hc4"), cell("dfs-2"), ratio(t1, "dfs"), ratio(t1, "hc4"), ratio(t2, "dfs-2"))
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\nA ratio above 1 means xbcheck is faster. SPIN's hash compaction stores a hash of each state, and\n")
-	b.WriteString("with a hash table of at most 2^32 slots (-w32) pan hashes with the 32-bit SuperFastHash (d_sfh), so\n")
-	b.WriteString("about n²/2^33 states collide and are lost: the states it missed are given; xbcheck's 64-bit\n")
-	if len(rows) > 0 {
-		last := rows[len(rows)-1]
-		fmt.Fprintf(&b, "fingerprints give a bound on the summary line instead (%.1e for N = %d).\n", checker.CollisionBound(last.States), last.N)
-	}
-	b.WriteString("\nSPIN's multi-core breadth-first search (-DBFS_PAR) is not compared: it stores the states inside\n")
-	b.WriteString("atomic sequences (256,788 for N = 2 against 16,488), so it explores a different, larger space, and\n")
-	b.WriteString("with a table sized for the real one it stops with \"hash table is full\"; the Promela cannot use\n")
-	b.WriteString("d_step instead, which SPIN refuses for sequences this long. Its multi-core depth-first search\n")
-	b.WriteString("(-DNCORE=2) is compared instead; it cannot use hidden variables, so its Promela keeps the\n")
-	b.WriteString("assertions' scratch bytes in the state vector, zeroed after every step (the same states, a slightly\n")
-	b.WriteString("longer vector).\n")
-
-	b.WriteString("\n## Memory per state\n\n")
-	b.WriteString("Whole-process peak resident set (getrusage's ru_maxrss of a process that ran only that search:\n")
-	b.WriteString("frontier, buffers, the Go runtime and its garbage included for xbcheck; hash table, DFS stack and\n")
-	b.WriteString("state store for SPIN) divided by the states, beside xbcheck's seen-set figure (8-byte fingerprints\n")
-	b.WriteString("at load 0.6 to 0.9, the transition that found each state in 2 bytes, parent links in 2 bits; no\n")
-	b.WriteString("frontier) and pan's own \"total actual memory usage\". Per-state figures are left out below 100,000\n")
-	b.WriteString("states, where fixed costs dominate.\n\n")
-	b.WriteString("| N | states | xbcheck seen set (B/state) | xbcheck 1 core peak RSS | xbcheck 2 cores peak RSS |")
-	if withSPIN {
-		b.WriteString(" SPIN dfs peak RSS | SPIN hc4 peak RSS | SPIN dfs, 2 cores peak RSS | SPIN dfs pan memory |")
-	}
-	b.WriteString("\n|---|---|---|---|---|")
-	if withSPIN {
-		b.WriteString("---|---|---|---|")
-	}
-	b.WriteString("\n")
-	for _, r := range rows {
-		seen := "-"
-		if r.States >= 100_000 {
-			seen = fmt.Sprintf("%.1f", r.X[1].Stats.BytesPerState)
-		}
-		rss := func(bytes int64) string {
-			if p := perState(bytes, r.States); p != "-" {
-				return fmt.Sprintf("%.0f MB (%s B/state)", mb(bytes), p)
-			}
-			return fmt.Sprintf("%.0f MB", mb(bytes))
-		}
-		fmt.Fprintf(&b, "| %d | %d | %s | %s | %s |", r.N, r.States, seen, rss(r.X[1].PeakRSS), rss(r.X[2].PeakRSS))
-		if withSPIN {
-			cell := func(name string) string {
-				if sr := r.SPIN[name]; sr != nil {
-					return rss(sr.PeakRSS)
-				}
-				return "-"
-			}
-			pan := "-"
-			if sr := r.SPIN["dfs"]; sr != nil {
-				pan = fmt.Sprintf("%.0f MB", sr.MemoryMB)
-				if p := perState(int64(sr.MemoryMB*(1<<20)), r.States); p != "-" {
-					pan += " (" + p + " B/state)"
-				}
-			}
-			fmt.Fprintf(&b, " %s | %s | %s | %s |", cell("dfs"), cell("hc4"), cell("dfs-2"), pan)
-		}
-		b.WriteString("\n")
-	}
-	b.WriteString("\nxbcheck's peak is mostly the breadth-first frontier (full states of the level being expanded and of\n")
-	b.WriteString("the next, with their candidate buffers) and the Go heap's headroom (GOGC=100), not the seen set.\n")
-	return b.String()
-}
-
 func machine() []string {
 	var out []string
 	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
@@ -485,25 +442,4 @@ func machine() []string {
 	}
 	out = append(out, "date: "+time.Now().UTC().Format("2006-01-02 15:04 UTC"))
 	return out
-}
-
-func renderSym(rows []symRow) string {
-	var b bytes.Buffer
-	b.WriteString("\n## With symmetry reduction\n\n")
-	b.WriteString("The N disks are interchangeable (a checked symmetry), so the checker explores one state per class of\n")
-	b.WriteString("states equal up to permuting them (`--symmetry`, on by default for safety properties), on both cores.\n")
-	b.WriteString("For the N it cannot reach otherwise, SPIN, unreduced, in its most compact exhaustive mode (hash\n")
-	b.WriteString("compaction), gets the whole-process peak the reduced xbcheck run needed as its memory limit. (The\n")
-	b.WriteString("unreduced state count of N = 4 is not known: neither tool reaches it on this machine.)\n\n")
-	b.WriteString("| N | verdict | state classes | transitions | time | states/s | peak RSS | SPIN hc4, same memory |\n|---|---|---|---|---|---|---|---|\n")
-	for _, r := range rows {
-		spin := r.SPINHC4
-		if spin == "" {
-			spin = "-"
-		}
-		s := r.M.Stats
-		fmt.Fprintf(&b, "| %d | %s | %d | %d | %v | %s | %.0f MB | %s |\n", r.N, r.M.Verdict, s.States, s.Transitions,
-			s.Elapsed.Round(time.Millisecond), strings.Fields(timeCell(s.States, s.Elapsed))[0], mb(r.M.PeakRSS), spin)
-	}
-	return b.String()
 }

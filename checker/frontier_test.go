@@ -1,0 +1,79 @@
+package checker
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+// TestDelta: the difference of two states decodes back to the second, for
+// states differing nowhere, everywhere, at the ends and in scattered bytes
+// (runs joined across one equal byte, split at two).
+func TestDelta(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for trial := 0; trial < 2000; trial++ {
+		size := 1 + r.IntN(300)
+		base := make([]byte, size)
+		for i := range base {
+			base[i] = byte(r.IntN(4))
+		}
+		x := append([]byte(nil), base...)
+		switch trial % 4 {
+		case 0: // equal
+		case 1:
+			for i := range x {
+				x[i]++
+			}
+		default:
+			for k := r.IntN(12); k >= 0; k-- {
+				x[r.IntN(size)] = byte(r.IntN(256))
+			}
+			x[0], x[size-1] = 7, 9
+		}
+		enc := appendDelta([]byte{0xAA}, base, x)
+		got := append([]byte(nil), base...)
+		if n := applyDelta(got, enc[1:]); n != len(enc)-1 {
+			t.Fatalf("trial %d: used %d of %d bytes", trial, n, len(enc)-1)
+		}
+		if diff := cmp.Diff(x, got); diff != "" {
+			t.Fatalf("trial %d: decoded differs (-want +got):\n%s", trial, diff)
+		}
+	}
+}
+
+// TestFrontierRuns: states stored in runs come back in order, whole, chunk
+// by chunk, with every chunk's base position right.
+func TestFrontierRuns(t *testing.T) {
+	const size = 40
+	r := rand.New(rand.NewPCG(5, 6))
+	var want [][]byte
+	var runs []*run
+	for ri := 0; ri < 5; ri++ {
+		ru := &run{}
+		n := []int{0, 1, chunkStates, chunkStates + 1, 3*chunkStates + 17}[ri]
+		st := make([]byte, size)
+		for i := 0; i < n; i++ {
+			st[r.IntN(size)] = byte(r.IntN(256))
+			ru.add(st)
+			want = append(want, append([]byte(nil), st...))
+		}
+		runs = append(runs, ru)
+	}
+	f := newFrontier(runs)
+	if f.n != len(want) {
+		t.Fatalf("frontier of %d states, want %d", f.n, len(want))
+	}
+	var got [][]byte
+	f.each(size, func(st []byte) { got = append(got, append([]byte(nil), st...)) })
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Fatalf("states differ (-want +got):\n%s", diff)
+	}
+	buf := make([]byte, chunkStates*size)
+	for _, c := range f.chunks {
+		n := c.r.decode(c.j, size, buf)
+		if diff := cmp.Diff(want[c.base], buf[:size]); diff != "" {
+			t.Fatalf("chunk at %d of %d states: first state differs:\n%s", c.base, n, diff)
+		}
+	}
+}
