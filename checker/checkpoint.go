@@ -39,7 +39,7 @@ import (
 
 const (
 	checkpointMagic  = "xbcheck checkpoint\n"
-	checkpointFormat = 1
+	checkpointFormat = 2 // 2: fingerprints by tabulation (fp.Table)
 	// DefaultCheckpointEvery is how often a checkpoint is written when
 	// Options.CheckpointEvery is 0.
 	DefaultCheckpointEvery = 10 * time.Minute

@@ -266,8 +266,11 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	}
 	size := m.Size()
 	inv, step, ev, deadlock := byKind(props)
+	// Fingerprints by tabulation: a successor's is its parent's updated
+	// by the bytes the step changed (fp.Table).
+	tab := fp.NewTable(size, opt.HashSeed)
 	hash := func(st []byte) uint64 {
-		f := fp.OfSeed(st, opt.HashSeed)
+		f := tab.Of(st)
 		if f == 0 {
 			f = 1 // 0 marks an empty slot
 		}
@@ -401,32 +404,47 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 					// All successors of the chunk first, then one batch of
 					// seen-set lookups (touched first, so that their cache
 					// misses overlap), then the filter.
-					for k := k0; k < k1; k++ {
-						st := cur[k*size : (k+1)*size]
-						succ, moves := 0, 0
-						yield := func(id, actor int32, fault bool, next []byte) bool {
-							succ++
-							if !fault {
-								moves++
+					// The state being expanded, its raw fingerprint, and
+					// what yield counts (one closure for the chunk).
+					var (
+						k           int
+						st          []byte
+						pfp         uint64
+						succ, moves int
+					)
+					yield := func(id, actor int32, fault bool, next []byte) bool {
+						succ++
+						if !fault {
+							moves++
+						}
+						for _, pi := range step {
+							if !props[pi].Step(st, id, next) {
+								c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
 							}
-							for _, pi := range step {
-								if !props[pi].Step(st, id, next) {
-									c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
-								}
-							}
-							if canon != nil {
-								canon(next, cbuf)
-								next = cbuf
-							}
-							sc.fps = append(sc.fps, hash(next))
-							sc.parent = append(sc.parent, uint32(k))
-							sc.via = append(sc.via, id)
-							sc.states = append(sc.states, next...)
-							if g != nil {
-								sacts = append(sacts, actor)
-								sfault = append(sfault, fault)
-							}
-							return true
+						}
+						var f uint64
+						if canon != nil {
+							canon(next, cbuf)
+							next = cbuf
+							f = hash(next)
+						} else if f = tab.Update(pfp, st, next); f == 0 {
+							f = 1
+						}
+						sc.fps = append(sc.fps, f)
+						sc.parent = append(sc.parent, uint32(k))
+						sc.via = append(sc.via, id)
+						sc.states = append(sc.states, next...)
+						if g != nil {
+							sacts = append(sacts, actor)
+							sfault = append(sfault, fault)
+						}
+						return true
+					}
+					for k = k0; k < k1; k++ {
+						st = cur[k*size : (k+1)*size]
+						succ, moves = 0, 0
+						if canon == nil {
+							pfp = tab.Of(st)
 						}
 						if ample != nil {
 							mark, vmark := len(sc.fps), len(c.viols)

@@ -90,3 +90,46 @@ func TestCompiledMatchesInterpreter(t *testing.T) {
 		t.Errorf("only %d states compared", total)
 	}
 }
+
+// BenchmarkSuccessors generates the successors of the first 100,000
+// states (breadth-first) of the benchmark family for N = 3, through the
+// compiled guards and through the interpreter alone.
+func BenchmarkSuccessors(b *testing.B) {
+	c, err := bench.AttachDetach(3)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sys := c.System
+	init := sys.Initial()
+	seen := map[string]bool{string(init): true}
+	states := []model.State{init}
+	buf := make(model.State, sys.Size())
+	for i := 0; i < len(states) && len(states) < 100000; i++ {
+		sys.Successors(states[i], buf, func(_ *model.Transition, next model.State) bool {
+			if !seen[string(next)] {
+				seen[string(next)] = true
+				states = append(states, append(model.State(nil), next...))
+			}
+			return true
+		})
+	}
+	flat := make([]byte, 0, len(states)*sys.Size())
+	for _, st := range states {
+		flat = append(flat, st...)
+	}
+	for _, sc := range []struct {
+		name string
+		sys  *model.System
+	}{{"compiled", sys}, {"interpreted", sys.Interpreted()}} {
+		b.Run(sc.name, func(b *testing.B) {
+			n, size := 0, sys.Size()
+			yield := func(*model.Transition, model.State) bool { n++; return true }
+			for i := 0; i < b.N; i++ {
+				for k := 0; k+size <= len(flat); k += size {
+					sc.sys.Successors(flat[k:k+size], buf, yield)
+				}
+			}
+			b.ReportMetric(float64(len(states))*float64(b.N)/b.Elapsed().Seconds(), "states/s")
+		})
+	}
+}
