@@ -24,9 +24,11 @@ import (
 //     candidates the successors the seen set does not hold yet (it is
 //     read-only in this phase).
 //  2. Insert (parallel): worker w inserts the candidates whose fingerprint
-//     is w modulo the number of workers, in frontier order, so the first
-//     occurrence of a state in frontier order is the one kept, as in the
-//     sequential search; it checks invariants on the new states.
+//     falls in the w-th of as many equal ranges as there are workers (so
+//     in the w-th part of the table: the workers' writes do not share
+//     cache lines), in frontier order, so the first occurrence of a state
+//     in frontier order is the one kept, as in the sequential search; it
+//     checks invariants on the new states.
 //  3. Assemble: the new states, in frontier order, get their indexes and
 //     become the next frontier; the graph visitor resolves the level's
 //     edges to indexes.
@@ -585,7 +587,10 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		invFound := make([][]struct{ prop, ci, i int }, workers)
 		sinks := make([]uint64, workers)
-		mine := func(fp uint64, w int) bool { return workers == 1 || int(fp%uint64(workers)) == w }
+		mine := func(fp uint64, w int) bool {
+			hi, _ := bits.Mul64(fp, uint64(workers)) // the table's slots are fastrange(fp) too
+			return int(hi) == w
+		}
 		for w := 0; w < workers; w++ {
 			wg.Add(1)
 			go func(w int) {

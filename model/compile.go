@@ -48,6 +48,9 @@ type ftrans struct {
 	t      *Transition
 	tests  []ftest
 	interp bool
+	// moves: t changes its actor's location, so it is never a stutter
+	// and the comparison of the states is skipped.
+	moves bool
 }
 
 // holds reports whether c's guard holds in st.
@@ -151,7 +154,11 @@ func (s *System) compileTests(g []Cond) (tests []ftest, ok bool) {
 
 func (s *System) compileTrans(g []Cond, t *Transition) ftrans {
 	tests, ok := s.compileTests(g)
-	return ftrans{t: t, tests: tests, interp: !ok}
+	c := ftrans{t: t, tests: tests, interp: !ok}
+	if t != nil && t.Watch == NoWatch && t.From != AnyLoc && t.To != SameLoc && t.To != t.From {
+		c.moves = true
+	}
+	return c
 }
 
 // compileDispatch builds the candidates of one location, dispatched on
@@ -235,7 +242,7 @@ func (s *System) compileDispatch(ids []int) fdispatch {
 			if c.interp {
 				list = append(list, *c)
 			} else {
-				list = append(list, ftrans{t: c.t, tests: rests[i]})
+				list = append(list, ftrans{t: c.t, tests: rests[i], moves: c.moves})
 			}
 		}
 		d.byVal[v] = list
@@ -308,7 +315,7 @@ func (s *System) fastTimers(st, next State, ai int, yield func(t *Transition, ne
 			t := c.t
 			copy(next, st)
 			s.apply(st, next, a, t)
-			if string(next) == string(st) {
+			if !c.moves && string(next) == string(st) {
 				continue
 			}
 			if !yield(t, next) {
@@ -337,7 +344,7 @@ func (s *System) fastMoves(st, next State, ai int, yield func(t *Transition, nex
 			t := c.t
 			copy(next, st)
 			s.apply(st, next, a, t)
-			if string(next) == string(st) {
+			if !c.moves && string(next) == string(st) {
 				continue // a step that changes nothing is a stutter, not a move
 			}
 			if a.Fair && t.Fault == "" && !t.Slow {
