@@ -13,10 +13,11 @@ package model
 //     the other end's state node): a table gives, per value of that byte,
 //     the candidates whose test on it the value passes, in declaration
 //     order, each with the rest of its guard;
-//   - a guard with any other atom (CondConflict, CondNoConflict, and any
-//     kind added later that this file does not know) is evaluated by the
-//     interpreter (evalAll), so new kinds stay correct without touching
-//     this file.
+//   - any other atom (CondConflict, CondNoConflict, and any kind added
+//     later that this file does not know) is evaluated by the interpreter
+//     (eval) after the byte tests, so new kinds stay correct without
+//     touching this file (a guard is a conjunction of pure atoms: the
+//     order does not change its value).
 //
 // Effects are still applied by the interpreter (apply): they depend on
 // the state (parents created, watches registered), and they cost less
@@ -41,13 +42,13 @@ type ftest struct {
 	set byteSet
 }
 
-// A ftrans is a compiled candidate: the transition and the tests of its
-// guard that the dispatch did not already decide, or interp when the
-// guard must be interpreted.
+// A ftrans is a compiled candidate: the transition, the tests of its
+// guard that the dispatch did not already decide, and the atoms left to
+// the interpreter.
 type ftrans struct {
 	t      *Transition
 	tests  []ftest
-	interp bool
+	interp []Cond
 	// moves: t changes its actor's location, so it is never a stutter
 	// and the comparison of the states is skipped.
 	moves bool
@@ -55,11 +56,13 @@ type ftrans struct {
 
 // holds reports whether c's guard holds in st.
 func (s *System) holds(st State, a *Actor, c *ftrans) bool {
-	if c.interp {
-		return s.evalAll(st, a, c.t.Guard)
-	}
 	for i := range c.tests {
 		if !c.tests[i].set.has(st[c.tests[i].off]) {
+			return false
+		}
+	}
+	for i := range c.interp {
+		if !s.eval(st, a, &c.interp[i]) {
 			return false
 		}
 	}
@@ -99,9 +102,9 @@ type compiled struct {
 	actors []factor
 }
 
-// compileTests compiles g into tests, one per byte it reads, or reports
-// ok false when an atom needs the interpreter.
-func (s *System) compileTests(g []Cond) (tests []ftest, ok bool) {
+// compileTests compiles g into tests, one per byte it reads, and the
+// atoms left to the interpreter.
+func (s *System) compileTests(g []Cond) (tests []ftest, interp []Cond) {
 	for _, c := range g {
 		var off int
 		var set byteSet
@@ -111,7 +114,8 @@ func (s *System) compileTests(g []Cond) (tests []ftest, ok bool) {
 		case CondVarEq, CondVarNe, CondVarIn:
 			off = s.varBase + int(c.Var)
 		default:
-			return nil, false
+			interp = append(interp, c)
+			continue
 		}
 		for v := 0; v < 256; v++ {
 			vb := byte(v)
@@ -149,12 +153,12 @@ func (s *System) compileTests(g []Cond) (tests []ftest, ok bool) {
 			tests = append(tests, ftest{off: int32(off), set: set})
 		}
 	}
-	return tests, true
+	return tests, interp
 }
 
 func (s *System) compileTrans(g []Cond, t *Transition) ftrans {
-	tests, ok := s.compileTests(g)
-	c := ftrans{t: t, tests: tests, interp: !ok}
+	tests, interp := s.compileTests(g)
+	c := ftrans{t: t, tests: tests, interp: interp}
 	if t != nil && t.Watch == NoWatch && t.From != AnyLoc && t.To != SameLoc && t.To != t.From {
 		c.moves = true
 	}
@@ -170,9 +174,6 @@ func (s *System) compileDispatch(ids []int) fdispatch {
 	for _, id := range ids {
 		c := s.compileTrans(s.Trans[id].Guard, &s.Trans[id])
 		d.all = append(d.all, c)
-		if c.interp {
-			continue
-		}
 		for _, tt := range c.tests {
 			if count[tt.off] == 0 {
 				order = append(order, tt.off)
@@ -202,9 +203,6 @@ func (s *System) compileDispatch(ids []int) fdispatch {
 		}
 	}
 	keeps := func(c *ftrans, v int) bool {
-		if c.interp {
-			return true
-		}
 		for _, tt := range c.tests {
 			if tt.off == best && !tt.set.has(byte(v)) {
 				return false
@@ -239,11 +237,7 @@ func (s *System) compileDispatch(ids []int) fdispatch {
 			if !keeps(c, v) {
 				continue
 			}
-			if c.interp {
-				list = append(list, *c)
-			} else {
-				list = append(list, ftrans{t: c.t, tests: rests[i], moves: c.moves})
-			}
+			list = append(list, ftrans{t: c.t, tests: rests[i], interp: c.interp, moves: c.moves})
 		}
 		d.byVal[v] = list
 	}
@@ -284,17 +278,9 @@ func (s *System) compile() {
 	s.fast = c
 }
 
-// enabledGuard evaluates the actor's own guard (compiled when possible).
+// actorEnabled evaluates the actor's own guard (its domain runs).
 func (s *System) actorEnabled(st State, a *Actor, fa *factor) bool {
-	if fa.enabled.interp {
-		return s.evalAll(st, a, a.enabled)
-	}
-	for i := range fa.enabled.tests {
-		if !fa.enabled.tests[i].set.has(st[fa.enabled.tests[i].off]) {
-			return false
-		}
-	}
-	return true
+	return s.holds(st, a, &fa.enabled)
 }
 
 // fastTimers is actorTimers on the compiled tables.
