@@ -269,7 +269,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	size := m.Size()
 	inv, step, ev, deadlock := byKind(props)
 	// Fingerprints by tabulation: a successor's is its parent's updated
-	// by the bytes the step changed (fp.Table).
+	// by the 8-byte words the step changed (fp.Table).
 	tab := fp.NewTable(size, opt.HashSeed)
 	hash := func(st []byte) uint64 {
 		f := tab.Of(st)
