@@ -62,7 +62,8 @@ type bfs struct {
 	workers  int
 	size     int
 	seed     uint64
-	inv      []int // the properties' indexes, by kind
+	tab      *fp.Table // the fingerprint function (seeded by seed)
+	inv      []int     // the properties' indexes, by kind
 	step     []int
 	deadlock int
 	newCanon func() func(st, dst []byte)
@@ -91,12 +92,15 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	size := m.Size()
 	inv, step, ev, deadlock := byKind(props)
 	seed := opt.HashSeed
-	hash := func(st []byte) uint64 { return nonzero(fp.OfSeed(st, seed)) }
+	// Fingerprints by tabulation: a successor's is its parent's updated
+	// by the words the step changed (fp.Table, expandChunk).
+	tab := fp.NewTable(size, seed)
+	hash := func(st []byte) uint64 { return nonzero(tab.Of(st)) }
 	s := ctl.resume
 	if s == nil {
 		s = newSearch(m, props, pl, hash)
 	}
-	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed,
+	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab,
 		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, complete: true}
 	for _, f := range s.found {
 		if f != nil {

@@ -37,7 +37,7 @@ import (
 
 const (
 	checkpointMagic  = "xbcheck checkpoint\n"
-	checkpointFormat = 2
+	checkpointFormat = 3 // 2: the fingerprint set by segment; 3: fingerprints by tabulation (fp.Table)
 	// DefaultCheckpointEvery is how often a checkpoint is written when
 	// Options.CheckpointEvery is 0.
 	DefaultCheckpointEvery = 10 * time.Minute

@@ -3,8 +3,6 @@ package checker
 import (
 	"sync"
 	"sync/atomic"
-
-	fp "github.com/xbcheck/xbcheck/internal/fingerprint"
 )
 
 // levelWork is one level's work between its phases.
@@ -103,6 +101,10 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	for k := k0; k < k1; k++ {
 		st := wk.block[(k-k0)*size : (k-k0+1)*size]
 		succ, moves := 0, 0
+		var pfp uint64 // st's raw fingerprint, which its successors' update
+		if canon == nil {
+			pfp = b.tab.Of(st)
+		}
 		yield := func(id, actor int32, fault bool, next []byte) bool {
 			succ++
 			if !fault {
@@ -113,11 +115,15 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 					c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
 				}
 			}
+			var f uint64
 			if canon != nil {
 				canon(next, cbuf)
 				next = cbuf
+				f = b.tab.Of(next)
+			} else {
+				f = b.tab.Update(pfp, st, next)
 			}
-			sc.fps = append(sc.fps, nonzero(fp.OfSeed(next, b.seed)))
+			sc.fps = append(sc.fps, nonzero(f))
 			sc.parent = append(sc.parent, uint8(k-k0))
 			sc.via = append(sc.via, id)
 			sc.states = append(sc.states, next...)

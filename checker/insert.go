@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -63,7 +64,14 @@ func (b *bfs) insert(lv *levelWork) bool {
 		s.fset.reserve(&counts, workers)
 	}
 	sinks := make([]uint64, workers)
-	mine := func(fp uint64, w int) bool { return workers == 1 || int(fp%uint64(workers)) == w }
+	// Worker w inserts the fingerprints of the w-th of as many equal
+	// ranges as there are workers: the fset's segments are chosen by the
+	// top bits, so the workers' writes go to different segments and do
+	// not share cache lines.
+	mine := func(fp uint64, w int) bool {
+		hi, _ := bits.Mul64(fp, uint64(workers))
+		return int(hi) == w
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)

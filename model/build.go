@@ -437,6 +437,7 @@ func (b *Builder) Build() (*System, error) {
 	}
 	sort.Strings(s.Faults)
 	s.findSymmetry()
+	s.compile()
 	return s, nil
 }
 

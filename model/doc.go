@@ -21,6 +21,15 @@
 // variables it sets. Successors enumerates the enabled transitions of a
 // state; Apply takes one.
 //
+// Build also compiles the guards into tables (compile.go): each atom over
+// one byte becomes a byte-set test, and an actor's candidates at a
+// location are dispatched on the byte most of their guards read.
+// Successors and Next use the tables; a guard with an atom the compiler
+// does not know (a transaction's conflict test, or a kind added later)
+// and every effect go through the interpreter, and a test checks that
+// both paths give the same successors in the same order on every
+// scenario.
+//
 // # The caller's obligations
 //
 //  1. Build a System with a Builder and treat it as immutable afterwards.

@@ -2,3 +2,11 @@ package model
 
 // PermanentPaths exposes permanentPaths to the external tests.
 func (s *System) PermanentPaths() []bool { return s.permanentPaths() }
+
+// Interpreted returns a copy of s without its compiled guards: every
+// guard goes through the interpreter (the reference for compile.go).
+func (s *System) Interpreted() *System {
+	c := *s
+	c.fast = nil
+	return &c
+}

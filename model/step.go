@@ -38,6 +38,9 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 // actorTimers yields actor ai's enabled timer transitions in st (whatever
 // the timer semantics) and reports whether yield asked to stop.
 func (s *System) actorTimers(st, next State, ai int, yield func(t *Transition, next State) bool) (stop bool) {
+	if s.fast != nil {
+		return s.fastTimers(st, next, ai, yield)
+	}
 	a := &s.Actors[ai]
 	if !s.evalAll(st, a, a.enabled) {
 		return false
@@ -64,6 +67,9 @@ func (s *System) actorTimers(st, next State, ai int, yield func(t *Transition, n
 // fair actor that is neither a fault nor slow); stop, that yield asked to
 // stop.
 func (s *System) actorMoves(st, next State, ai int, yield func(t *Transition, next State) bool) (urgent, stop bool) {
+	if s.fast != nil {
+		return s.fastMoves(st, next, ai, yield)
+	}
 	a := &s.Actors[ai]
 	if !s.evalAll(st, a, a.enabled) {
 		return false, false

@@ -363,6 +363,9 @@ type System struct {
 	txnReaders [][]int
 	// sym holds the groups of interchangeable devices (symmetry.go).
 	sym []symGroup
+	// fast holds the compiled guards (compile.go), nil for the
+	// interpreter alone.
+	fast *compiled
 }
 
 // TimerSemantics says when a timer (a transition with a Timeout) may fire.

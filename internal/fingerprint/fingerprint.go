@@ -1,9 +1,14 @@
-// Package fingerprint hashes packed states to 64 bits, without allocating.
+// Package fingerprint hashes packed states to 64 bits, without allocating:
+// Of hashes a whole state (wyhash-like), a Table by tabulation, and
+// updates a fingerprint by the bytes a transition changed.
 // The model (for its users) and the checker (which depends on no model)
 // share it.
 package fingerprint
 
-import "math/bits"
+import (
+	"encoding/binary"
+	"math/bits"
+)
 
 const (
 	m1 = 0xa0761d6478bd642f
@@ -39,4 +44,93 @@ func OfSeed(st []byte, seed uint64) uint64 {
 func mix(a, b uint64) uint64 {
 	hi, lo := bits.Mul64(a, b)
 	return hi ^ lo
+}
+
+// A Table fingerprints states of one length by tabulation over 8-byte
+// words: the fingerprint is the xor, over the words j of the state
+// (zero-padded at its end), of g(j, word j), where g mixes the word
+// with a key drawn for position j (murmur3's fmix64 of their sum, a
+// bijection with full avalanche). A successor's fingerprint is then its
+// parent's, xored with g of the old and the new value of each word that
+// differs (Update): a comparison of the two states and two mixes per
+// changed word, instead of hashing the whole state.
+//
+// If g behaves as a random function, as the whole-state hash Of is
+// assumed to, this is simple tabulation hashing with 64-bit characters:
+// two distinct states differ in some word j, and g(j, a) xor g(j, b) is
+// uniform and independent of the other words' terms, so the two share
+// a fingerprint with probability 2^-64, and n states collide with
+// probability at most n(n-1)/2 · 2^-64: the bound the checker reports
+// (checker.CollisionBound) holds under the same assumption as before.
+type Table struct {
+	size int
+	keys []uint64 // per word
+}
+
+// NewTable draws the keys for states of size bytes under seed
+// (splitmix64 from the seed).
+func NewTable(size int, seed uint64) *Table {
+	t := &Table{size: size, keys: make([]uint64, (size+7)/8)}
+	x := seed ^ 0x5851f42d4c957f2d
+	for i := range t.keys {
+		x += 0x9e3779b97f4a7c15
+		t.keys[i] = fmix(x)
+	}
+	return t
+}
+
+// fmix is murmur3's 64-bit finaliser.
+func fmix(z uint64) uint64 {
+	z ^= z >> 33
+	z *= 0xff51afd7ed558ccd
+	z ^= z >> 33
+	z *= 0xc4ceb9fe1a85ec53
+	z ^= z >> 33
+	return z
+}
+
+// word returns the j-th 8-byte word of st, zero-padded.
+func word(st []byte, j int) uint64 {
+	if i := j * 8; i+8 <= len(st) {
+		return binary.LittleEndian.Uint64(st[i:])
+	}
+	var w uint64
+	for i, k := j*8, 0; i < len(st); i, k = i+1, k+8 {
+		w |= uint64(st[i]) << k
+	}
+	return w
+}
+
+// Of returns the fingerprint of st, which must have the table's length.
+func (t *Table) Of(st []byte) uint64 {
+	st = st[:t.size]
+	var h uint64
+	j := 0
+	for ; j*8+8 <= len(st); j++ {
+		h ^= fmix(binary.LittleEndian.Uint64(st[j*8:]) + t.keys[j])
+	}
+	if j < len(t.keys) {
+		h ^= fmix(word(st, j) + t.keys[j])
+	}
+	return h
+}
+
+// Update returns the fingerprint of to, given h, the fingerprint of from
+// (both of the table's length).
+func (t *Table) Update(h uint64, from, to []byte) uint64 {
+	n := t.size
+	from, to = from[:n], to[:n]
+	j := 0
+	for ; j*8+8 <= n; j++ {
+		a, b := binary.LittleEndian.Uint64(from[j*8:]), binary.LittleEndian.Uint64(to[j*8:])
+		if a != b {
+			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
+		}
+	}
+	if j < len(t.keys) {
+		if a, b := word(from, j), word(to, j); a != b {
+			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
+		}
+	}
+	return h
 }

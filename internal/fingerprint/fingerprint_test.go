@@ -1,6 +1,9 @@
 package fingerprint
 
-import "testing"
+import (
+	"math/rand/v2"
+	"testing"
+)
 
 func TestDistinguishes(t *testing.T) {
 	seen := map[uint64][]byte{}
@@ -37,5 +40,57 @@ func TestSeeds(t *testing.T) {
 	}
 	if OfSeed(st, 1) == Of(st) || OfSeed(st, 1) == OfSeed(st, 2) {
 		t.Error("seeds do not change the fingerprint")
+	}
+}
+
+// TestTableUpdate: updating a parent's fingerprint by the bytes that
+// differ gives the child's fingerprint from scratch, for changes at
+// every position (both ends of a word, the tail past the last whole
+// word) and for several changes at once.
+func TestTableUpdate(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for _, size := range []int{1, 7, 8, 9, 136, 141} {
+		tab := NewTable(size, 7)
+		for trial := 0; trial < 2000; trial++ {
+			from := make([]byte, size)
+			for i := range from {
+				from[i] = byte(rng.IntN(6))
+			}
+			to := append([]byte(nil), from...)
+			for k := rng.IntN(5); k >= 0; k-- {
+				to[rng.IntN(size)] = byte(rng.IntN(256))
+			}
+			if got, want := tab.Update(tab.Of(from), from, to), tab.Of(to); got != want {
+				t.Fatalf("size %d: Update(%v → %v) = %x; Of = %x", size, from, to, got, want)
+			}
+		}
+	}
+}
+
+// TestTableDistinguishes: states that differ in one byte, or in two,
+// have different fingerprints, and seeds draw different words.
+func TestTableDistinguishes(t *testing.T) {
+	const size = 40
+	tab := NewTable(size, 0)
+	seen := map[uint64][]byte{}
+	for i := 0; i < size; i++ {
+		for j := i; j < size; j++ {
+			for v := 0; v < 8; v++ {
+				st := make([]byte, size)
+				st[i], st[j] = byte(v), byte(v*3)
+				fp := tab.Of(st)
+				if prev, ok := seen[fp]; ok && string(prev) != string(st) {
+					t.Fatalf("%v and %v share fingerprint %x", prev, st, fp)
+				}
+				seen[fp] = st
+			}
+		}
+	}
+	st := make([]byte, size)
+	if NewTable(size, 1).Of(st) == tab.Of(st) {
+		t.Error("seeds do not change the fingerprint")
+	}
+	if a := testing.AllocsPerRun(100, func() { tab.Update(tab.Of(st), st, st) }); a != 0 {
+		t.Errorf("%v allocations per call; want 0", a)
 	}
 }

@@ -1,0 +1,366 @@
+package model
+
+// This file compiles a System's guards into flat tables at build time, so
+// that successor generation (actorMoves, actorTimers: Successors, Next and
+// the partial-order reduction) tests a guard without interpreting Conds:
+//
+//   - every Cond over one byte of the state (the store's Present, Absent,
+//     Eq, Ne, In; the variables' VarEq, VarNe, VarIn) is a test "the byte
+//     at offset off is in a 256-bit set"; the atoms of one guard over the
+//     same byte are intersected into one test;
+//   - per actor and location, the candidate transitions are dispatched on
+//     one byte that most of their guards test (a driver's guards all read
+//     the other end's state node): a table gives, per value of that byte,
+//     the candidates whose test on it the value passes, in declaration
+//     order, each with the rest of its guard;
+//   - any other atom (CondConflict, CondNoConflict, and any kind added
+//     later that this file does not know) is evaluated by the interpreter
+//     (eval) after the byte tests, so new kinds stay correct without
+//     touching this file (a guard is a conjunction of pure atoms: the
+//     order does not change its value).
+//
+// Effects are still applied by the interpreter (apply): they depend on
+// the state (parents created, watches registered), and they cost less
+// than the guards of the transitions that are not enabled. The order of
+// the successors is the interpreter's: the compiled tables only skip
+// candidates whose guard is false. TestCompiledMatchesInterpreter checks
+// both paths against each other on every reachable state of every
+// scenario.
+
+// A byteSet is a set of byte values.
+type byteSet [4]uint64
+
+func (b *byteSet) has(v byte) bool { return b[v>>6]&(1<<(v&63)) != 0 }
+
+func (b *byteSet) add(v byte) { b[v>>6] |= 1 << (v & 63) }
+
+func fullSet() byteSet { return byteSet{^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)} }
+
+// A ftest is one compiled atom: st[off] is in set.
+type ftest struct {
+	off int32
+	set byteSet
+}
+
+// A ftrans is a compiled candidate: the transition, the tests of its
+// guard that the dispatch did not already decide, and the atoms left to
+// the interpreter.
+type ftrans struct {
+	t      *Transition
+	tests  []ftest
+	interp []Cond
+	// moves: t changes its actor's location, so it is never a stutter
+	// and the comparison of the states is skipped.
+	moves bool
+}
+
+// holds reports whether c's guard holds in st.
+func (s *System) holds(st State, a *Actor, c *ftrans) bool {
+	for i := range c.tests {
+		if !c.tests[i].set.has(st[c.tests[i].off]) {
+			return false
+		}
+	}
+	for i := range c.interp {
+		if !s.eval(st, a, &c.interp[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// A fdispatch is an actor's candidates at one location: by the value of
+// st[off] when off >= 0 (byVal[v] for v < len(byVal), all otherwise),
+// all of them when off < 0.
+type fdispatch struct {
+	off   int32
+	byVal [][]ftrans
+	all   []ftrans
+}
+
+func (d *fdispatch) candidates(st State) []ftrans {
+	if d.off >= 0 {
+		if v := int(st[d.off]); v < len(d.byVal) {
+			return d.byVal[v]
+		}
+	}
+	return d.all
+}
+
+// A factor is one actor's compiled tables.
+type factor struct {
+	locOff   int
+	enabled  ftrans // the actor's own guard (its domain runs)
+	byLoc    []fdispatch
+	timers   [][]ftrans
+	watchOff []int
+	handlers [][]ftrans // per watch: the cases, From checked at run time
+}
+
+// A compiled System: its actors' tables.
+type compiled struct {
+	actors []factor
+}
+
+// compileTests compiles g into tests, one per byte it reads, and the
+// atoms left to the interpreter.
+func (s *System) compileTests(g []Cond) (tests []ftest, interp []Cond) {
+	for _, c := range g {
+		var off int
+		var set byteSet
+		switch c.Kind {
+		case CondPresent, CondAbsent, CondEq, CondNe, CondIn:
+			off = int(c.Path)
+		case CondVarEq, CondVarNe, CondVarIn:
+			off = s.varBase + int(c.Var)
+		default:
+			interp = append(interp, c)
+			continue
+		}
+		for v := 0; v < 256; v++ {
+			vb := byte(v)
+			var in bool
+			switch c.Kind {
+			case CondPresent:
+				in = vb != byte(Absent)
+			case CondAbsent:
+				in = vb == byte(Absent)
+			case CondEq:
+				in = vb == byte(c.Val)
+			case CondNe:
+				in = vb != byte(Absent) && vb != byte(c.Val)
+			case CondIn, CondVarIn:
+				in = vb < 64 && c.Mask&(1<<vb) != 0
+			case CondVarEq:
+				in = vb == c.X
+			case CondVarNe:
+				in = vb != c.X
+			}
+			if in {
+				set.add(vb)
+			}
+		}
+		merged := false
+		for i := range tests {
+			if tests[i].off == int32(off) {
+				for j := range set {
+					tests[i].set[j] &= set[j]
+				}
+				merged = true
+			}
+		}
+		if !merged {
+			tests = append(tests, ftest{off: int32(off), set: set})
+		}
+	}
+	return tests, interp
+}
+
+func (s *System) compileTrans(g []Cond, t *Transition) ftrans {
+	tests, interp := s.compileTests(g)
+	c := ftrans{t: t, tests: tests, interp: interp}
+	if t != nil && t.Watch == NoWatch && t.From != AnyLoc && t.To != SameLoc && t.To != t.From {
+		c.moves = true
+	}
+	return c
+}
+
+// compileDispatch builds the candidates of one location, dispatched on
+// the byte the most compiled guards test.
+func (s *System) compileDispatch(ids []int) fdispatch {
+	d := fdispatch{off: -1}
+	count := map[int32]int{}
+	var order []int32
+	for _, id := range ids {
+		c := s.compileTrans(s.Trans[id].Guard, &s.Trans[id])
+		d.all = append(d.all, c)
+		for _, tt := range c.tests {
+			if count[tt.off] == 0 {
+				order = append(order, tt.off)
+			}
+			count[tt.off]++
+		}
+	}
+	best := int32(-1)
+	for _, off := range order {
+		if best < 0 || count[off] > count[best] {
+			best = off
+		}
+	}
+	if best < 0 || len(ids) < 2 {
+		return d
+	}
+	// Per value of the byte, the candidates it lets through (lists equal
+	// for consecutive values are shared; past the last value where the
+	// list changes, every candidate is tried with its whole guard).
+	d.off = best
+	rests := make([][]ftest, len(d.all))
+	for i, c := range d.all {
+		for _, tt := range c.tests {
+			if tt.off != best {
+				rests[i] = append(rests[i], tt)
+			}
+		}
+	}
+	keeps := func(c *ftrans, v int) bool {
+		for _, tt := range c.tests {
+			if tt.off == best && !tt.set.has(byte(v)) {
+				return false
+			}
+		}
+		return true
+	}
+	sig := func(v int) string {
+		b := make([]byte, len(d.all))
+		for i := range d.all {
+			if keeps(&d.all[i], v) {
+				b[i] = 1
+			}
+		}
+		return string(b)
+	}
+	n := 256
+	for last := sig(255); n > 0 && sig(n-1) == last; n-- {
+	}
+	d.byVal = make([][]ftrans, n)
+	prev := ""
+	for v := 0; v < n; v++ {
+		if g := sig(v); v > 0 && g == prev {
+			d.byVal[v] = d.byVal[v-1]
+			continue
+		} else {
+			prev = g
+		}
+		list := []ftrans{}
+		for i := range d.all {
+			c := &d.all[i]
+			if !keeps(c, v) {
+				continue
+			}
+			list = append(list, ftrans{t: c.t, tests: rests[i], interp: c.interp, moves: c.moves})
+		}
+		d.byVal[v] = list
+	}
+	return d
+}
+
+func (s *System) compileList(ids []int) []ftrans {
+	out := make([]ftrans, len(ids))
+	for i, id := range ids {
+		out[i] = s.compileTrans(s.Trans[id].Guard, &s.Trans[id])
+	}
+	return out
+}
+
+// compile builds s.fast from the actors' tables (Build calls it last).
+func (s *System) compile() {
+	c := &compiled{actors: make([]factor, len(s.Actors))}
+	for ai := range s.Actors {
+		a := &s.Actors[ai]
+		fa := &c.actors[ai]
+		fa.locOff = s.varBase + int(a.Loc)
+		fa.enabled = s.compileTrans(a.enabled, nil)
+		fa.byLoc = make([]fdispatch, len(a.byLoc))
+		for l, ids := range a.byLoc {
+			fa.byLoc[l] = s.compileDispatch(ids)
+		}
+		fa.timers = make([][]ftrans, len(a.timers))
+		for l, ids := range a.timers {
+			fa.timers[l] = s.compileList(ids)
+		}
+		fa.watchOff = make([]int, len(a.Watches))
+		fa.handlers = make([][]ftrans, len(a.Watches))
+		for wi, w := range a.Watches {
+			fa.watchOff[wi] = s.watchOff + int(w)
+			fa.handlers[wi] = s.compileList(a.handlers[wi])
+		}
+	}
+	s.fast = c
+}
+
+// actorEnabled evaluates the actor's own guard (its domain runs).
+func (s *System) actorEnabled(st State, a *Actor, fa *factor) bool {
+	return s.holds(st, a, &fa.enabled)
+}
+
+// fastTimers is actorTimers on the compiled tables.
+func (s *System) fastTimers(st, next State, ai int, yield func(t *Transition, next State) bool) (stop bool) {
+	a := &s.Actors[ai]
+	fa := &s.fast.actors[ai]
+	if !s.actorEnabled(st, a, fa) {
+		return false
+	}
+	loc := st[fa.locOff]
+	if int(loc) >= len(fa.timers) {
+		return false
+	}
+	list := fa.timers[loc]
+	for i := range list {
+		c := &list[i]
+		if s.holds(st, a, c) {
+			t := c.t
+			copy(next, st)
+			s.apply(st, next, a, t)
+			if !c.moves && string(next) == string(st) {
+				continue
+			}
+			if !yield(t, next) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// fastMoves is actorMoves on the compiled tables.
+func (s *System) fastMoves(st, next State, ai int, yield func(t *Transition, next State) bool) (urgent, stop bool) {
+	a := &s.Actors[ai]
+	fa := &s.fast.actors[ai]
+	if !s.actorEnabled(st, a, fa) {
+		return false, false
+	}
+	loc := st[fa.locOff]
+	if int(loc) < len(fa.byLoc) {
+		list := fa.byLoc[loc].candidates(st)
+		for i := range list {
+			c := &list[i]
+			if !s.holds(st, a, c) {
+				continue
+			}
+			t := c.t
+			copy(next, st)
+			s.apply(st, next, a, t)
+			if !c.moves && string(next) == string(st) {
+				continue // a step that changes nothing is a stutter, not a move
+			}
+			if a.Fair && t.Fault == "" && !t.Slow {
+				urgent = true
+			}
+			if !yield(t, next) {
+				return urgent, true
+			}
+		}
+	}
+	for wi, off := range fa.watchOff {
+		if st[off] != watchPending {
+			continue
+		}
+		list := fa.handlers[wi]
+		for i := range list {
+			c := &list[i]
+			t := c.t
+			if (t.From == AnyLoc || byte(t.From) == loc) && s.holds(st, a, c) {
+				if a.Fair {
+					urgent = true
+				}
+				copy(next, st)
+				s.apply(st, next, a, t)
+				if !yield(t, next) {
+					return urgent, true
+				}
+				break
+			}
+		}
+	}
+	return urgent, false
+}
