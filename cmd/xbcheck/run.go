@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/coverage"
 	"github.com/xbcheck/xbcheck/internal/atomicfile"
 	"github.com/xbcheck/xbcheck/internal/cli"
 	"github.com/xbcheck/xbcheck/model"
@@ -48,6 +49,13 @@ and each actor's flowchart with the current box marked). It needs no
 network; its diagrams need Graphviz's dot. --junit FILE writes JUnit XML
 for CI: a test case per scenario, a mismatch failing with its trace.
 
+--coverage also explores each scenario in full (no property stops it, no
+partial-order reduction) and ends with which transitions of the model
+fired in some explored state, per actor role and version, the ones that
+never did by name, and the line "coverage: X of Y transitions fired"
+(with --json, the "coverage" object). docs/model.md says why each
+transition scenarios/ cannot fire does not.
+
 Flags:
 `
 
@@ -55,6 +63,8 @@ Flags:
 type Report struct {
 	Match     bool             `json:"match"`
 	Scenarios []ScenarioReport `json:"scenarios"`
+	// Coverage, with --coverage, is which transitions fired.
+	Coverage *coverage.Report `json:"coverage,omitempty"`
 }
 
 // ScenarioReport is one scenario's result.
@@ -86,6 +96,7 @@ type ScenarioReport struct {
 	// For --html: the compiled model and the scenario's description.
 	sys         *model.System
 	description string
+	version     string // the toolstack's kind and version: "libxl 4.17"
 }
 
 // Counterexample is one violated property with its trace.
@@ -121,6 +132,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	junitFile := fs.String("junit", "", "write the verdicts as JUnit XML to `FILE` (a test case per scenario; a mismatch fails with its trace)")
 	quiet := fs.Bool("quiet", false, "print only the one-line summaries")
 	listProps := fs.Bool("properties", false, "list the properties scenarios may check, and exit")
+	cover := fs.Bool("coverage", false, "also explore each scenario in full and report which transitions fired, per actor and version, and which never did")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, usage)
 		fs.PrintDefaults()
@@ -173,8 +185,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	rep := Report{Match: true}
 	code := 0
+	var cov *coverage.Collector
+	if *cover {
+		cov = coverage.NewCollector()
+	}
 	for _, f := range files {
-		sr := checkFile(ctx, f, checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}, *por, ck, stderr)
+		opt := checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}
+		sr := checkFile(ctx, f, opt, *por, ck, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -203,6 +220,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		if !*jsonOut {
 			printScenario(stdout, sr, *quiet)
 		}
+		if cov != nil {
+			fired, res := coverage.Explore(ctx, sr.sys, opt)
+			cov.Add(sr.Name, sr.sys, fired, res.Verdict == checker.Ok && res.Err == nil, func(a *model.Actor) string {
+				if a.Kind == model.Toolstack {
+					return sr.version
+				}
+				return ""
+			})
+		}
 		rep.Scenarios = append(rep.Scenarios, sr)
 		if ctx.Err() != nil {
 			break
@@ -220,6 +246,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			code = 2
 		}
 	}
+	if cov != nil {
+		cr := cov.Report()
+		rep.Coverage = &cr
+	}
 	if *jsonOut {
 		enc := json.NewEncoder(stdout)
 		enc.SetIndent("", "  ")
@@ -235,6 +265,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			}
 		}
 		fmt.Fprintf(stdout, "%d of %d scenarios as expected\n", n, len(files))
+	}
+	if rep.Coverage != nil && !*jsonOut {
+		printCoverage(stdout, *rep.Coverage)
 	}
 	return code
 }
@@ -275,6 +308,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	sp := c.Spec
 	sr.Name, sr.Expect, sr.ExpectViolates = sp.Name, sp.Check.Expect, sp.Check.Violates
 	sr.sys, sr.description = c.System, sp.Description
+	sr.version = sp.Toolstack.Kind + " " + sp.Toolstack.Version
 	opt := flags
 	opt.Context = ctx
 	if por && c.POR != nil {
@@ -420,4 +454,30 @@ func parseSize(s string) (int64, error) {
 		return 0, fmt.Errorf("%q is not a size (want e.g. 2GiB, 500MB)", s)
 	}
 	return int64(n * float64(mult)), nil
+}
+
+// printCoverage prints a coverage report: a line per actor role with
+// the versions the scenarios have, the transitions that never fired
+// (with the versions whose code has them), and the total.
+func printCoverage(w io.Writer, r coverage.Report) {
+	fmt.Fprintln(w, "coverage: transitions fired in some explored state, per actor, with the versions the scenarios have")
+	for _, a := range r.Actors {
+		fmt.Fprintf(w, "  %-26s %3d of %3d  %d scenario(s)%s\n", a.Actor, a.Fired, a.Total, a.Scenarios, versionList(a.Versions))
+		for _, t := range a.Transitions {
+			if !t.Fired {
+				fmt.Fprintf(w, "      never: %s%s\n", t.Name, versionList(t.Versions))
+			}
+		}
+	}
+	for _, n := range r.Incomplete {
+		fmt.Fprintf(w, "  (%s: explored only in part; a transition may fire further on)\n", n)
+	}
+	fmt.Fprintf(w, "coverage: %d of %d transitions fired\n", r.Fired, r.Total)
+}
+
+func versionList(vs []string) string {
+	if len(vs) == 0 {
+		return ""
+	}
+	return " [" + strings.Join(vs, ", ") + "]"
 }

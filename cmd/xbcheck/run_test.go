@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -210,5 +212,38 @@ func TestCollisionBound(t *testing.T) {
 	_, out, _ := runXbcheck(t, "--quiet", "--hash-seed", "7", ok)
 	if !strings.Contains(out, "P(missed state)≤") {
 		t.Errorf("text output lacks the bound:\n%s", out)
+	}
+}
+
+// TestCoverage: --coverage ends with the total line, counts a
+// violating scenario's whole state space (not only up to its
+// counterexample), and gives the same figures in JSON.
+func TestCoverage(t *testing.T) {
+	files := []string{"../../scenarios/seed1-backend-gone-4.10.toml", "../../scenarios/seed1-backend-gone-4.11.toml"}
+	code, out, _ := runXbcheck(t, append([]string{"--coverage"}, files...)...)
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	last := lines[len(lines)-1]
+	var x, y int
+	if _, err := fmt.Sscanf(last, "coverage: %d of %d transitions fired", &x, &y); err != nil || x == 0 || x > y {
+		t.Fatalf("last line %q: want \"coverage: X of Y transitions fired\" with 0 < X <= Y", last)
+	}
+	if !strings.Contains(out, "libxl-remove(·)") || !strings.Contains(out, "[libxl 4.10, libxl 4.11]") {
+		t.Errorf("no libxl-remove line with its two versions:\n%s", out)
+	}
+	code, js, _ := runXbcheck(t, append([]string{"--coverage", "--json"}, files...)...)
+	var rep Report
+	if err := json.Unmarshal([]byte(js), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, JSON %v", code, err)
+	}
+	if rep.Coverage == nil || rep.Coverage.Fired != x || rep.Coverage.Total != y {
+		t.Fatalf("JSON coverage %+v; the text says %d of %d", rep.Coverage, x, y)
+	}
+	// The 4.10 scenario violates result-reflects-state; its coverage
+	// must come from the whole state space, not stop at the violation.
+	if len(rep.Coverage.Incomplete) != 0 {
+		t.Errorf("explored only in part: %v", rep.Coverage.Incomplete)
 	}
 }
