@@ -31,14 +31,15 @@ func Check(m Model, props []Property, opt Options) Result {
 			}
 		}
 	}
-	if opt.Ample != nil {
+	if opt.Ample != nil || opt.AmpleNew != nil {
 		switch {
 		case len(ev) > 0:
 			notes = append(notes, fmt.Sprintf("partial-order reduction not used: %s is an eventually-property, and the reduction preserves safety properties only", props[ev[0]].Name))
-		case pl.newCanon != nil:
-			notes = append(notes, "partial-order reduction not used: symmetry reduction applies, and the two are not combined")
 		default:
-			pl.ample = opt.Ample
+			// With symmetry too: the ample set is computed in the
+			// representative being expanded and its successors are
+			// canonicalized (see Options.Ample).
+			pl.ample, pl.ampleNew = opt.Ample, opt.AmpleNew
 		}
 	}
 	var ctl control
@@ -78,12 +79,12 @@ func Check(m Model, props []Property, opt Options) Result {
 	}
 	res, g := explore(m, props, opt, pl, ctx, start, ctl)
 	res.Notes = notes
-	if len(res.Violations) > 0 && pl.ample != nil && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
+	if len(res.Violations) > 0 && pl.reduces() && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
 		// The reduced graph keeps the verdict, not the shortest runs. This
 		// search is not checkpointed: a resumed check finds the violation
 		// again in the reduced one first.
 		full := pl
-		full.ample = nil
+		full.ample, full.ampleNew = nil, nil
 		again, _ := explore(m, props, opt, full, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
 		again.Notes = append(notes, fmt.Sprintf("partial-order reduction found a violation after %d states; searched again without it for the shortest counterexamples", res.Stats.States))
 		res = again

@@ -111,9 +111,14 @@ func (b *bitvec) parents(want map[uint32]uint32) {
 type plan struct {
 	newCanon func() func(st, dst []byte) // symmetry, or nil
 	ample    func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// ampleNew, when set, is used instead of ample (Options.AmpleNew).
+	ampleNew func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
 	exact    bool
 	graph    bool
 }
+
+// reduces reports whether the plan uses partial-order reduction.
+func (pl plan) reduces() bool { return pl.ample != nil || pl.ampleNew != nil }
 
 // search is the explorer's state at the start of a level: everything a
 // checkpoint saves (checkpoint.go) and a resumed search starts from.
@@ -246,6 +251,7 @@ var testHook func(event string, depth int) bool
 // worker is one exploring goroutine's scratch, kept across levels.
 type worker struct {
 	buf, cbuf []byte
+	nbuf      []byte // the proviso's canonical successor
 	canon     func(st, dst []byte)
 	sc        candidates
 	sacts     []int32
@@ -289,7 +295,10 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	stats.Workers = workers
 	stats.Symmetry = pl.newCanon != nil
 	stats.Exact = pl.exact
-	newCanon, ample := pl.newCanon, pl.ample
+	newCanon, ample, ampleNew := pl.newCanon, pl.ample, pl.ampleNew
+	if ampleNew != nil {
+		ample = nil
+	}
 	var reduced atomic.Int64 // states of the level expanded through an ample set
 	report := func(pi int, path []int32) {
 		if s.found[pi] == nil {
@@ -305,7 +314,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	for w := range wks {
 		wk := &worker{buf: make([]byte, size)}
 		if newCanon != nil {
-			wk.canon, wk.cbuf = newCanon(), make([]byte, size)
+			wk.canon, wk.cbuf, wk.nbuf = newCanon(), make([]byte, size), make([]byte, size)
 		}
 		wks[w] = wk
 	}
@@ -372,6 +381,28 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 			go func(wk *worker) {
 				defer wg.Done()
 				buf, canon, cbuf := wk.buf, wk.canon, wk.cbuf
+				// seen reports whether a successor (canonicalized under
+				// symmetry) was found before this level.
+				seen := func(f uint64, st []byte) bool {
+					if s.sset != nil {
+						_, ok := s.sset.lookup(f, st)
+						return ok
+					}
+					return s.fset.contains(f)
+				}
+				isNew := func(next []byte) bool {
+					if canon != nil {
+						canon(next, wk.nbuf)
+						next = wk.nbuf
+					}
+					return !seen(hash(next), next)
+				}
+				expandAmple := ample
+				if ampleNew != nil {
+					expandAmple = func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+						return ampleNew(st, next, isNew, yield)
+					}
+				}
 				// A chunk's successors go to a scratch that stays in the
 				// cache; only the unseen ones are copied to the chunk.
 				sc := &wk.sc
@@ -428,21 +459,20 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 							}
 							return true
 						}
-						if ample != nil {
+						if expandAmple != nil {
 							mark, vmark := len(sc.fps), len(c.viols)
-							if ample(st, buf, yield) && moves > 0 {
-								// Cycle proviso: an ample successor seen
-								// already means a full expansion.
-								again := false
+							if expandAmple(st, buf, yield) && moves > 0 {
+								// Cycle proviso for a breadth-first search:
+								// a state none of whose ample successors is
+								// new (each was found at this level or an
+								// earlier one) is expanded fully. Then some
+								// ample successor of every reduced state is
+								// one level deeper, which is what the
+								// argument needs (see Options.Ample).
+								again := true
 								for i, f := range sc.fps[mark:] {
-									var seen bool
-									if s.sset != nil {
-										_, seen = s.sset.lookup(f, sc.states[(mark+i)*size:(mark+i+1)*size])
-									} else {
-										seen = s.fset.contains(f)
-									}
-									if seen {
-										again = true
+									if !seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
+										again = false
 										break
 									}
 								}
