@@ -71,6 +71,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("n", 0, "internal: N of the child's run")
 	workers := fs.Int("workers", 0, "internal: workers of the child's run")
 	symmetry := fs.Bool("symmetry", false, "internal: symmetry reduction in the child's run")
+	porMax := fs.Int("por-max", 4, "largest N to run with partial-order reduction alone (0: no POR section)")
+	porMaxSym := fs.Int("por-max-sym", 6, "largest N to run with partial-order and symmetry reductions together")
+	porSPIN := fs.Int("por-spin", 3, "largest N to give SPIN with its own partial-order reduction")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -122,6 +125,25 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		syms = append(syms, sr)
 	}
 	report := render(rows, *useSPIN) + renderSym(syms)
+	if *porMax > 0 {
+		unreduced, symOnly := map[int]int{}, map[int]int{}
+		for _, r := range rows {
+			unreduced[r.N] = r.States
+		}
+		for _, r := range syms {
+			symOnly[r.N] = r.M.Stats.States
+		}
+		spinMax := *porSPIN
+		if !*useSPIN {
+			spinMax = 0
+		}
+		pr, err := measurePOR(ctx, *porMax, *porMaxSym, spinMax, unreduced, symOnly, *spinMem, stderr)
+		if err != nil {
+			fmt.Fprintln(stderr, "perf:", err)
+			return 1
+		}
+		report += renderPOR(pr)
+	}
 	fmt.Fprint(stdout, report)
 	if *out != "" {
 		if err := atomicfile.Write(*out, []byte(report), 0o644); err != nil {
