@@ -1,0 +1,120 @@
+package model
+
+import "fmt"
+
+// PathOffset, VarOffset and LocOffset give the state offsets of a node, a
+// variable and an actor's location, for properties declaring what they
+// read.
+func (s *System) PathOffset(p PathID) int { return int(p) }
+
+// VarOffset is the state offset of variable v.
+func (s *System) VarOffset(v VarID) int { return s.varBase + int(v) }
+
+// TxnOffsets returns the state offsets of actor a's open-transaction
+// record (the body's id, the conflict flag, the values read), or nil.
+func (s *System) TxnOffsets(a int) []int {
+	act := &s.Actors[a]
+	if act.txnSlot < 0 {
+		return nil
+	}
+	var out []int
+	for i := 0; i < 3+act.txnReads; i++ {
+		out = append(out, act.txnSlot+i)
+	}
+	return out
+}
+
+// OffsetName names state offset o for people: a path, a variable, a
+// watch, or a transaction record.
+func (s *System) OffsetName(o int) string {
+	switch {
+	case o < len(s.Paths):
+		return s.Paths[o].Name
+	case o >= s.varBase && o < s.varBase+len(s.Vars):
+		return "var " + s.Vars[o-s.varBase].Name
+	case o >= s.watchOff && o < s.watchOff+len(s.Watches):
+		w := &s.Watches[o-s.watchOff]
+		return "watch " + s.Actors[w.Actor].Name + " " + s.Paths[w.Path].Name
+	}
+	for ai := range s.Actors {
+		if a := &s.Actors[ai]; a.txnSlot >= 0 && o >= a.txnSlot && o < a.txnSlot+3+a.txnReads {
+			return "transaction of " + a.Name
+		}
+	}
+	return fmt.Sprintf("offset %d", o)
+}
+
+// permanentPaths finds the nodes that exist initially and that no
+// operation of any transition can remove.
+func (s *System) permanentPaths() []bool {
+	removable := make([]bool, len(s.Paths))
+	var sub func(p PathID)
+	sub = func(p PathID) {
+		removable[p] = true
+		for _, c := range s.Paths[p].Children {
+			sub(c)
+		}
+	}
+	var cleanups []PathID
+	for ti := range s.Trans {
+		for _, op := range s.Trans[ti].Ops {
+			switch op.Kind {
+			case OpRm:
+				sub(op.Path)
+			case OpCleanup:
+				sub(op.Path)
+				cleanups = append(cleanups, op.Path)
+			case OpDomainGone:
+				if s.RemoveOwnedOnDeath {
+					for i := range s.Paths {
+						if s.Paths[i].Owner == op.Dom {
+							sub(PathID(i))
+						}
+					}
+				}
+			}
+		}
+	}
+	permanent := func(p PathID) bool { return s.init[p] != byte(Absent) && !removable[p] }
+	// path_cleanup removes an ancestor only once it is empty: never when it
+	// keeps a permanent child. A node found removable can make its parent
+	// removable in turn, so the passes go on to a fixpoint.
+	for changed := true; changed; {
+		changed = false
+		for _, t := range cleanups {
+			child := t
+			for q := s.Paths[t].Parent; q != NoPath; child, q = q, s.Paths[q].Parent {
+				keeps := false
+				for _, c := range s.Paths[q].Children {
+					if c != child && permanent(c) {
+						keeps = true
+					}
+				}
+				if keeps || q == 0 {
+					break
+				}
+				if !removable[q] {
+					removable[q] = true
+					changed = true
+				}
+				// Its subtree goes with it.
+				var sub func(p PathID)
+				sub = func(p PathID) {
+					if !removable[p] {
+						removable[p] = true
+						changed = true
+					}
+					for _, c := range s.Paths[p].Children {
+						sub(c)
+					}
+				}
+				sub(q)
+			}
+		}
+	}
+	out := make([]bool, len(s.Paths))
+	for i := range out {
+		out[i] = permanent(PathID(i))
+	}
+	return out
+}
