@@ -75,7 +75,7 @@ func parseReport(t *testing.T, out []byte) ScenarioReport {
 func TestMemoryBudgetBoundsTheProcess(t *testing.T) {
 	const budget = 150e6
 	f := familyFile(t, t.TempDir(), "family-4", 4)
-	cmd := child("--json", "--symmetry=false", "--memory", "150MB", f)
+	cmd := child("--json", "--symmetry=false", "--por=false", "--memory", "150MB", f)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
