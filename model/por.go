@@ -63,6 +63,7 @@ type POR struct {
 	// conditions of conditional accesses (accessor.cond).
 	static    []*foot
 	accessors [][]accessor
+	writers   [][]accessor // the accessors that may change the byte
 	conds     [][]PathID
 	// excluded[t]: a timer under LastResort timers (never in T, see POR).
 	excluded []bool
@@ -101,6 +102,7 @@ type porScratch struct {
 	exitsIn    []int32
 	exitsEpoch []uint32
 	members    []int32 // enabled members of the set being built, as positions
+	tmp, best2 []int32 // enablers of the guard conditions (enablers)
 	best       []int32
 }
 
@@ -143,6 +145,14 @@ func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
 			}
 			for _, o := range c.acc.offs {
 				p.accessors[o] = append(p.accessors[o], accessor{int32(ti), c.acc.kind[o], ci})
+			}
+		}
+	}
+	p.writers = make([][]accessor, s.size)
+	for o, accs := range p.accessors {
+		for _, a := range accs {
+			if a.kind&accWrites != 0 {
+				p.writers[o] = append(p.writers[o], a)
 			}
 		}
 	}

@@ -79,22 +79,29 @@ func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
 			return
 		}
 	}
-	// The false guard condition with the fewest writers that may occur.
-	var worst *Cond
-	best := -1
+	// The false guard condition with the fewest writers that may occur
+	// (a writer may be listed twice; it is added once).
+	found := false
+	sc.best2 = sc.best2[:0]
 	for i := range t.Guard {
 		c := &t.Guard[i]
 		if s.eval(st, a, c) {
 			continue
 		}
-		n := 0
-		p.condWriters(st, sc, a, c, func(int) { n++ })
-		if best < 0 || n < best {
-			best, worst = n, c
+		sc.tmp = sc.tmp[:0]
+		p.condWriters(st, sc, a, c, func(u int) { sc.tmp = append(sc.tmp, int32(u)) })
+		if !found || len(sc.tmp) < len(sc.best2) {
+			found = true
+			sc.best2, sc.tmp = sc.tmp, sc.best2
+		}
+		if len(sc.best2) == 0 {
+			break
 		}
 	}
-	if worst != nil {
-		p.condWriters(st, sc, a, worst, add)
+	if found {
+		for _, u := range sc.best2 {
+			add(int(u))
+		}
 		return
 	}
 	if t.Watch != NoWatch {
@@ -134,7 +141,7 @@ func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
 // writersOf adds the transitions that may occur and access offset o with
 // a kind in want.
 func (p *POR) writersOf(st State, sc *porScratch, o int, want uint8, add func(int)) {
-	for _, acc := range p.accessors[o] {
+	for _, acc := range p.writers[o] {
 		u := int(acc.t)
 		if acc.kind&want != 0 && sc.inT[u] != sc.tEpoch && p.mayOccur(st, sc, u) {
 			add(u)

@@ -164,8 +164,9 @@ func randomSystem(t *rapid.T) (*model.System, []checker.Property, map[int]bool) 
 
 // TestPORRandomSystems: on random small systems the partial-order reduced
 // search finds exactly the violated properties (an invariant over one
-// node, and deadlock) that the full search finds, never with more states;
-// and the reduction is used on some of them.
+// node, and deadlock) that the full search finds, never with more states
+// when the full search is complete; and the reduction saves states on
+// some of them.
 func TestPORRandomSystems(t *testing.T) {
 	// The default 100 systems miss broken enabling sets; 1000 take a few
 	// seconds.
@@ -189,10 +190,11 @@ func TestPORRandomSystems(t *testing.T) {
 		if fmt.Sprint(fv) != fmt.Sprint(rv) {
 			t.Fatalf("violated %v with POR, %v without (%d and %d states)", rv, fv, red.Stats.States, full.Stats.States)
 		}
-		if red.Stats.States > full.Stats.States {
+		// A search stops once every property fails: compare complete ones.
+		if full.Stats.Complete && red.Stats.States > full.Stats.States {
 			t.Fatalf("%d states with POR > %d without", red.Stats.States, full.Stats.States)
 		}
-		if red.Stats.States < full.Stats.States {
+		if full.Stats.Complete && red.Stats.States < full.Stats.States {
 			reduced++
 		}
 	})
