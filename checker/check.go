@@ -31,7 +31,7 @@ func Check(m Model, props []Property, opt Options) Result {
 			}
 		}
 	}
-	if opt.Ample != nil || opt.AmpleNew != nil {
+	if opt.Ample != nil || opt.NewAmple != nil {
 		switch {
 		case len(ev) > 0:
 			notes = append(notes, fmt.Sprintf("partial-order reduction not used: %s is an eventually-property, and the reduction preserves safety properties only", props[ev[0]].Name))
@@ -39,7 +39,7 @@ func Check(m Model, props []Property, opt Options) Result {
 			// With symmetry too: the ample set is computed in the
 			// representative being expanded and its successors are
 			// canonicalized (see Options.Ample).
-			pl.ample, pl.ampleNew = opt.Ample, opt.AmpleNew
+			pl.ample, pl.newAmple = opt.Ample, opt.NewAmple
 		}
 	}
 	var ctl control
@@ -84,7 +84,7 @@ func Check(m Model, props []Property, opt Options) Result {
 		// search is not checkpointed: a resumed check finds the violation
 		// again in the reduced one first.
 		full := pl
-		full.ample, full.ampleNew = nil, nil
+		full.ample, full.newAmple = nil, nil
 		again, _ := explore(m, props, opt, full, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
 		again.Notes = append(notes, fmt.Sprintf("partial-order reduction found a violation after %d states; searched again without it for the shortest counterexamples", res.Stats.States))
 		res = again

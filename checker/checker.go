@@ -178,11 +178,12 @@ type Options struct {
 	// violation of a symmetric property onto another. Not used with
 	// eventually-properties; Result.Notes then says so.
 	Ample func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
-	// AmpleNew, when set, is used instead of Ample: the same, with isNew
-	// saying whether a successor is new (as the proviso decides), so that
-	// the reduction can choose an ample set with a new successor rather
-	// than have the state expanded fully (model.POR.AmpleNew).
-	AmpleNew func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// NewAmple, when set, is used instead of Ample: it returns, for one
+	// goroutine (each worker calls it once), Ample with isNew saying
+	// whether a successor is new (as the proviso decides), so that the
+	// reduction can choose an ample set with a new successor rather than
+	// have the state expanded fully (model.POR.NewAmple).
+	NewAmple func() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
 	// ReducedCounterexamples keeps the counterexamples the partial-order
 	// reduced search found (real runs, not always the shortest) instead of
 	// searching again without reduction: for tests of the reduction.

@@ -111,14 +111,14 @@ func (b *bitvec) parents(want map[uint32]uint32) {
 type plan struct {
 	newCanon func() func(st, dst []byte) // symmetry, or nil
 	ample    func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
-	// ampleNew, when set, is used instead of ample (Options.AmpleNew).
-	ampleNew func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// newAmple, when set, is used instead of ample (Options.NewAmple).
+	newAmple func() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
 	exact    bool
 	graph    bool
 }
 
 // reduces reports whether the plan uses partial-order reduction.
-func (pl plan) reduces() bool { return pl.ample != nil || pl.ampleNew != nil }
+func (pl plan) reduces() bool { return pl.ample != nil || pl.newAmple != nil }
 
 // search is the explorer's state at the start of a level: everything a
 // checkpoint saves (checkpoint.go) and a resumed search starts from.
@@ -250,6 +250,7 @@ var testHook func(event string, depth int) bool
 
 // worker is one exploring goroutine's scratch, kept across levels.
 type worker struct {
+	ample     func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
 	buf, cbuf []byte
 	nbuf      []byte // the proviso's canonical successor
 	canon     func(st, dst []byte)
@@ -295,8 +296,8 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	stats.Workers = workers
 	stats.Symmetry = pl.newCanon != nil
 	stats.Exact = pl.exact
-	newCanon, ample, ampleNew := pl.newCanon, pl.ample, pl.ampleNew
-	if ampleNew != nil {
+	newCanon, ample, newAmple := pl.newCanon, pl.ample, pl.newAmple
+	if newAmple != nil {
 		ample = nil
 	}
 	var reduced atomic.Int64 // states of the level expanded through an ample set
@@ -315,6 +316,9 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		wk := &worker{buf: make([]byte, size)}
 		if newCanon != nil {
 			wk.canon, wk.cbuf, wk.nbuf = newCanon(), make([]byte, size), make([]byte, size)
+		}
+		if newAmple != nil {
+			wk.ample = newAmple()
 		}
 		wks[w] = wk
 	}
@@ -398,9 +402,10 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 					return !seen(hash(next), next)
 				}
 				expandAmple := ample
-				if ampleNew != nil {
+				if newAmple != nil {
+					wa := wk.ample
 					expandAmple = func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
-						return ampleNew(st, next, isNew, yield)
+						return wa(st, next, isNew, yield)
 					}
 				}
 				// A chunk's successors go to a scratch that stays in the

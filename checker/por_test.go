@@ -54,7 +54,7 @@ func TestPORAgrees(t *testing.T) {
 				name += " (symmetry)"
 			}
 			full := checker.Check(c.System, c.Properties, checker.Options{Symmetry: sym})
-			red := checker.Check(c.System, c.Properties, checker.Options{AmpleNew: por.AmpleNew, ReducedCounterexamples: true, Symmetry: sym})
+			red := checker.Check(c.System, c.Properties, checker.Options{NewAmple: por.NewAmple, ReducedCounterexamples: true, Symmetry: sym})
 			if len(red.Notes) > 0 && red.Stats.Reduced > 0 {
 				t.Errorf("%s: notes %q although the reduction was used", name, red.Notes)
 			}
@@ -83,7 +83,7 @@ func TestPORAgrees(t *testing.T) {
 					reducedOk = true
 				}
 			}
-			again := checker.Check(c.System, c.Properties, checker.Options{AmpleNew: por.AmpleNew, Symmetry: sym})
+			again := checker.Check(c.System, c.Properties, checker.Options{NewAmple: por.NewAmple, Symmetry: sym})
 			if diff := cmp.Diff(full.Violations, again.Violations); diff != "" {
 				t.Errorf("%s: counterexamples after the search again differ (-without POR +with):\n%s", name, diff)
 			}
@@ -167,7 +167,7 @@ func TestPOROnTheBenchmark(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		red := checker.Check(c.System, c.Properties, checker.Options{AmpleNew: c.POR.AmpleNew, Symmetry: tc.sym})
+		red := checker.Check(c.System, c.Properties, checker.Options{NewAmple: c.POR.NewAmple, Symmetry: tc.sym})
 		if red.Verdict != checker.Ok || red.Stats.States != tc.want {
 			t.Errorf("N=%d, symmetry %v: %s with %d states; want ok with %d", tc.n, tc.sym, red.Verdict, red.Stats.States, tc.want)
 		}
@@ -438,7 +438,7 @@ func TestPORWatchFire(t *testing.T) {
 	sys, ps := watchRace(t)
 	full := checker.Check(sys, ps, checker.Options{})
 	por := sys.NewPOR(map[int]bool{sys.PathOffset(mustPath(t, sys, "/bad")): true}, false)
-	red := checker.Check(sys, ps, checker.Options{AmpleNew: por.AmpleNew, ReducedCounterexamples: true})
+	red := checker.Check(sys, ps, checker.Options{NewAmple: por.NewAmple, ReducedCounterexamples: true})
 	if full.Verdict != checker.Violation || red.Verdict != checker.Violation {
 		t.Errorf("verdict %s with POR, %s without; want violations", red.Verdict, full.Verdict)
 	}

@@ -1,7 +1,5 @@
 package model
 
-import "sync"
-
 // Partial-order reduction: stubborn sets computed in each state.
 //
 // In a state st, Ample builds a set T of transitions (enabled or not)
@@ -71,7 +69,6 @@ type POR struct {
 	// reach[a][l][m]: a can get from l to m.
 	exits [][][]int32
 	reach [][][]bool
-	pool  sync.Pool
 }
 
 type accessor struct {
@@ -196,33 +193,42 @@ func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
 			p.reach[ai][l] = r
 		}
 	}
-	p.pool.New = func() any {
-		return &porScratch{
-			cur: make(State, s.size), f: newFoot(s.size),
-			enEpoch: make([]uint32, len(s.Trans)), pos: make([]int32, len(s.Trans)),
-			inT:     make([]uint32, len(s.Trans)),
-			exitsIn: make([]int32, len(s.Actors)), exitsEpoch: make([]uint32, len(s.Actors)),
-		}
-	}
 	return p
+}
+
+func (p *POR) newScratch() *porScratch {
+	s := p.s
+	return &porScratch{
+		cur: make(State, s.size), f: newFoot(s.size),
+		enEpoch: make([]uint32, len(s.Trans)), pos: make([]int32, len(s.Trans)),
+		inT:     make([]uint32, len(s.Trans)),
+		exitsIn: make([]int32, len(s.Actors)), exitsEpoch: make([]uint32, len(s.Actors)),
+	}
 }
 
 // Ample yields the moves of the smallest stubborn set found in st (see
 // POR) and reports whether it found one with fewer moves than st has;
-// when it returns false the caller expands st fully.
+// when it returns false the caller expands st fully. It allocates its
+// working space on every call: a search uses NewAmple.
 func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
-	return p.AmpleNew(st, next, nil, yield)
+	return p.ample(p.newScratch(), st, next, nil, yield)
 }
 
-// AmpleNew is Ample for a breadth-first search with the cycle proviso:
-// isNew says whether a successor is new (not seen at the start of the
-// level being expanded), and only a stubborn set with a new successor is
-// chosen; when none has one, AmpleNew returns false (expand fully). A nil
+// NewAmple returns Ample for one goroutine of a breadth-first search with
+// the cycle proviso (the checker's Options.NewAmple), with its own working
+// space: isNew says whether a successor is new (not seen at the start of
+// the level being expanded), and only a stubborn set with a new successor
+// is chosen; when none has one, it returns false (expand fully). A nil
 // isNew takes every successor as new.
-func (p *POR) AmpleNew(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+func (p *POR) NewAmple() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	sc := p.newScratch()
+	return func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+		return p.ample(sc, st, next, isNew, yield)
+	}
+}
+
+func (p *POR) ample(sc *porScratch, st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
 	s := p.s
-	sc := p.pool.Get().(*porScratch)
-	defer p.pool.Put(sc)
 	sc.epoch++
 	if sc.epoch == 0 {
 		clear(sc.enEpoch)

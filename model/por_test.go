@@ -179,7 +179,7 @@ func TestPORRandomSystems(t *testing.T) {
 		sys, ps, visible := randomSystem(t)
 		por := sys.NewPOR(visible, false)
 		full := checker.Check(sys, ps, checker.Options{Workers: 1})
-		red := checker.Check(sys, ps, checker.Options{Workers: 1, AmpleNew: por.AmpleNew, ReducedCounterexamples: true})
+		red := checker.Check(sys, ps, checker.Options{Workers: 1, NewAmple: por.NewAmple, ReducedCounterexamples: true})
 		var fv, rv []string
 		for _, v := range full.Violations {
 			fv = append(fv, v.Property)

@@ -49,7 +49,7 @@ func measurePOR(ctx context.Context, maxN, maxSym, maxSPIN int, unreduced, sym m
 		}
 		r := porRow{N: n, Unreduced: unreduced[n], Sym: sym[n]}
 		if n <= maxN {
-			res := checker.Check(c.System, c.Properties, checker.Options{AmpleNew: c.POR.AmpleNew, Context: ctx})
+			res := checker.Check(c.System, c.Properties, checker.Options{NewAmple: c.POR.NewAmple, Context: ctx})
 			if res.Verdict != checker.Ok {
 				return nil, fmt.Errorf("N=%d with POR: verdict %s %s", n, res.Verdict, res.Reason)
 			}
@@ -57,7 +57,7 @@ func measurePOR(ctx context.Context, maxN, maxSym, maxSPIN int, unreduced, sym m
 			fmt.Fprintf(stderr, "perf: N=%d POR: %d states in %v\n", n, r.POR, r.PORTime.Round(time.Millisecond))
 		}
 		if n <= maxSym {
-			res := checker.Check(c.System, c.Properties, checker.Options{AmpleNew: c.POR.AmpleNew, Symmetry: true, Context: ctx})
+			res := checker.Check(c.System, c.Properties, checker.Options{NewAmple: c.POR.NewAmple, Symmetry: true, Context: ctx})
 			if res.Verdict != checker.Ok {
 				return nil, fmt.Errorf("N=%d with POR and symmetry: verdict %s %s", n, res.Verdict, res.Reason)
 			}

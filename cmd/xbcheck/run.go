@@ -295,7 +295,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por porM
 	opt := flags
 	opt.Context = ctx
 	if por.on && c.POR != nil && (por.asked || !hasEventually(c.Properties)) {
-		opt.AmpleNew = c.POR.AmpleNew
+		opt.NewAmple = c.POR.NewAmple
 	}
 	if opt.MaxStates == 0 {
 		opt.MaxStates = sp.Check.MaxStates
