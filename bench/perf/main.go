@@ -72,7 +72,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	workers := fs.Int("workers", 0, "internal: workers of the child's run")
 	symmetry := fs.Bool("symmetry", false, "internal: symmetry reduction in the child's run")
 	porMax := fs.Int("por-max", 4, "largest N to run with partial-order reduction alone (0: no POR section)")
-	porMaxSym := fs.Int("por-max-sym", 6, "largest N to run with partial-order and symmetry reductions together")
+	porMaxSym := fs.Int("por-max-sym", 5, "largest N to run with partial-order and symmetry reductions together (N = 5: about 4 min of CPU; N = 6 is far beyond a minute)")
 	porSPIN := fs.Int("por-spin", 3, "largest N to give SPIN with its own partial-order reduction")
 	if err := fs.Parse(args); err != nil {
 		return 2
