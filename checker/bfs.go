@@ -115,7 +115,10 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	for w := range b.wks {
 		wk := &worker{buf: make([]byte, size), block: make([]byte, chunkStates*size), tmp: make([]byte, size)}
 		if b.newCanon != nil {
-			wk.canon, wk.cbuf = b.newCanon(), make([]byte, size)
+			wk.canon, wk.cbuf, wk.nbuf = b.newCanon(), make([]byte, size), make([]byte, size)
+		}
+		if b.ample != nil {
+			wk.ample = b.ample.NewAmple()
 		}
 		b.wks[w] = wk
 	}

@@ -72,6 +72,10 @@ type pending struct {
 
 // worker is one exploring goroutine's scratch, kept across levels.
 type worker struct {
+	// ample is the partial-order reduction's ample-set function for this
+	// worker (PartialOrder.NewAmple), or nil.
+	ample     func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	nbuf      []byte // the proviso's canonical successor
 	buf, cbuf []byte
 	block     []byte // a chunk of the frontier, decoded
 	tmp       []byte

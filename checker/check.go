@@ -35,9 +35,10 @@ func Check(m Model, props []Property, opt Options) Result {
 		switch {
 		case len(ev) > 0:
 			notes = append(notes, fmt.Sprintf("partial-order reduction not used: %s is an eventually-property, and the reduction preserves safety properties only", props[ev[0]].Name))
-		case pl.newCanon != nil:
-			notes = append(notes, "partial-order reduction not used: symmetry reduction applies, and the two are not combined")
 		default:
+			// With symmetry too: the ample set is computed in the
+			// representative being expanded and its successors are
+			// canonicalized (see Options.POR).
 			pl.ample = opt.POR
 		}
 	}
@@ -79,7 +80,7 @@ func Check(m Model, props []Property, opt Options) Result {
 	}
 	res, g := explore(m, props, opt, pl, ctx, start, ctl)
 	res.Notes = notes
-	if len(res.Violations) > 0 && pl.ample != nil && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
+	if len(res.Violations) > 0 && pl.reduces() && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
 		// The reduced graph keeps the verdict, not the shortest runs. This
 		// search is not checkpointed: a resumed check finds the violation
 		// again in the reduced one first.

@@ -15,7 +15,8 @@
 // fingerprints, with a bound on the chance of a missed state
 // (Result.CollisionBound), or full states (Options.Exact, and always with
 // eventually-properties). Symmetry and partial-order reductions are used
-// where they are sound for the properties; Result.Notes says when not.
+// where they are sound for the properties, together when both apply;
+// Result.Notes says when not.
 //
 // Long checks: Options.MemoryBudget bounds the whole process, not only the
 // seen set (memory.go); the search stops with verdict unknown before the
@@ -157,11 +158,26 @@ type Options struct {
 	Symmetry bool
 	// POR, when set, is a partial-order reduction for the safety
 	// properties (see PartialOrder): states are expanded through its ample
-	// sets where it has one. The verdict is the same; when there is a
-	// violation the checker searches again without reduction, so the
-	// counterexamples stay the shortest (unless ReducedCounterexamples).
-	// Not used with eventually-properties, nor together with Symmetry
-	// (symmetry wins); Result.Notes then says so.
+	// sets where it has one. The ample sets must satisfy the usual
+	// conditions (stubborn or persistent sets whose enabled transitions do
+	// not change what a property reads, with a move that is not a fault
+	// staying enabled until the set moves); the checker adds the cycle
+	// proviso of a breadth-first search: a state none of whose ample
+	// successors is new (not found at its level or before) is expanded
+	// fully. Then every reduced state has an ample successor one level
+	// deeper, and a run from a reduced state r to a violation either
+	// starts, up to reordering, with an ample move (a shorter run remains)
+	// or commutes with every ample move, so that the violation is reached
+	// from the deeper successor by a run as long: the pair (length,
+	// -level) decreases, so the reduced search reaches the violation. The
+	// verdict is the same; when there is a violation the checker searches
+	// again without reduction, so the counterexamples stay the shortest
+	// (unless ReducedCounterexamples). With Symmetry, the ample set is
+	// computed in the representative being expanded and its successors
+	// are canonicalized: the argument holds in each representative, and a
+	// symmetry maps a run to a violation of a symmetric property onto
+	// another. Not used with eventually-properties; Result.Notes then
+	// says so.
 	POR PartialOrder
 	// ReducedCounterexamples keeps the counterexamples the partial-order
 	// reduced search found (real runs, not always the shortest) instead of

@@ -90,7 +90,7 @@ func newCkHeader(m Model, props []Property, opt Options, pl plan) ckHeader {
 		exact:    pl.exact,
 		graph:    pl.graph,
 		symmetry: pl.newCanon != nil,
-		ample:    pl.ample != nil,
+		ample:    pl.reduces(),
 		hashSeed: opt.HashSeed,
 		size:     m.Size(),
 		wide:     !narrowIDs(m),

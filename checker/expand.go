@@ -96,6 +96,22 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	kc := &wk.kept
 	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
 	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
+	// seen reports whether a successor (canonical under symmetry) was
+	// found before this level; isNew is the reduction's view of it.
+	seen := func(f uint64, st []byte) bool {
+		if s.sset != nil {
+			_, ok := s.sset.lookup(f, st)
+			return ok
+		}
+		return s.fset.contains(f)
+	}
+	isNew := func(next []byte) bool {
+		if canon != nil {
+			canon(next, wk.nbuf)
+			next = wk.nbuf
+		}
+		return !seen(nonzero(b.tab.Of(next)), next)
+	}
 	n := fc.r.decode(fc.j, size, wk.block)
 	k0, k1 := fc.base, fc.base+n
 	for k := k0; k < k1; k++ {
@@ -133,21 +149,19 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			}
 			return true
 		}
-		if b.ample != nil {
+		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
-			if b.ample.Ample(st, buf, yield) && moves > 0 {
-				// Cycle proviso: an ample successor seen already means a
-				// full expansion.
-				again := false
+			if wk.ample(st, buf, isNew, yield) && moves > 0 {
+				// Cycle proviso for a breadth-first search: a state none
+				// of whose ample successors is new (each was found at
+				// this level or an earlier one) is expanded fully. Then
+				// some ample successor of every reduced state is one
+				// level deeper, which is what the argument needs (see
+				// Options.POR).
+				again := true
 				for i, f := range sc.fps[mark:] {
-					var seen bool
-					if s.sset != nil {
-						_, seen = s.sset.lookup(f, sc.states[(mark+i)*size:(mark+i+1)*size])
-					} else {
-						seen = s.fset.contains(f)
-					}
-					if seen {
-						again = true
+					if !seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
+						again = false
 						break
 					}
 				}

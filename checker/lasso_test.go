@@ -155,6 +155,8 @@ func TestPORCycleProviso(t *testing.T) {
 // ampleFunc is a PartialOrder made of a function, for tests.
 type ampleFunc func(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
 
-func (f ampleFunc) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
-	return f(st, next, yield)
+func (f ampleFunc) NewAmple() func(st, next []byte, isNew func([]byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	return func(st, next []byte, _ func([]byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+		return f(st, next, yield)
+	}
 }

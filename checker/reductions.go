@@ -23,20 +23,26 @@ type Symmetric interface {
 // A PartialOrder is a partial-order reduction for the safety properties
 // (Options.POR).
 type PartialOrder interface {
-	// Ample yields, in st, the transitions of an ample set, as Model.Next
-	// does (next is the buffer to write the successor into), and returns
-	// true; or returns false, yielding nothing, for a full expansion.
+	// NewAmple returns the reduction's ample-set function for one
+	// goroutine (each worker calls NewAmple once, so the function may keep
+	// scratch space of its own). In state st the function yields the
+	// transitions of an ample set, as Model.Next does (next is the buffer
+	// to write the successor into), and returns true; or returns false,
+	// yielding nothing, for a full expansion. isNew says whether a
+	// successor is new, as the checker's cycle proviso decides (not found
+	// at the level being expanded or before), so that the reduction can
+	// prefer an ample set with a new successor to a full expansion.
 	//
 	// An ample set must be a persistent set whose transitions are
 	// invisible to the properties checked: no transition outside it,
 	// from st on, depends on one inside it until one inside it is taken,
 	// and none inside it changes what a property reads. The checker adds
-	// the rest: a state whose ample successors include one already seen
-	// is expanded fully (the breadth-first cycle proviso), and an ample
-	// set without a transition that is not a fault is not used (a state
-	// whose only transitions are faults is stuck, which the reduction must
-	// not hide).
-	Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	// the rest: a state none of whose ample successors is new is expanded
+	// fully (the breadth-first cycle proviso, see Options.POR), and an
+	// ample set without a transition that is not a fault is not used (a
+	// state whose only transitions are faults is stuck, which the
+	// reduction must not hide).
+	NewAmple() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
 }
 
 // A TransitionCounter is a model that says how many transition ids it

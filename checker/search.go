@@ -11,6 +11,9 @@ type plan struct {
 	graph    bool
 }
 
+// reduces reports whether the plan uses partial-order reduction.
+func (pl plan) reduces() bool { return pl.ample != nil }
+
 // search is the explorer's state at the start of a level: everything a
 // checkpoint saves (checkpoint.go) and a resumed search starts from.
 type search struct {

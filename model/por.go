@@ -1,551 +1,411 @@
 package model
 
-// Partial-order reduction.
+// Partial-order reduction: stubborn sets computed in each state.
 //
-// A POR picks, in a state, an ample set: all the moves of one actor a at
-// its location l, when that is enough to preserve deadlocks and the safety
-// properties. a qualifies in state st when
+// In a state st, Ample builds a set T of transitions (enabled or not)
+// from a seed, an enabled "key" transition, closing it under two rules
+// (Valmari's strong stubborn sets):
 //
-//   - every transition it has at l (enabled or not, handler cases whose
-//     watch may be registered there included; its timers too under
-//     AnyTime timers) is independent of every transition any other actor
-//     b can still take from its current location in st (the transitions
-//     of b at the locations reachable from it in b's control graph):
-//     their static footprints over the state's bytes do not conflict (one
-//     writes what the other reads or writes), so the others can neither
-//     enable nor disable a's moves, nor be affected by them;
-//   - every such transition is invisible: it writes no byte a property
-//     reads and carries no mark a property inspects;
-//   - a has an enabled move that is fair, not a fault and not slow. It
-//     stays enabled until a moves (independence), so every run from st
-//     that is stuck, or violates a property, moves a first up to
-//     reordering with independent steps; and under LastResort timers no
-//     timer of another actor can fire before a moves, so their timers
-//     need no independence check. Under AnyTime timers they can, so they
-//     are checked like any transition, and a's own timers at l are part
-//     of the ample set.
+//   - for an enabled t in T: every transition u that may still occur
+//     before a transition of T does (u's actor can reach u's location
+//     without leaving its current one through T) and whose footprint
+//     conflicts with t's is in T. t's footprint is computed in st
+//     (footNow: the nodes it reads and writes now, the first existing
+//     ancestor a WRITE stops at, the watches that fire now); u's over
+//     every state (footStatic). So a step outside T can neither disable
+//     t nor fail to commute with it, and t's footprint stays what it is
+//     in st until T moves (it only changes when a byte it reads does);
+//   - for a disabled t in T: a necessary enabling set is in T, the
+//     transitions of which one must occur before t can be enabled: the
+//     moves of t's actor out of its current location when t is
+//     elsewhere; the writers of a false guard condition (creators for
+//     "present", removers for "absent"); the registrations of a watch
+//     that is off, or whatever may fire it when it is on; the writers of
+//     what an earlier, enabled case of the same watch reads.
 //
-// The checker adds the cycle proviso: it expands a state fully when an
-// ample successor has been seen already (every cycle of the reduced graph
-// then has a fully expanded state). Deadlocks (states without moves other
-// than faults), invariants and step invariants over the visible bytes are
-// preserved.
+// T is used when its enabled transitions are fewer than all, none of them
+// is visible (writes, in st, a byte a property reads, or carries a mark
+// when a property inspects them), and the key is a move that is not a
+// fault: under LastResort timers also of a fair actor, not slow and not a
+// timer, so that it holds every timer back until T moves and no timer
+// needs to be in T. The key stays enabled until T moves, so stuck states
+// (deadlocks) are preserved; the invisibility of T's enabled transitions
+// and the checker's cycle proviso (a state whose ample successors include
+// one seen already is expanded fully: in a breadth-first search every
+// ample edge then goes one level deeper, so every cycle has a fully
+// expanded state) preserve invariants and step invariants over the
+// visible bytes. Among the seeds (one per actor), the T with the fewest
+// enabled transitions wins.
+//
+// Step invariants must hold on every step that writes none of the bytes
+// they read and carries no mark (when they inspect marks): props'
+// read declarations say so (props.TestPropertyReadsAreComplete).
+//
+// With symmetry reduction, the checker computes T in the representative
+// it expands and canonicalizes the successors: the argument above holds
+// in each representative, and a symmetry maps a run to a violation onto a
+// run to a violation of a symmetric property, so no choice of T needs to
+// be invariant under the permutation of devices (docs/performance.md).
 type POR struct {
-	s *System
-	// local[a][l] says a's transitions at l are invisible and a is fair.
-	local [][]bool
-	// blocks[a][l][b][lb]: a transition of a at l conflicts with one that
-	// actor b can take from its location lb on.
-	blocks [][][][]bool
+	s       *System
+	visible []bool // per state offset
+	// recordOf[o] is the actor whose transaction record holds offset o,
+	// or -1.
+	recordOf []int32
+	marks    bool
 	// permanent nodes exist in every reachable state (no operation can
 	// remove them), so writes below them never create them.
 	permanent []bool
+	// static[t] is t's footprint over every state; accessors[o] lists the
+	// transitions whose static footprint holds offset o; conds the
+	// conditions of conditional accesses (accessor.cond).
+	static    []*foot
+	accessors [][]accessor
+	writers   [][]accessor // the accessors that may change the byte
+	conds     [][]PathID
+	// excluded[t]: a timer under LastResort timers (never in T, see POR).
+	excluded []bool
+	// exits[a][l]: a's transitions that can fire at l and leave it;
+	// reach[a][l][m]: a can get from l to m.
+	exits [][][]int32
+	reach [][][]bool
 }
 
-// footprint is the set of state offsets a transition may read and write.
-type footprint struct{ r, w map[int]bool }
-
-func (p *POR) footprintOf(a *Actor, t *Transition) footprint {
-	f := footprint{r: map[int]bool{}, w: map[int]bool{}}
-	p.addFootprint(a, t, &f)
-	return f
+type accessor struct {
+	t    int32
+	kind uint8
+	// cond, when not -1, is the index in POR.conds of the nodes that
+	// must all be missing for the access to happen.
+	cond int32
 }
 
-func (p *POR) addFootprint(a *Actor, t *Transition, f *footprint) {
-	s := p.s
-	r := func(i int) { f.r[i] = true }
-	w := func(i int) { f.w[i] = true }
-	r(s.varBase + int(a.Loc))
-	w(s.varBase + int(a.Loc))
-	for _, c := range a.enabled {
-		s.condReads(a, c, r)
-	}
-	for _, c := range t.Guard {
-		s.condReads(a, c, r)
-	}
-	if t.Watch != NoWatch {
-		r(s.watchOff + int(t.Watch))
-		w(s.watchOff + int(t.Watch))
-	}
-	if a.txnSlot >= 0 && (t.Kind == TxnBody || t.Kind == Commit || t.Kind == EAGAIN) {
-		for i := 0; i < 3+a.txnReads; i++ {
-			r(a.txnSlot + i)
-			w(a.txnSlot + i)
-		}
-	}
-	if t.Kind == TxnBody {
-		for _, p := range t.readSet {
-			r(int(p))
-		}
-	}
-	ops := t.Ops
-	if t.Kind == Commit || t.Kind == TxnBody {
-		// A commit applies whichever body is open.
-		for _, ti := range a.Trans {
-			if b := &s.Trans[ti]; b.Kind == TxnBody {
-				for i := range b.Ops {
-					p.opFootprint(&b.Ops[i], r, w)
-				}
-			}
-		}
-	}
-	for i := range ops {
-		p.opFootprint(&ops[i], r, w)
-	}
-	if a.Domain > 0 {
-		// An unprivileged request reads the permissions of its node.
-		s.permFootprint(a, t, r)
-	}
-	for _, st := range t.Sets {
-		w(s.varBase + int(st.Var))
-	}
-}
-
-func (s *System) condReads(a *Actor, c Cond, r func(int)) {
-	switch c.Kind {
-	case CondPresent, CondAbsent, CondEq, CondNe, CondIn:
-		r(int(c.Path))
-	case CondVarEq, CondVarNe, CondVarIn:
-		r(s.varBase + int(c.Var))
-	case CondWritable:
-		s.permReads(c.Path, r)
-	case CondConflict, CondNoConflict:
-		if a.txnSlot >= 0 {
-			for i := 0; i < 3+a.txnReads; i++ {
-				r(a.txnSlot + i)
-			}
-		}
-		for _, ti := range a.Trans {
-			if b := &s.Trans[ti]; b.Kind == TxnBody {
-				for _, p := range b.readSet {
-					r(int(p))
-				}
-			}
-		}
-	}
-}
-
-// opFootprint adds what op may read and write: a node, the parents a write
-// may create, the subtree a removal clears, the watches it may fire, and
-// the conflict flags of transactions that read what it changes.
-func (p *POR) opFootprint(op *Op, r, w func(int)) {
-	s := p.s
-	touch := func(p PathID) {
-		r(int(p))
-		w(int(p))
-		if o := s.Paths[p].aclSlot; o >= 0 {
-			r(o) // SET_PERMS sets the flag, a removal clears it
-			w(o)
-		}
-		if s.Conflict != CXenstored {
-			return // oxenstored: a commit compares what it read with p itself
-		}
-		for _, ai := range s.txnReaders[p] {
-			// C xenstored: the write sets the reader's conflict flag.
-			r(s.Actors[ai].txnSlot + 2)
-			w(s.Actors[ai].txnSlot + 2)
-		}
-	}
-	fire := func(ws []WatchID) {
-		for _, x := range ws {
-			r(s.watchOff + int(x))
-			w(s.watchOff + int(x))
-		}
-	}
-	var subtree func(p PathID)
-	subtree = func(p PathID) {
-		touch(p)
-		for _, c := range s.Paths[p].Children {
-			subtree(c)
-		}
-	}
-	ancestors := func(n PathID) {
-		for q := s.Paths[n].Parent; q != NoPath && !p.permanent[q]; q = s.Paths[q].Parent {
-			touch(q)
-		}
-	}
-	// Under C xenstored a node's creation or removal also changes its
-	// parent's record, permanent or not (see System.touch): the
-	// conflict flags of the transactions that touched an ancestor.
-	bump := func(n PathID) {
-		if s.Conflict != CXenstored {
-			return
-		}
-		for q := s.Paths[n].Parent; q != NoPath; q = s.Paths[q].Parent {
-			for _, ai := range s.txnReaders[q] {
-				a := &s.Actors[ai]
-				for i := 0; i < 3+a.txnReads; i++ {
-					r(a.txnSlot + i)
-					w(a.txnSlot + i)
-				}
-			}
-		}
-	}
-	switch op.Kind {
-	case OpRead, OpDirectory, OpSignal, OpTxnStart, OpTxnCommit, OpTxnAbort:
-	case OpReplace:
-		touch(op.Path)
-		fire(s.Paths[op.Path].onWrite)
-	case OpWrite, OpMkdir:
-		touch(op.Path)
-		ancestors(op.Path)
-		bump(op.Path)
-		fire(s.Paths[op.Path].onWrite)
-	case OpSwitchState:
-		// Writes only an existing node: no parent is created.
-		touch(op.Path)
-		fire(s.Paths[op.Path].onWrite)
-		r(s.varBase + int(op.Var))
-		w(s.varBase + int(op.Var))
-	case OpSetPerms:
-		touch(op.Path)
-		fire(s.Paths[op.Path].onWrite)
-	case OpRm:
-		subtree(op.Path)
-		ancestors(op.Path) // an RM reads whether the parents exist
-		bump(op.Path)
-		fire(s.Paths[op.Path].onRemove)
-	case OpCleanup:
-		subtree(op.Path)
-		bump(op.Path)
-		fire(s.Paths[op.Path].onRemove)
-		for q := s.Paths[op.Path].Parent; q != NoPath && !p.permanent[q]; q = s.Paths[q].Parent {
-			// An ancestor is removed only when it is empty: the step reads
-			// whether its children exist, and removes it alone.
-			touch(q)
-			for _, c := range s.Paths[q].Children {
-				r(int(c))
-			}
-			fire(s.Paths[q].onRemove)
-		}
-	case OpWatch, OpUnwatch:
-		r(s.watchOff + int(op.Watch))
-		w(s.watchOff + int(op.Watch))
-	case OpDomainGone:
-		if v, ok := s.Domains[op.Dom]; ok {
-			w(s.varBase + int(v))
-		}
-		for i := range s.Paths {
-			if s.Paths[i].Owner == op.Dom {
-				subtree(PathID(i))
-				bump(PathID(i))
-				fire(s.Paths[i].onRemove)
-			}
-		}
-	}
-}
-
-func conflicts(a, b footprint) bool {
-	for i := range a.w {
-		if b.r[i] || b.w[i] {
-			return true
-		}
-	}
-	for i := range b.w {
-		if a.r[i] {
-			return true
-		}
-	}
-	return false
+// porScratch is one goroutine's working space.
+type porScratch struct {
+	cur   State
+	f     *foot
+	epoch uint32
+	// pos[t] is 1 + t's index among the enabled transitions when
+	// enEpoch[t] == epoch.
+	enEpoch []uint32
+	pos     []int32
+	succ    []byte
+	ids     []int32
+	// inT[t] == tEpoch: t is in the set being built.
+	tEpoch uint32
+	inT    []uint32
+	queue  []int32
+	// exitsIn[a], when exitsEpoch[a] == tEpoch, counts a's moves out of
+	// its location in the set being built.
+	exitsIn    []int32
+	exitsEpoch []uint32
+	members    []int32 // enabled members of the set being built, as positions
+	tmp, best2 []int32 // enablers of the guard conditions (enablers)
+	best       []int32
 }
 
 // NewPOR prepares partial-order reduction for properties that read the
 // state offsets in visible (see VisibleOffsets) and, when marks is true,
 // inspect transitions' marks.
 func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
-	p := &POR{s: s, permanent: s.permanentPaths()}
-	fps := make([]footprint, len(s.Trans))
+	p := &POR{s: s, marks: marks, permanent: s.permanentPaths(), visible: make([]bool, s.size)}
+	for o := range visible {
+		if o >= 0 && o < s.size {
+			p.visible[o] = true
+		}
+	}
+	p.recordOf = make([]int32, s.size)
+	for o := range p.recordOf {
+		p.recordOf[o] = -1
+	}
+	for ai := range s.Actors {
+		for _, o := range s.TxnOffsets(ai) {
+			p.recordOf[o] = int32(ai)
+		}
+	}
+	lastResort := s.Timers == LastResort
+	p.excluded = make([]bool, len(s.Trans))
+	p.static = make([]*foot, len(s.Trans))
+	p.accessors = make([][]accessor, s.size)
 	for ti := range s.Trans {
 		t := &s.Trans[ti]
-		fps[ti] = p.footprintOf(&s.Actors[t.Actor], t)
+		p.excluded[ti] = lastResort && t.Watch == NoWatch && t.Timeout > 0
+		f := p.footStatic(t)
+		p.static[ti] = f
+		for _, o := range f.offs {
+			p.accessors[o] = append(p.accessors[o], accessor{int32(ti), f.kind[o], -1})
+		}
+		for _, c := range f.conds {
+			ci := int32(-1)
+			if len(c.absent) > 0 {
+				ci = int32(len(p.conds))
+				p.conds = append(p.conds, c.absent)
+			}
+			for _, o := range c.acc.offs {
+				p.accessors[o] = append(p.accessors[o], accessor{int32(ti), c.acc.kind[o], ci})
+			}
+		}
 	}
-	reg := s.mayBeRegistered()
-	anyTime := s.Timers == AnyTime
-	// at[a][l]: a's transitions that can fire while a is at l.
-	at := make([][][]int, len(s.Actors))
+	p.writers = make([][]accessor, s.size)
+	for o, accs := range p.accessors {
+		for _, a := range accs {
+			if a.kind&accWrites != 0 {
+				p.writers[o] = append(p.writers[o], a)
+			}
+		}
+	}
+	p.exits = make([][][]int32, len(s.Actors))
+	p.reach = make([][][]bool, len(s.Actors))
 	for ai := range s.Actors {
 		a := &s.Actors[ai]
-		at[ai] = make([][]int, len(a.Locs))
-		for l := range a.Locs {
+		n := len(a.Locs)
+		p.exits[ai] = make([][]int32, n)
+		succ := make([][]int, n)
+		for l := 0; l < n; l++ {
 			for _, ti := range a.Trans {
 				t := &s.Trans[ti]
-				if t.From != LocID(l) && t.From != AnyLoc {
+				if t.From != AnyLoc && int(t.From) != l {
 					continue
 				}
-				if t.Watch != NoWatch && !reg[ai][l][t.Watch] {
-					continue // the watch cannot be registered here, so the case never runs
+				if t.To == SameLoc || int(t.To) == l {
+					continue
 				}
-				at[ai][l] = append(at[ai][l], ti)
+				succ[l] = append(succ[l], int(t.To))
+				if !p.excluded[ti] {
+					p.exits[ai][l] = append(p.exits[ai][l], int32(ti))
+				}
 			}
 		}
-	}
-	// ahead[b][lb]: the transitions b may take from lb on (timers left out
-	// under LastResort: none fires while the ample actor has a move).
-	ahead := make([][][]int, len(s.Actors))
-	for bi := range s.Actors {
-		b := &s.Actors[bi]
-		ahead[bi] = make([][]int, len(b.Locs))
-		for lb := range b.Locs {
-			seen := map[int]bool{lb: true}
-			todo := []int{lb}
-			in := map[int]bool{}
+		p.reach[ai] = make([][]bool, n)
+		for l := 0; l < n; l++ {
+			r := make([]bool, n)
+			r[l] = true
+			todo := []int{l}
 			for len(todo) > 0 {
-				l := todo[len(todo)-1]
+				x := todo[len(todo)-1]
 				todo = todo[:len(todo)-1]
-				for _, ti := range at[bi][l] {
-					t := &s.Trans[ti]
-					if t.Timeout > 0 && !anyTime {
-						continue
-					}
-					in[ti] = true
-					if t.To != SameLoc && !seen[int(t.To)] {
-						seen[int(t.To)] = true
-						todo = append(todo, int(t.To))
+				for _, y := range succ[x] {
+					if !r[y] {
+						r[y] = true
+						todo = append(todo, y)
 					}
 				}
 			}
-			for ti := range in {
-				ahead[bi][lb] = append(ahead[bi][lb], ti)
-			}
-		}
-	}
-	p.local = make([][]bool, len(s.Actors))
-	p.blocks = make([][][][]bool, len(s.Actors))
-	for ai := range s.Actors {
-		a := &s.Actors[ai]
-		p.local[ai] = make([]bool, len(a.Locs))
-		p.blocks[ai] = make([][][]bool, len(a.Locs))
-		for l := range a.Locs {
-			ok := a.Fair
-			var mine []int // a's transitions at l that take part
-			for _, ti := range at[ai][l] {
-				t := &s.Trans[ti]
-				if t.Timeout > 0 && !anyTime {
-					continue // disabled while a has a move (see POR)
-				}
-				mine = append(mine, ti)
-				if marks && len(t.Marks) > 0 {
-					ok = false
-				}
-				for i := range fps[ti].w {
-					if visible[i] {
-						ok = false
-					}
-				}
-			}
-			p.local[ai][l] = ok
-			if !ok {
-				continue
-			}
-			p.blocks[ai][l] = make([][]bool, len(s.Actors))
-			for bi := range s.Actors {
-				if bi == ai {
-					continue
-				}
-				p.blocks[ai][l][bi] = make([]bool, len(s.Actors[bi].Locs))
-				for lb := range s.Actors[bi].Locs {
-				check:
-					for _, tj := range ahead[bi][lb] {
-						for _, ti := range mine {
-							if conflicts(fps[ti], fps[tj]) {
-								p.blocks[ai][l][bi][lb] = true
-								break check
-							}
-						}
-					}
-				}
-			}
+			p.reach[ai][l] = r
 		}
 	}
 	return p
 }
 
-// qualifies reports whether actor ai's moves in st may form an ample set
-// (before the check for an urgent move).
-func (p *POR) qualifies(st []byte, ai int) bool {
+func (p *POR) newScratch() *porScratch {
 	s := p.s
-	l := st[s.varBase+int(s.Actors[ai].Loc)]
-	if !p.local[ai][l] {
+	return &porScratch{
+		cur: make(State, s.size), f: newFoot(s.size),
+		enEpoch: make([]uint32, len(s.Trans)), pos: make([]int32, len(s.Trans)),
+		inT:     make([]uint32, len(s.Trans)),
+		exitsIn: make([]int32, len(s.Actors)), exitsEpoch: make([]uint32, len(s.Actors)),
+	}
+}
+
+// Ample yields the moves of the smallest stubborn set found in st (see
+// POR) and reports whether it found one with fewer moves than st has;
+// when it returns false the caller expands st fully. It allocates its
+// working space on every call: a search uses NewAmple.
+func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	return p.ample(p.newScratch(), st, next, nil, yield)
+}
+
+// NewAmple returns Ample for one goroutine of a breadth-first search with
+// the cycle proviso (the checker's Options.NewAmple), with its own working
+// space: isNew says whether a successor is new (not seen at the start of
+// the level being expanded), and only a stubborn set with a new successor
+// is chosen; when none has one, it returns false (expand fully). A nil
+// isNew takes every successor as new.
+func (p *POR) NewAmple() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	sc := p.newScratch()
+	return func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+		return p.ample(sc, st, next, isNew, yield)
+	}
+}
+
+func (p *POR) ample(sc *porScratch, st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
+	s := p.s
+	sc.epoch++
+	if sc.epoch == 0 {
+		clear(sc.enEpoch)
+		sc.epoch = 1
+	}
+	sc.succ, sc.ids = sc.succ[:0], sc.ids[:0]
+	s.Successors(st, next, func(t *Transition, n State) bool {
+		sc.ids = append(sc.ids, int32(t.ID))
+		sc.succ = append(sc.succ, n...)
+		sc.enEpoch[t.ID] = sc.epoch
+		sc.pos[t.ID] = int32(len(sc.ids))
+		return true
+	})
+	n := len(sc.ids)
+	if n < 2 {
 		return false
 	}
-	for bi, locs := range p.blocks[ai][l] {
-		if bi != ai && locs[st[s.varBase+int(s.Actors[bi].Loc)]] {
-			return false
+	bestN := n
+	sc.best = sc.best[:0]
+	lastActor := -1
+	for _, id := range sc.ids {
+		t := &s.Trans[id]
+		if t.Actor == lastActor || !p.key(t) {
+			continue
+		}
+		lastActor = t.Actor
+		if k, ok := p.closure(st, sc, int(id), bestN); ok && k < bestN && p.someNew(sc, isNew) {
+			bestN = k
+			sc.best = append(sc.best[:0], sc.members...)
+			if k == 1 {
+				break
+			}
+		}
+	}
+	if len(sc.best) == 0 {
+		return false
+	}
+	// In the order Successors gave them.
+	sortInt32(sc.best)
+	size := s.size
+	for _, k := range sc.best {
+		t := &s.Trans[sc.ids[k]]
+		if !yield(int32(t.ID), int32(t.Actor), t.Fault != "", sc.succ[int(k)*size:(int(k)+1)*size]) {
+			break
 		}
 	}
 	return true
 }
 
-// Ample yields the moves of the first actor that qualifies in st and has
-// an enabled move that is fair, not a fault and not slow, and reports
-// whether it found one; when it returns false the caller expands st
-// fully.
-func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, next []byte) bool) bool {
-	s := p.s
-	noop := func(*Transition, State) bool { return true }
-	for ai := range s.Actors {
-		if !p.qualifies(st, ai) {
-			continue
-		}
-		if urgent, _ := s.actorMoves(st, next, ai, noop); !urgent {
-			continue
-		}
-		y := func(t *Transition, n State) bool {
-			return yield(int32(t.ID), int32(ai), t.Fault != "", n)
-		}
-		if _, stop := s.actorMoves(st, next, ai, y); !stop && s.Timers == AnyTime {
-			s.actorTimers(st, next, ai, y)
-		}
+// someNew reports whether a member of the set just built leads to a new
+// state.
+func (p *POR) someNew(sc *porScratch, isNew func([]byte) bool) bool {
+	if isNew == nil {
 		return true
+	}
+	size := p.s.size
+	for _, k := range sc.members {
+		if isNew(sc.succ[int(k)*size : (int(k)+1)*size]) {
+			return true
+		}
 	}
 	return false
 }
 
-// Safe reports how many (actor, location) pairs are invisible and fair,
-// the first condition for an ample set (the second, independence, is
-// decided per state), for statistics.
-func (p *POR) Safe() (safe, total int) {
-	for _, locs := range p.local {
-		for _, ok := range locs {
-			total++
-			if ok {
-				safe++
-			}
+func sortInt32(xs []int32) {
+	for i := 1; i < len(xs); i++ {
+		for j := i; j > 0 && xs[j] < xs[j-1]; j-- {
+			xs[j], xs[j-1] = xs[j-1], xs[j]
 		}
 	}
-	return safe, total
 }
 
-// permanentPaths finds the nodes that exist initially and that no
-// operation of any transition can remove.
-func (s *System) permanentPaths() []bool {
-	removable := make([]bool, len(s.Paths))
-	var sub func(p PathID)
-	sub = func(p PathID) {
-		removable[p] = true
-		for _, c := range s.Paths[p].Children {
-			sub(c)
-		}
+// key reports whether enabled transition t may seed a stubborn set: a
+// move that is not a fault and, under LastResort timers, one that holds
+// the timers back (a fair actor's, not slow, not a timer).
+func (p *POR) key(t *Transition) bool {
+	if t.Fault != "" {
+		return false
 	}
-	var cleanups []PathID
-	for ti := range s.Trans {
-		for _, op := range s.Trans[ti].Ops {
-			switch op.Kind {
-			case OpRm:
-				sub(op.Path)
-			case OpCleanup:
-				sub(op.Path)
-				cleanups = append(cleanups, op.Path)
-			case OpDomainGone:
-				if s.RemoveOwnedOnDeath {
-					for i := range s.Paths {
-						if s.Paths[i].Owner == op.Dom {
-							sub(PathID(i))
-						}
-					}
-				}
-			}
-		}
+	if p.s.Timers == AnyTime {
+		return true
 	}
-	permanent := func(p PathID) bool { return s.init[p] != byte(Absent) && !removable[p] }
-	// path_cleanup removes an ancestor only once it is empty: never when it
-	// keeps a permanent child. A node found removable can make its parent
-	// removable in turn, so the passes go on to a fixpoint.
-	for changed := true; changed; {
-		changed = false
-		for _, t := range cleanups {
-			child := t
-			for q := s.Paths[t].Parent; q != NoPath; child, q = q, s.Paths[q].Parent {
-				keeps := false
-				for _, c := range s.Paths[q].Children {
-					if c != child && permanent(c) {
-						keeps = true
-					}
-				}
-				if keeps || q == 0 {
-					break
-				}
-				if !removable[q] {
-					removable[q] = true
-					changed = true
-				}
-				// Its subtree goes with it.
-				var sub func(p PathID)
-				sub = func(p PathID) {
-					if !removable[p] {
-						removable[p] = true
-						changed = true
-					}
-					for _, c := range s.Paths[p].Children {
-						sub(c)
-					}
-				}
-				sub(q)
-			}
-		}
-	}
-	out := make([]bool, len(s.Paths))
-	for i := range out {
-		out[i] = permanent(PathID(i))
-	}
-	return out
+	return p.s.Actors[t.Actor].Fair && !t.Slow && t.Timeout == 0
 }
 
-// mayBeRegistered computes, per actor and location, the watches that may
-// be registered while the actor is there (a fixpoint over the actor's
-// transitions from its initial registrations).
-func (s *System) mayBeRegistered() [][]map[WatchID]bool {
-	out := make([][]map[WatchID]bool, len(s.Actors))
-	for ai := range s.Actors {
-		a := &s.Actors[ai]
-		sets := make([]map[WatchID]bool, len(a.Locs))
-		for l := range sets {
-			sets[l] = map[WatchID]bool{}
-		}
-		start := LocID(s.init[s.varBase+int(a.Loc)])
-		for _, w := range a.Watches {
-			if s.init[s.watchOff+int(w)] != watchOff {
-				sets[start][w] = true
-			}
-		}
-		for changed := true; changed; {
-			changed = false
-			for _, ti := range a.Trans {
-				t := &s.Trans[ti]
-				for l := range sets {
-					if t.From != AnyLoc && t.From != LocID(l) {
-						continue
-					}
-					if t.Watch != NoWatch && !sets[l][t.Watch] {
-						continue
-					}
-					to := LocID(l)
-					if t.To != SameLoc {
-						to = t.To
-					}
-					next := map[WatchID]bool{}
-					for w := range sets[l] {
-						next[w] = true
-					}
-					ops := t.Ops
-					for _, op := range ops {
-						switch op.Kind {
-						case OpWatch:
-							next[op.Watch] = true
-						case OpUnwatch:
-							delete(next, op.Watch)
-						}
-					}
-					for w := range next {
-						if !sets[to][w] {
-							sets[to][w] = true
-							changed = true
-						}
-					}
-				}
-			}
-		}
-		out[ai] = sets
+func (sc *porScratch) enabled(t int) bool { return sc.enEpoch[t] == sc.epoch }
+
+// closure builds the stubborn set of seed in st and returns the number of
+// its enabled transitions (sc.members holds their positions), or false
+// when it has a visible enabled transition or at least limit enabled ones.
+func (p *POR) closure(st State, sc *porScratch, seed, limit int) (int, bool) {
+	s := p.s
+	sc.tEpoch++
+	if sc.tEpoch == 0 {
+		clear(sc.inT)
+		clear(sc.exitsEpoch)
+		sc.tEpoch = 1
 	}
-	return out
+	sc.members = sc.members[:0]
+	sc.queue = sc.queue[:0]
+	add := func(u int) {
+		if sc.inT[u] != sc.tEpoch {
+			sc.inT[u] = sc.tEpoch
+			sc.queue = append(sc.queue, int32(u))
+			p.countExit(st, sc, u)
+		}
+	}
+	add(seed)
+	for len(sc.queue) > 0 {
+		ti := int(sc.queue[len(sc.queue)-1])
+		sc.queue = sc.queue[:len(sc.queue)-1]
+		t := &s.Trans[ti]
+		if !sc.enabled(ti) {
+			p.enablers(st, sc, t, add)
+			continue
+		}
+		sc.members = append(sc.members, sc.pos[ti]-1)
+		if len(sc.members) >= limit {
+			return 0, false
+		}
+		if p.marks && len(t.Marks) > 0 {
+			return 0, false
+		}
+		// The moves of t's actor out of its location first: they conflict
+		// with t through the location, and then the actor cannot leave it
+		// outside T.
+		a := t.Actor
+		la := st[s.varBase+int(s.Actors[a].Loc)]
+		for _, u := range p.exits[a][la] {
+			add(int(u))
+		}
+		f := sc.f
+		f.reset()
+		p.footNow(st, sc.cur, t, f)
+		for _, o := range f.offs {
+			k := f.kind[o]
+			if k&accWrites != 0 && p.visible[o] && p.recordOf[o] != int32(t.Actor) {
+				return 0, false
+			}
+			for _, acc := range p.accessors[o] {
+				u := int(acc.t)
+				if sc.inT[u] == sc.tEpoch || !conflicting(k, acc.kind) || !p.mayOccur(st, sc, u) {
+					continue
+				}
+				if acc.cond >= 0 && p.keepPresent(st, sc, acc.cond, add) {
+					continue
+				}
+				add(u)
+			}
+		}
+	}
+	return len(sc.members), true
+}
+
+// keepPresent handles a conditional access that conflicts: when a node of
+// its condition exists in st, it adds the transitions that may remove
+// that node (so that none outside the set can; of the existing nodes, the
+// one with the fewest such transitions not in the set yet) and returns
+// true.
+func (p *POR) keepPresent(st State, sc *porScratch, cond int32, add func(int)) bool {
+	best, bestN := PathID(NoPath), -1
+	for _, q := range p.conds[cond] {
+		if st[q] == byte(Absent) {
+			continue
+		}
+		n := 0
+		p.writersOf(st, sc, int(q), accWr, func(int) { n++ })
+		if bestN < 0 || n < bestN {
+			best, bestN = q, n
+			if n == 0 {
+				break
+			}
+		}
+	}
+	if bestN < 0 {
+		return false
+	}
+	p.writersOf(st, sc, int(best), accWr, add)
+	return true
 }

@@ -68,7 +68,14 @@ type symRow struct {
 type config struct {
 	maxN, maxSym, maxLarge, spinMem, runs int
 	useSPIN                               bool
+	// porMax, porMaxSym and porSPIN bound the partial-order reduction
+	// section (por.go).
+	porMax, porMaxSym, porSPIN int
 }
+
+// counted holds the state counts the sections found, for the later
+// sections that compare with them: unreduced[n] and sym[n] of the family.
+var counted = struct{ unreduced, sym map[int]int }{map[int]int{}, map[int]int{}}
 
 // A section is one part of docs/performance.md: run measures (each
 // measurement in a process of its own, see measureChild) and returns the
@@ -109,6 +116,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxSym, "max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
 	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
 	fs.IntVar(&cfg.runs, "runs", 3, "time each configuration this many times and keep the fastest (complete) run")
+	fs.IntVar(&cfg.porMax, "por-max", 4, "largest N to run with partial-order reduction alone (0: no POR section)")
+	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 5, "largest N to run with partial-order and symmetry reductions together (N = 5: minutes of CPU; N = 6 is far beyond a minute)")
+	fs.IntVar(&cfg.porSPIN, "por-spin", 3, "largest N to give SPIN with its own partial-order reduction")
 	only := fs.String("sections", "", "comma-separated `NAMES` of the sections to run (default: all)")
 	child := fs.String("child", "", "internal: run one xbcheck measurement (\"xbcheck\") and print it as JSON")
 	n := fs.Int("n", 0, "internal: N of the child's run")
@@ -169,6 +179,7 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 				return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
 			}
 			r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
+			counted.unreduced[n] = m.Stats.States
 			fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s): %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
 				n, w, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
 		}
@@ -196,6 +207,9 @@ func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error)
 		}
 		fmt.Fprintf(stderr, "perf: N=%d unreduced: %s, %d states in %v, peak RSS %.0f MB\n", n, m.Verdict, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
 		rows = append(rows, largeRow{N: n, M: m})
+		if m.Verdict == checker.Ok {
+			counted.unreduced[n] = m.Stats.States
+		}
 	}
 	if len(rows) == 0 {
 		return "", nil
@@ -218,6 +232,7 @@ func runSymmetry(ctx context.Context, cfg config, stderr io.Writer) (string, err
 			return "", fmt.Errorf("N=%d symmetry: %v", n, err)
 		}
 		sr := symRow{N: n, M: m}
+		counted.sym[n] = m.Stats.States
 		fmt.Fprintf(stderr, "perf: N=%d symmetry: %d classes in %v, peak RSS %.0f MB\n", n, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS))
 		if cfg.useSPIN && n > cfg.maxN {
 			sr.SPINHC4 = spinSameMemory(ctx, n, m.PeakRSS, stderr)

@@ -125,7 +125,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	ckEvery := fs.Duration("checkpoint-every", checker.DefaultCheckpointEvery, "with --checkpoint, write one every `DURATION` (e.g. 30s, 10m), at the end of the level running then")
 	resumeDir := fs.String("resume", "", "continue each exploration from its checkpoint in `DIR` (same scenario, options and xbcheck), with the result of an uninterrupted run (a scenario without one there is checked from the start); checkpoints go on being written there unless --checkpoint names another DIR")
 	symmetry := fs.Bool("symmetry", true, "reduce by symmetry over interchangeable devices (safety properties); -symmetry=false to explore every state")
-	por := fs.Bool("por", false, "partial-order reduction (safety properties only; sound, see docs/model.md)")
+	por := fs.Bool("por", true, "partial-order reduction (safety properties only, with symmetry too; sound, see docs/model.md); -por=false to explore every interleaving")
 	exact := fs.Bool("exact", false, "store and compare full states instead of 64-bit fingerprints (no state can be missed; more memory)")
 	hashSeed := fs.Uint64("hash-seed", 0, "seed of the fingerprint function: another `SEED` is an independent trial of a fingerprinted run")
 	htmlDir := fs.String("html", "", "write a self-contained HTML report of the run, with a step-through of every counterexample, to `DIR`/index.html")
@@ -178,6 +178,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
 		return 2
 	}
+	// On by default, the reduction is left out silently where the checker
+	// would not use it (eventually-properties); asked for, it says why.
+	porAsked := false
+	fs.Visit(func(f *flag.Flag) { porAsked = porAsked || f.Name == "por" })
 	ck := ckFlags{dir: *ckDir, every: *ckEvery, resume: *resumeDir}
 	if err := ck.validate(); err != nil {
 		fmt.Fprintf(stderr, "xbcheck: %v\n", err)
@@ -191,7 +195,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	for _, f := range files {
 		opt := checker.Options{MaxStates: *maxStates, Workers: *workers, MemoryBudget: budget, Symmetry: *symmetry, Exact: *exact, HashSeed: *hashSeed}
-		sr := checkFile(ctx, f, opt, *por, ck, stderr)
+		sr := checkFile(ctx, f, opt, porMode{*por, porAsked}, ck, stderr)
 		if sr.Error != "" {
 			fmt.Fprintln(stderr, sr.Error)
 			code = 2
@@ -272,6 +276,15 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+func hasEventually(ps []checker.Property) bool {
+	for _, p := range ps {
+		if p.Kind == checker.Eventually {
+			return true
+		}
+	}
+	return false
+}
+
 // expand turns the arguments into scenario files: a directory stands for
 // its *.toml files, in name order.
 func expand(paths []string) ([]string, error) {
@@ -298,7 +311,11 @@ func expand(paths []string) ([]string, error) {
 	return out, nil
 }
 
-func checkFile(ctx context.Context, file string, flags checker.Options, por bool, ck ckFlags, stderr io.Writer) ScenarioReport {
+// porMode says whether partial-order reduction is on and whether it was
+// asked for on the command line.
+type porMode struct{ on, asked bool }
+
+func checkFile(ctx context.Context, file string, flags checker.Options, por porMode, ck ckFlags, stderr io.Writer) ScenarioReport {
 	sr := ScenarioReport{File: file}
 	c, err := scenario.Load(file)
 	if err != nil {
@@ -311,7 +328,7 @@ func checkFile(ctx context.Context, file string, flags checker.Options, por bool
 	sr.version = sp.Toolstack.Kind + " " + sp.Toolstack.Version
 	opt := flags
 	opt.Context = ctx
-	if por && c.POR != nil {
+	if por.on && c.POR != nil && (por.asked || !hasEventually(c.Properties)) {
 		opt.POR = c.POR
 	}
 	if opt.MaxStates == 0 {

@@ -1,0 +1,171 @@
+package model
+
+// The closure rules of the stubborn sets (see POR): which transitions may
+// still occur, and the necessary enabling sets of disabled ones.
+
+// mayOccur reports whether transition u can be taken from st before a
+// transition of the set being built.
+func (p *POR) mayOccur(st State, sc *porScratch, u int) bool {
+	if p.excluded[u] {
+		return false
+	}
+	s := p.s
+	t := &s.Trans[u]
+	b := t.Actor
+	lb := st[s.varBase+int(s.Actors[b].Loc)]
+	if t.From == AnyLoc || t.From == LocID(lb) {
+		return true
+	}
+	if !p.reach[b][lb][t.From] {
+		return false
+	}
+	// b cannot leave its location outside the set once all its moves out
+	// of it are in.
+	return sc.exitsEpoch[b] != sc.tEpoch || int(sc.exitsIn[b]) < len(p.exits[b][lb])
+}
+
+// countExit counts u, just added to the set, when it is a move of its
+// actor out of its location in st.
+func (p *POR) countExit(st State, sc *porScratch, u int) {
+	if p.excluded[u] {
+		return
+	}
+	s := p.s
+	t := &s.Trans[u]
+	b := t.Actor
+	lb := LocID(st[s.varBase+int(s.Actors[b].Loc)])
+	if (t.From != AnyLoc && t.From != lb) || t.To == SameLoc || t.To == lb {
+		return
+	}
+	if sc.exitsEpoch[b] != sc.tEpoch {
+		sc.exitsEpoch[b], sc.exitsIn[b] = sc.tEpoch, 0
+	}
+	sc.exitsIn[b]++
+}
+
+// enablers adds a necessary enabling set of t, disabled in st: transitions
+// one of which must be taken before t can be enabled.
+func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
+	s := p.s
+	if p.excluded[t.ID] {
+		return // a timer: held back by the key until the set moves
+	}
+	a := &s.Actors[t.Actor]
+	la := st[s.varBase+int(a.Loc)]
+	// The actor's own conditions (its domain running).
+	for i := range a.enabled {
+		if !s.eval(st, a, &a.enabled[i]) {
+			p.condWriters(st, sc, a, &a.enabled[i], add)
+			return
+		}
+	}
+	if t.From != AnyLoc && LocID(la) != t.From {
+		if !p.reach[t.Actor][la][t.From] {
+			return // never enabled again
+		}
+		for _, u := range p.exits[t.Actor][la] {
+			add(int(u))
+		}
+		return
+	}
+	if t.Watch != NoWatch {
+		w := s.watchOff + int(t.Watch)
+		if st[w] != watchPending {
+			want := accFire | accWr
+			if st[w] == watchOff {
+				want = accWr // only a registration makes it pending
+			}
+			p.writersOf(st, sc, w, want, add)
+			return
+		}
+	}
+	// The false guard condition with the fewest writers that may occur
+	// (a writer may be listed twice; it is added once).
+	found := false
+	sc.best2 = sc.best2[:0]
+	for i := range t.Guard {
+		c := &t.Guard[i]
+		if s.eval(st, a, c) {
+			continue
+		}
+		sc.tmp = sc.tmp[:0]
+		p.condWriters(st, sc, a, c, func(u int) { sc.tmp = append(sc.tmp, int32(u)) })
+		if !found || len(sc.tmp) < len(sc.best2) {
+			found = true
+			sc.best2, sc.tmp = sc.tmp, sc.best2
+		}
+		if len(sc.best2) == 0 {
+			break
+		}
+	}
+	if found {
+		for _, u := range sc.best2 {
+			add(int(u))
+		}
+		return
+	}
+	if t.Watch != NoWatch {
+		// An earlier case of the watch is enabled: what it reads.
+		for wi, x := range a.Watches {
+			if x != t.Watch {
+				continue
+			}
+			for _, ci := range a.handlers[wi] {
+				if ci == t.ID {
+					break
+				}
+				c := &s.Trans[ci]
+				if c.From != AnyLoc && c.From != LocID(la) {
+					continue
+				}
+				for i := range c.Guard {
+					p.condWriters(st, sc, a, &c.Guard[i], add)
+				}
+				add(ci)
+			}
+		}
+		return
+	}
+	// Its guard holds: a stutter. What it reads or writes.
+	f := p.static[t.ID]
+	for _, o := range f.offs {
+		p.writersOf(st, sc, int(o), accWrites, add)
+	}
+	for _, c := range f.conds {
+		for _, o := range c.acc.offs {
+			p.writersOf(st, sc, int(o), accWrites, add)
+		}
+	}
+}
+
+// writersOf adds the transitions that may occur and access offset o with
+// a kind in want.
+func (p *POR) writersOf(st State, sc *porScratch, o int, want uint8, add func(int)) {
+	for _, acc := range p.writers[o] {
+		u := int(acc.t)
+		if acc.kind&want != 0 && sc.inT[u] != sc.tEpoch && p.mayOccur(st, sc, u) {
+			add(u)
+		}
+	}
+}
+
+// condWriters adds the transitions that may make condition c true.
+func (p *POR) condWriters(st State, sc *porScratch, a *Actor, c *Cond, add func(int)) {
+	s := p.s
+	switch c.Kind {
+	case CondPresent:
+		p.writersOf(st, sc, int(c.Path), accEns|accWr, add) // creators
+	case CondAbsent:
+		p.writersOf(st, sc, int(c.Path), accWr, add) // removers
+	case CondEq, CondNe, CondIn:
+		p.writersOf(st, sc, int(c.Path), accWrites, add)
+	case CondVarEq, CondVarNe, CondVarIn:
+		p.writersOf(st, sc, s.varBase+int(c.Var), accWrites, add)
+	case CondConflict, CondNoConflict:
+		f := newFoot(s.size)
+		p.condFoot(a, c, f, nil, AnyLoc)
+		for _, o := range f.offs {
+			p.writersOf(st, sc, int(o), accWrites, add)
+		}
+	}
+}
