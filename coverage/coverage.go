@@ -10,7 +10,10 @@
 // "(·)": blkback(·), libxl-remove(·)), the version of the code the actor
 // stands for (the toolstack's, "libxl 4.17"; the Linux drivers, qemu and
 // the domains' lifecycle are unversioned in the model) and the
-// transition's name. Symmetry reduction stays on: a transition of one of
+// transition's name. A qemu serves several devices with the same code,
+// one transition per device named after it ("connect disk0"): there the
+// device's name is written "(·)" too ("connect (·)"), so that a
+// transition counts once whatever the scenarios call their disks. Symmetry reduction stays on: a transition of one of
 // several interchangeable devices fires in the representative state of
 // every state where it fires, under the same role.
 //
@@ -25,6 +28,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strings"
 	"sync/atomic"
 
 	"github.com/xbcheck/xbcheck/checker"
@@ -152,6 +156,9 @@ func (c *Collector) Add(name string, sys *model.System, fired []bool, complete b
 		}
 		for _, ti := range a.Trans {
 			k := Key{Actor: role, Transition: sys.Trans[ti].Name}
+			if a.Kind == model.Qemu {
+				k.Transition = servedDevice(sys, k.Transition)
+			}
 			if c.versions[k] == nil {
 				c.versions[k], c.firedIn[k] = map[string]bool{}, map[string]bool{}
 				c.order = append(c.order, k)
@@ -167,6 +174,17 @@ func (c *Collector) Add(name string, sys *model.System, fired []bool, complete b
 			}
 		}
 	}
+}
+
+// servedDevice writes "(·)" for the device name that ends a qemu
+// transition's name ("connect disk0" → "connect (·)").
+func servedDevice(sys *model.System, name string) string {
+	for _, d := range sys.Devices {
+		if strings.HasSuffix(name, " "+d.Name) {
+			return strings.TrimSuffix(name, d.Name) + "(·)"
+		}
+	}
+	return name
 }
 
 // Report summarises what was added, roles sorted by name.
