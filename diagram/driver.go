@@ -12,41 +12,24 @@ import (
 var Drivers = []string{"blkback", "blkfront", "pciback", "pcifront"}
 
 // DriverSystem builds the smallest system holding the Linux driver name
-// (blkback, netback, blkfront, netfront, pciback, pcifront, kbdfront or
-// fbfront) for one device, with every fault that adds a transition to it
+// (one of linux.Drivers) for one device, with every fault that adds a transition to it
 // allowed, and returns the system and the driver's actor.
 func DriverSystem(name string) (*model.System, int, error) {
 	b := model.NewBuilder("driver-" + name)
 	b.Allow("frontend-refuses-close")
 	b.Domain(0, "dom0", model.DomainRunning)
 	b.Domain(1, "guest", model.DomainRunning)
-	kind := map[string]string{
-		"blkback": "vbd", "blkfront": "vbd", "netback": "vif", "netfront": "vif",
-		"pciback": "pci", "pcifront": "pci", "kbdfront": "vkbd", "fbfront": "vfb",
-	}[name]
-	if kind == "" {
-		return nil, 0, fmt.Errorf("diagram: no driver %q (want one of blkback, blkfront, netback, netfront, pciback, pcifront, kbdfront, fbfront)", name)
+	ld, ok := linux.DriverByName(name)
+	if !ok {
+		var names []string
+		for _, d := range linux.Drivers {
+			names = append(names, d.Name)
+		}
+		return nil, 0, fmt.Errorf("diagram: no driver %q (want one of %s)", name, strings.Join(names, ", "))
 	}
+	kind := ld.Kinds[0]
 	di := b.NewDevice(model.DeviceSpec{Name: kind, Kind: kind, BEKind: kind, DevID: 0, FEDom: 1, BEDom: 0})
-	var a int
-	switch name {
-	case "blkback":
-		a = linux.Blkback(b, di, linux.Bound{})
-	case "netback":
-		a = linux.Netback(b, di, linux.Bound{})
-	case "blkfront":
-		a = linux.Blkfront(b, di, linux.Bound{}, linux.FrontOptions{RefuseClose: true})
-	case "netfront":
-		a = linux.Netfront(b, di, linux.Bound{}, linux.FrontOptions{RefuseClose: true})
-	case "pciback":
-		a = linux.Pciback(b, di, linux.Bound{}, 1)
-	case "pcifront":
-		a = linux.Pcifront(b, di, linux.Bound{})
-	case "kbdfront":
-		a = linux.Kbdfront(b, di, linux.Bound{})
-	case "fbfront":
-		a = linux.Fbfront(b, di, linux.Bound{})
-	}
+	a := ld.Add(b, di, linux.Bound{}, linux.Options{RefuseClose: true, PCISlots: 1})
 	sys, err := b.Build()
 	if err != nil {
 		return nil, 0, err

@@ -29,42 +29,36 @@ type driver struct {
 }
 
 // frontends and backends list the drivers, in the order messages list
-// them ("none", no actor, comes last).
+// them ("none", no actor, comes last): the Linux drivers of model/linux
+// (linux.Drivers, which says which kinds each serves), then qemu and
+// xend's xenfb.
 var (
-	frontends = []driver{
-		{name: "blkfront", serves: []string{"vbd", "qdisk"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Blkfront(bl.b, di, start, linux.FrontOptions{RefuseClose: bl.b.Allowed("frontend-refuses-close")})
-		}},
-		{name: "netfront", serves: []string{"vif"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Netfront(bl.b, di, start, linux.FrontOptions{RefuseClose: bl.b.Allowed("frontend-refuses-close")})
-		}},
-		{name: "pcifront", serves: []string{"pci"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Pcifront(bl.b, di, start)
-		}},
-		{name: "kbdfront", serves: []string{"vkbd"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Kbdfront(bl.b, di, start)
-		}},
-		{name: "fbfront", serves: []string{"vfb"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Fbfront(bl.b, di, start)
-		}},
-	}
-	backends = []driver{
-		{name: "blkback", serves: []string{"vbd"}, devd: true, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Blkback(bl.b, di, start)
-		}},
-		{name: "netback", serves: []string{"vif"}, devd: true, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Netback(bl.b, di, start)
-		}},
-		{name: "pciback", serves: []string{"pci"}, add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
-			return linux.Pciback(bl.b, di, start, pciSlots)
-		}},
-		{name: "qemu", serves: []string{"qdisk", "vfb", "vkbd"}, add: func(bl *builder, di int, sd *Device, _ linux.Bound) int {
+	frontends = linuxDrivers(true)
+	backends  = append(linuxDrivers(false),
+		driver{name: "qemu", serves: []string{"qdisk", "vfb", "vkbd"}, add: func(bl *builder, di int, sd *Device, _ linux.Bound) int {
 			bl.qemuDevice(di, sd)
 			return -1
 		}},
-		{name: "xenfb", serves: []string{"vfb", "vkbd"}, toolstack: "xend"},
-	}
+		driver{name: "xenfb", serves: []string{"vfb", "vkbd"}, toolstack: "xend"},
+	)
 )
+
+// linuxDrivers returns linux.Drivers' frontends (or backends) as drivers
+// of a scenario: blkback and netback are served by xl devd in a driver
+// domain.
+func linuxDrivers(frontend bool) []driver {
+	var ds []driver
+	for _, ld := range linux.Drivers {
+		if ld.Frontend != frontend {
+			continue
+		}
+		ds = append(ds, driver{name: ld.Name, serves: ld.Kinds, devd: ld.Name == "blkback" || ld.Name == "netback",
+			add: func(bl *builder, di int, _ *Device, start linux.Bound) int {
+				return ld.Add(bl.b, di, start, linux.Options{RefuseClose: bl.b.Allowed("frontend-refuses-close"), PCISlots: pciSlots})
+			}})
+	}
+	return ds
+}
 
 // pciSlots is how many PCI functions (dev-N) a pci device can hold in the
 // model.
