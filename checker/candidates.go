@@ -48,10 +48,10 @@ func trimmed[T any](s []T) []T {
 }
 
 // refill returns dst holding a copy of src: dst's array when it has room
-// and is not more than twice the size needed, otherwise a new one of
+// and is at most half again the size needed, otherwise a new one of
 // about the size.
 func refill[T any](dst, src []T) []T {
-	if cap(dst) < len(src) || cap(dst) > 2*len(src)+64 {
+	if cap(dst) < len(src) || cap(dst) > len(src)+len(src)/2+64 {
 		dst = make([]T, 0, len(src)+len(src)/8)
 	}
 	return append(dst[:0], src...)

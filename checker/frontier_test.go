@@ -2,7 +2,9 @@ package checker
 
 import (
 	"math/rand/v2"
+	"runtime/debug"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 )
@@ -75,5 +77,37 @@ func TestFrontierRuns(t *testing.T) {
 		if diff := cmp.Diff(want[c.base], buf[:size]); diff != "" {
 			t.Fatalf("chunk at %d of %d states: first state differs:\n%s", c.base, n, diff)
 		}
+	}
+}
+
+// TestCheckRestoresGC: a check runs the collector at checkGCPercent when
+// the process has the default, and puts the default back; a GOGC the
+// process set is kept.
+func TestCheckRestoresGC(t *testing.T) {
+	m := newToy(1, 1)
+	p := Property{Name: "true", Kind: Invariant, State: func([]byte) bool { return true }}
+	var during int
+	opt := Options{Progress: func(Progress) {}, ProgressEvery: time.Hour}
+	hook := SetTestHook(func(event string, depth int) bool {
+		if event == "level" && depth == 0 {
+			during = debug.SetGCPercent(-1)
+			debug.SetGCPercent(during)
+		}
+		return false
+	})
+	defer hook()
+	prev := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(prev)
+	Check(m, []Property{p}, opt)
+	if during != checkGCPercent {
+		t.Errorf("GC percent during the check %d, want %d", during, checkGCPercent)
+	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("GC percent after the check %d, want 100 back", got)
+	}
+	debug.SetGCPercent(50)
+	Check(m, []Property{p}, opt)
+	if during != 50 {
+		t.Errorf("GC percent during a check under GOGC=50: %d, want 50 kept", during)
 	}
 }
