@@ -383,38 +383,6 @@ const (
 	AnyTime
 )
 
-// Domain run states, the values of System.Domains variables, as the
-// hypervisor reports them (xc_domain_getinfo) and as xenstored and libxl
-// react to them (Xen RELEASE-4.17.0):
-//
-//   - running, paused: listed; a paused domain's drivers do not run.
-//   - crashed, shutdown: listed with the shutdown flag (a crash is a
-//     shutdown with reason crash); the domain runs no more, but xenstored
-//     keeps its nodes: C xenstored's check_domains only sets
-//     domain->shutdown and fires @releaseDomain ("if (!dominfo.dying)
-//     continue;"), oxenstored's Domains.cleanup only notifies ("if
-//     info.Xenctrl.dying then dead_dom := id :: !dead_dom else notify :=
-//     true").
-//   - dying: xc_domain_destroy was called; still listed, with the dying
-//     flag, until the last reference to it goes. Both daemons release it
-//     and, from 4.17 (XSA-419), delete the nodes it owns (OpDomainGone).
-//     libxl_domain_info still finds it.
-//   - gone: no longer listed. xenstored releases it as a dying one
-//     (C: get_domain_info fails; oxenstored: Xenctrl.Error), and
-//     libxl_domain_info returns ERROR_DOMAIN_NOTFOUND (ERROR_INVAL before
-//     4.6, b0e0f7270c).
-const (
-	DomainRunning uint8 = iota
-	DomainPaused
-	DomainCrashed
-	DomainShutdown
-	DomainDying
-	DomainUnlisted // "gone"
-)
-
-// DomainStateNames names the domain run states.
-var DomainStateNames = []string{"running", "paused", "crashed", "shutdown", "dying", "gone"}
-
 // A State is one global state: xenstore, every variable, every watch and every
 // open transaction, packed into a fixed number of bytes. The byte layout
 // belongs to its System.
