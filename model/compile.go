@@ -327,16 +327,7 @@ func (s *System) fastMoves(st, next State, ai int, yield func(t *Transition, nex
 			if !s.holds(st, a, c) {
 				continue
 			}
-			t := c.t
-			copy(next, st)
-			s.apply(st, next, a, t)
-			if !c.moves && string(next) == string(st) {
-				continue // a step that changes nothing is a stutter, not a move
-			}
-			if a.Fair && t.Fault == "" && !t.Slow {
-				urgent = true
-			}
-			if !yield(t, next) {
+			if s.move(st, next, a, c.t, c.moves, &urgent, yield) {
 				return urgent, true
 			}
 		}
@@ -350,12 +341,8 @@ func (s *System) fastMoves(st, next State, ai int, yield func(t *Transition, nex
 			c := &list[i]
 			t := c.t
 			if (t.From == AnyLoc || byte(t.From) == loc) && s.holds(st, a, c) {
-				if a.Fair {
-					urgent = true
-				}
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if !yield(t, next) {
+				urgent = urgent || a.Fair
+				if s.takeCase(st, next, a, t, yield) {
 					return urgent, true
 				}
 				break

@@ -229,33 +229,18 @@ func (p *POR) footNow(st, cur State, t *Transition, f *foot) {
 	if t.Watch != NoWatch {
 		w := s.watchOff + int(t.Watch)
 		f.add(w, accRd|accWr)
-		for wi, x := range a.Watches {
-			if x != t.Watch {
-				continue
-			}
-			for _, ci := range a.handlers[wi] {
-				if ci == t.ID {
-					break
-				}
-				c := &s.Trans[ci]
-				for i := range c.Guard {
-					p.condFoot(a, &c.Guard[i], f, s.OpenBody(st, t.Actor), AnyLoc)
-				}
+		for _, ci := range a.earlierCases(t) {
+			c := &s.Trans[ci]
+			for i := range c.Guard {
+				p.condFoot(a, &c.Guard[i], f, s.OpenBody(st, t.Actor), AnyLoc)
 			}
 		}
 		cur[w] = watchOn
 	}
-	rec := func(k uint8) {
-		for i := 0; i < 3+a.txnReads; i++ {
-			f.add(a.txnSlot+i, k)
-		}
-	}
+	rec := func(k uint8) { recFoot(a, k, f) }
 	switch t.Kind {
 	case TxnBody:
-		rec(accWr)
-		for _, q := range t.readSet {
-			f.add(int(q), accRd)
-		}
+		bodyFoot(a, t, f)
 	case Commit:
 		rec(accRd | accWr)
 		body := s.OpenBody(st, t.Actor)
@@ -417,21 +402,44 @@ func (p *POR) rmNow(q PathID, cur State, f *foot) {
 	if cur[q] == byte(Absent) {
 		return
 	}
-	var sub func(x PathID)
-	sub = func(x PathID) {
-		f.add(int(x), accWr)
-		if o := s.Paths[x].aclSlot; o >= 0 {
-			f.add(o, accWr) // a removal clears the SET_PERMS flag
-		}
-		p.touchFoot(x, f)
-		for _, c := range s.Paths[x].Children {
-			sub(c)
-		}
-	}
-	sub(q)
+	p.subtreeFoot(q, f)
 	if par := s.Paths[q].Parent; par != NoPath {
 		p.touchFoot(par, f)
 	}
 	p.fireFoot(s.Paths[q].onRemove, f)
 	s.rm(cur, q)
+}
+
+// recFoot adds actor a's open-transaction record (its body's id, the
+// conflict flag, the values read), if it has one, with kind k.
+func recFoot(a *Actor, k uint8, f *foot) {
+	if a.txnSlot < 0 {
+		return
+	}
+	for i := 0; i < 3+a.txnReads; i++ {
+		f.add(a.txnSlot+i, k)
+	}
+}
+
+// bodyFoot adds what transaction body t does: it writes its actor's
+// record and reads the nodes the record keeps.
+func bodyFoot(a *Actor, t *Transition, f *foot) {
+	recFoot(a, accWr, f)
+	for _, q := range t.readSet {
+		f.add(int(q), accRd)
+	}
+}
+
+// subtreeFoot adds the removal of node q and everything below it: each
+// node written (and its SET_PERMS flag cleared), with C xenstored's
+// record of the change.
+func (p *POR) subtreeFoot(q PathID, f *foot) {
+	f.add(int(q), accWr)
+	if o := p.s.Paths[q].aclSlot; o >= 0 {
+		f.add(o, accWr)
+	}
+	p.touchFoot(q, f)
+	for _, c := range p.s.Paths[q].Children {
+		p.subtreeFoot(c, f)
+	}
 }

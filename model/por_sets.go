@@ -106,23 +106,15 @@ func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
 	}
 	if t.Watch != NoWatch {
 		// An earlier case of the watch is enabled: what it reads.
-		for wi, x := range a.Watches {
-			if x != t.Watch {
+		for _, ci := range a.earlierCases(t) {
+			c := &s.Trans[ci]
+			if c.From != AnyLoc && c.From != LocID(la) {
 				continue
 			}
-			for _, ci := range a.handlers[wi] {
-				if ci == t.ID {
-					break
-				}
-				c := &s.Trans[ci]
-				if c.From != AnyLoc && c.From != LocID(la) {
-					continue
-				}
-				for i := range c.Guard {
-					p.condWriters(st, sc, a, &c.Guard[i], add)
-				}
-				add(ci)
+			for i := range c.Guard {
+				p.condWriters(st, sc, a, &c.Guard[i], add)
 			}
+			add(ci)
 		}
 		return
 	}

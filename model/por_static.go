@@ -34,19 +34,10 @@ func (p *POR) footStatic(t *Transition) *foot {
 			}
 		}
 	}
-	rec := func(k uint8) {
-		if a.txnSlot >= 0 {
-			for i := 0; i < 3+a.txnReads; i++ {
-				f.add(a.txnSlot+i, k)
-			}
-		}
-	}
+	rec := func(k uint8) { recFoot(a, k, f) }
 	switch t.Kind {
 	case TxnBody:
-		rec(accWr)
-		for _, q := range t.readSet {
-			f.add(int(q), accRd)
-		}
+		bodyFoot(a, t, f)
 	case Commit:
 		rec(accRd | accWr)
 		for _, b := range p.bodiesAt(a, t.From) {
@@ -100,17 +91,6 @@ func (p *POR) footStatic(t *Transition) *foot {
 func (p *POR) opStatic(op *Op, f *foot) {
 	s := p.s
 	cx := s.Conflict == CXenstored
-	var subtree func(q PathID)
-	subtree = func(q PathID) {
-		f.add(int(q), accWr)
-		if o := s.Paths[q].aclSlot; o >= 0 {
-			f.add(o, accWr) // a removal clears the SET_PERMS flag
-		}
-		p.touchFoot(q, f)
-		for _, c := range s.Paths[q].Children {
-			subtree(c)
-		}
-	}
 	// write: the parents a WRITE may create, the node, its watches.
 	write := func(q PathID, k uint8) {
 		for a := s.Paths[q].Parent; a != NoPath && !p.permanent[a]; a = s.Paths[a].Parent {
@@ -127,7 +107,7 @@ func (p *POR) opStatic(op *Op, f *foot) {
 	}
 	rm := func(q PathID) {
 		f.add(int(q), accEx)
-		subtree(q)
+		p.subtreeFoot(q, f)
 		if par := s.Paths[q].Parent; par != NoPath {
 			p.touchFoot(par, f)
 		}

@@ -256,16 +256,8 @@ func (g *pmlGen) enabled(a *Actor, t *Transition) string {
 	if t.Watch != NoWatch {
 		e = fmt.Sprintf("(%s == 2 && %s)", g.get(g.s.watchOff+int(t.Watch)), e)
 		// Only the first enabled case of the watch is taken.
-		for wi, w := range a.Watches {
-			if w != t.Watch {
-				continue
-			}
-			for _, ci := range a.handlers[wi] {
-				if ci == t.ID {
-					break
-				}
-				e += " && !" + g.guardOf(a, &g.s.Trans[ci])
-			}
+		for _, ci := range a.earlierCases(t) {
+			e += " && !" + g.guardOf(a, &g.s.Trans[ci])
 		}
 	}
 	if t.Timeout > 0 && g.s.Timers == LastResort {

@@ -73,18 +73,8 @@ func (s *System) actorMoves(st, next State, ai int, yield func(t *Transition, ne
 	loc := st[s.varBase+int(a.Loc)]
 	for _, ti := range a.byLoc[loc] {
 		t := &s.Trans[ti]
-		if s.evalAll(st, a, t.Guard) {
-			copy(next, st)
-			s.apply(st, next, a, t)
-			if bytes.Equal(next, st) {
-				continue // a step that changes nothing is a stutter, not a move
-			}
-			if a.Fair && t.Fault == "" && !t.Slow {
-				urgent = true
-			}
-			if !yield(t, next) {
-				return urgent, true
-			}
+		if s.evalAll(st, a, t.Guard) && s.move(st, next, a, t, false, &urgent, yield) {
+			return urgent, true
 		}
 	}
 	for wi, w := range a.Watches {
@@ -94,12 +84,8 @@ func (s *System) actorMoves(st, next State, ai int, yield func(t *Transition, ne
 		for _, ti := range a.handlers[wi] {
 			t := &s.Trans[ti]
 			if (t.From == AnyLoc || byte(t.From) == loc) && s.evalAll(st, a, t.Guard) {
-				if a.Fair {
-					urgent = true
-				}
-				copy(next, st)
-				s.apply(st, next, a, t)
-				if !yield(t, next) {
+				urgent = urgent || a.Fair
+				if s.takeCase(st, next, a, t, yield) {
 					return urgent, true
 				}
 				break
@@ -306,4 +292,47 @@ func (s *System) closeTxn(st State, a *Actor) {
 	for i := 0; i < 3+a.txnReads; i++ {
 		st[slot+i] = 0
 	}
+}
+
+// takeCase takes handler case t of actor a, the first enabled case of its
+// watch, into next, and reports whether yield asked to stop.
+func (s *System) takeCase(st, next State, a *Actor, t *Transition, yield func(t *Transition, next State) bool) bool {
+	copy(next, st)
+	s.apply(st, next, a, t)
+	return !yield(t, next)
+}
+
+// earlierCases returns the handler cases of t's watch that come before t:
+// only the first enabled case of a watch is taken.
+func (a *Actor) earlierCases(t *Transition) []int {
+	for wi, w := range a.Watches {
+		if w != t.Watch {
+			continue
+		}
+		cases := a.handlers[wi]
+		for i, ci := range cases {
+			if ci == t.ID {
+				return cases[:i]
+			}
+		}
+		return cases
+	}
+	return nil
+}
+
+// move takes transition t of actor a, enabled in st, into next and yields
+// it, unless it is a stutter (a step that changes nothing is no move;
+// moves says t always changes the state). A fair actor's move that is not
+// a fault and not slow sets urgent (it holds LastResort timers back).
+// move reports whether yield asked to stop.
+func (s *System) move(st, next State, a *Actor, t *Transition, moves bool, urgent *bool, yield func(t *Transition, next State) bool) bool {
+	copy(next, st)
+	s.apply(st, next, a, t)
+	if !moves && bytes.Equal(next, st) {
+		return false
+	}
+	if a.Fair && t.Fault == "" && !t.Slow {
+		*urgent = true
+	}
+	return !yield(t, next)
 }

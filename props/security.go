@@ -17,19 +17,8 @@ import (
 var securityProperties = []Def{
 	{
 		Name: "guest-changes-own-nodes-only", Kind: checker.StepInvariant, Symmetric: true,
-		Doc: "Security: nothing outside an unprivileged domain's own nodes changes by its hand: a step of an actor in domain d > 0 changes (writes, creates or removes) only nodes d owns in the toolstack's layout (a guest: its devices' frontend directories; a driver domain: its backend directories). Source: the lists of libxl__device_generic_add (libxl_device.c) and libxl__domain_make (libxl_create.c), RELEASE-4.17.0, checked by xenstored's perm_for_conn (xenstored_core.c).",
-		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
-			d := s.Actors[t.Actor].Domain
-			if d <= 0 {
-				return true
-			}
-			for i := range s.Paths {
-				if o := s.PathOffset(model.PathID(i)); s.Paths[i].Owner != d && pre[o] != post[o] {
-					return false
-				}
-			}
-			return true
-		},
+		Doc:   "Security: nothing outside an unprivileged domain's own nodes changes by its hand: a step of an actor in domain d > 0 changes (writes, creates or removes) only nodes d owns in the toolstack's layout (a guest: its devices' frontend directories; a driver domain: its backend directories). Source: the lists of libxl__device_generic_add (libxl_device.c) and libxl__domain_make (libxl_create.c), RELEASE-4.17.0, checked by xenstored's perm_for_conn (xenstored_core.c).",
+		step:  ownNodesOnly,
 		reads: allPathReads(false),
 		promela: func(s *model.System, t, _ *model.Transition, pre, post func(int) string) []string {
 			d := s.Actors[t.Actor].Domain
@@ -69,27 +58,8 @@ var securityProperties = []Def{
 	},
 	{
 		Name: "backend-written-by-trusted", Kind: checker.StepInvariant, Symmetric: true,
-		Doc: "Security: a device's backend directory changes only by the hand of dom0 (toolstack, scripts, qemu, dom0's backends), of the backend domain, or of xenstored; never by an actor of the frontend's domain. So a backend only ever sees its own state and the toolstack's entries there, and takes no step its code does not take on them. Source: backend_perms [{backend, NONE}, {guest, READ}] of libxl__device_generic_add (libxl_device.c, RELEASE-4.17.0).",
-		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
-			d := s.Actors[t.Actor].Domain
-			if d <= 0 {
-				return true
-			}
-			for di := range s.Devices {
-				dev := &s.Devices[di]
-				if d != dev.FEDom || d == dev.BEDom {
-					continue
-				}
-				dir := s.Paths[dev.BEDir].Name
-				for i := range s.Paths {
-					o := s.PathOffset(model.PathID(i))
-					if pre[o] != post[o] && (i == int(dev.BEDir) || strings.HasPrefix(s.Paths[i].Name, dir+"/")) {
-						return false
-					}
-				}
-			}
-			return true
-		},
+		Doc:  "Security: a device's backend directory changes only by the hand of dom0 (toolstack, scripts, qemu, dom0's backends), of the backend domain, or of xenstored; never by an actor of the frontend's domain. So a backend only ever sees its own state and the toolstack's entries there, and takes no step its code does not take on them. Source: backend_perms [{backend, NONE}, {guest, READ}] of libxl__device_generic_add (libxl_device.c, RELEASE-4.17.0).",
+		step: backendUntouchedByGuest,
 		reads: func(s *model.System, add func(int)) bool {
 			for _, ps := range backendSubtrees(s) {
 				for _, p := range ps {
@@ -102,6 +72,45 @@ var securityProperties = []Def{
 			return unchanged(s, guestsBackendPaths(s, s.Actors[t.Actor].Domain), pre, post)
 		},
 	},
+}
+
+// ownNodesOnly: a step of an actor in domain d > 0 changes only nodes d
+// owns.
+func ownNodesOnly(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+	d := s.Actors[t.Actor].Domain
+	if d <= 0 {
+		return true
+	}
+	for i := range s.Paths {
+		if o := s.PathOffset(model.PathID(i)); s.Paths[i].Owner != d && pre[o] != post[o] {
+			return false
+		}
+	}
+	return true
+}
+
+// backendUntouchedByGuest: a step of an actor in a device's frontend
+// domain (not also its backend domain) changes nothing in the device's
+// backend directory.
+func backendUntouchedByGuest(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
+	d := s.Actors[t.Actor].Domain
+	if d <= 0 {
+		return true
+	}
+	for di := range s.Devices {
+		dev := &s.Devices[di]
+		if d != dev.FEDom || d == dev.BEDom {
+			continue
+		}
+		dir := s.Paths[dev.BEDir].Name
+		for i := range s.Paths {
+			o := s.PathOffset(model.PathID(i))
+			if pre[o] != post[o] && (i == int(dev.BEDir) || strings.HasPrefix(s.Paths[i].Name, dir+"/")) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 // foreignPaths lists the nodes domain d does not own.
