@@ -28,6 +28,7 @@ import (
 	"regexp"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync/atomic"
 
@@ -86,14 +87,13 @@ type Collector struct {
 	versions map[Key]map[string]bool
 	firedIn  map[Key]map[string]bool
 	roles    map[string]map[string]bool // role → scenarios
-	rolesV   map[string]map[string]bool // role → versions
 	inc      []string
 }
 
 // NewCollector returns an empty Collector.
 func NewCollector() *Collector {
 	return &Collector{fired: map[Key]bool{}, versions: map[Key]map[string]bool{}, firedIn: map[Key]map[string]bool{},
-		roles: map[string]map[string]bool{}, rolesV: map[string]map[string]bool{}}
+		roles: map[string]map[string]bool{}}
 }
 
 var served = regexp.MustCompile(`\([^)]*\)`)
@@ -148,12 +148,9 @@ func (c *Collector) Add(name string, sys *model.System, fired []bool, complete b
 		}
 		role, v := Role(a.Name), version(a)
 		if c.roles[role] == nil {
-			c.roles[role], c.rolesV[role] = map[string]bool{}, map[string]bool{}
+			c.roles[role] = map[string]bool{}
 		}
 		c.roles[role][name] = true
-		if v != "" {
-			c.rolesV[role][v] = true
-		}
 		for _, ti := range a.Trans {
 			k := Key{Actor: role, Transition: sys.Trans[ti].Name}
 			if a.Kind == model.Qemu {
@@ -190,13 +187,15 @@ func servedDevice(sys *model.System, name string) string {
 // Report summarises what was added, roles sorted by name.
 func (c *Collector) Report() Report {
 	byRole := map[string]*Actor{}
+	roleVersions := map[string]map[string]bool{} // the union of its transitions'
 	var rep Report
 	for _, k := range c.order {
 		a := byRole[k.Actor]
 		if a == nil {
-			a = &Actor{Actor: k.Actor, Scenarios: len(c.roles[k.Actor]), Versions: sortedVersions(c.rolesV[k.Actor])}
-			byRole[k.Actor] = a
+			a = &Actor{Actor: k.Actor, Scenarios: len(c.roles[k.Actor])}
+			byRole[k.Actor], roleVersions[k.Actor] = a, map[string]bool{}
 		}
+		maps.Copy(roleVersions[k.Actor], c.versions[k])
 		a.Total++
 		rep.Total++
 		if c.fired[k] {
@@ -206,7 +205,8 @@ func (c *Collector) Report() Report {
 		a.Transitions = append(a.Transitions, Transition{Name: k.Transition, Fired: c.fired[k],
 			Versions: sortedVersions(c.versions[k]), FiredIn: sortedVersions(c.firedIn[k])})
 	}
-	for _, a := range byRole {
+	for r, a := range byRole {
+		a.Versions = sortedVersions(roleVersions[r])
 		rep.Actors = append(rep.Actors, *a)
 	}
 	sort.Slice(rep.Actors, func(i, j int) bool { return rep.Actors[i].Actor < rep.Actors[j].Actor })
@@ -247,10 +247,7 @@ var digits = regexp.MustCompile(`\d+`)
 func numbers(s string) []int {
 	var ns []int
 	for _, m := range digits.FindAllString(s, -1) {
-		n := 0
-		for _, c := range m {
-			n = n*10 + int(c-'0')
-		}
+		n, _ := strconv.Atoi(m)
 		ns = append(ns, n)
 	}
 	return ns
