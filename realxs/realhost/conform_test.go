@@ -151,18 +151,38 @@ func (s *session) mark(what string) string {
 	return label
 }
 
-// run runs argv in dom0 and records it.
-func (s *session) run(o *Observation, argv ...string) Command {
+// exec runs argv in dom0, logs it with its output, and returns its
+// result; failing to run it fails the test.
+func (s *session) exec(argv ...string) xenhost.Result {
 	s.t.Helper()
 	res, err := s.h.Run(s.ctx, argv...)
 	if err != nil {
 		s.t.Fatalf("%s: %v", strings.Join(argv, " "), err)
 	}
+	s.t.Logf("dom0$ %s → %d in %v %s", strings.Join(argv, " "), res.ExitCode, res.Duration.Round(time.Millisecond),
+		strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
+	return res
+}
+
+// exists reports whether node p exists; an error other than ENOENT fails
+// the test.
+func (s *session) exists(p string) bool {
+	s.t.Helper()
+	_, err := s.xs.Read(s.ctx, p)
+	if err != nil && !errors.Is(err, realxs.ENOENT) {
+		s.t.Fatalf("read %s: %v", p, err)
+	}
+	return err == nil
+}
+
+// run runs argv in dom0 and records it.
+func (s *session) run(o *Observation, argv ...string) Command {
+	s.t.Helper()
+	res := s.exec(argv...)
 	c := Command{Where: "dom0", Argv: argv, ExitCode: res.ExitCode, Duration: res.Duration}
 	if res.ExitCode != 0 {
 		c.Output = strings.TrimSpace(string(res.Stderr) + string(res.Stdout))
 	}
-	s.t.Logf("dom0$ %s → %d in %v %s", strings.Join(argv, " "), res.ExitCode, res.Duration.Round(time.Millisecond), c.Output)
 	if o != nil {
 		o.Commands = append(o.Commands, c)
 	}

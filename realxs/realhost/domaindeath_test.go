@@ -4,7 +4,6 @@ package realhost
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -62,28 +61,8 @@ func domainDeath(t *testing.T, daemon string) {
 	h := boot(t, daemon)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	xs, err := h.DialXenstore(ctx)
-	if err != nil {
-		t.Fatalf("xenstore: %v", err)
-	}
-	defer xs.Close()
-	run := func(argv ...string) xenhost.Result {
-		t.Helper()
-		res, err := h.Run(ctx, argv...)
-		if err != nil {
-			t.Fatalf("%s: %v", strings.Join(argv, " "), err)
-		}
-		t.Logf("dom0$ %s → %d in %v %s", strings.Join(argv, " "), res.ExitCode, res.Duration.Round(time.Millisecond),
-			strings.TrimSpace(string(res.Stderr)+string(res.Stdout)))
-		return res
-	}
-	exists := func(p string) bool {
-		_, err := xs.Read(ctx, p)
-		if err != nil && !errors.Is(err, realxs.ENOENT) {
-			t.Fatalf("read %s: %v", p, err)
-		}
-		return err == nil
-	}
+	s := newSession(t, ctx, h)
+	xs, run, exists := s.xs, s.exec, s.exists
 
 	g, err := h.CreateGuest(ctx, xenhost.GuestConfig{Name: "dd1", Disks: []string{"/data/dd1.img,raw,xvda,w"}, OnCrash: "preserve"})
 	if err != nil {

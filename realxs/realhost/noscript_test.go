@@ -4,13 +4,10 @@ package realhost
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/xbcheck/xbcheck/realxs"
 	"github.com/xbcheck/xbcheck/realxs/xenhost"
 )
 
@@ -32,40 +29,8 @@ func TestScriptKeyMissing(t *testing.T) {
 	h := boot(t, xenhost.CXenstored)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
-	xs, err := h.DialXenstore(ctx)
-	if err != nil {
-		t.Fatalf("xenstore: %v", err)
-	}
-	defer xs.Close()
-	run := func(argv ...string) xenhost.Result {
-		t.Helper()
-		r, err := h.Run(ctx, argv...)
-		if err != nil {
-			t.Fatalf("%s: %v", strings.Join(argv, " "), err)
-		}
-		t.Logf("%s: exit %d (%v)\n%s%s", strings.Join(argv, " "), r.ExitCode, r.Duration.Round(100*time.Millisecond), r.Stdout, r.Stderr)
-		return r
-	}
-	waitFor := func(path string, d time.Duration, cond func(string, bool) bool) bool {
-		deadline := time.Now().Add(d)
-		for {
-			v, err := xs.Read(ctx, path)
-			if cond(string(v), err == nil) {
-				return true
-			}
-			if time.Now().After(deadline) {
-				return false
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
-	exists := func(path string) bool {
-		_, err := xs.Read(ctx, path)
-		if err != nil && !errors.Is(err, realxs.ENOENT) {
-			t.Fatalf("read %s: %v", path, err)
-		}
-		return err == nil
-	}
+	s := newSession(t, ctx, h)
+	xs, run, exists, waitFor := s.xs, s.exec, s.exists, s.waitFor
 	for _, f := range []string{"ns1", "ns2", "ns3"} {
 		run("truncate", "-s", "8M", "/data/"+f+".img")
 	}
