@@ -237,12 +237,11 @@ func (p *POR) footNow(st, cur State, t *Transition, f *foot) {
 		}
 		cur[w] = watchOn
 	}
-	rec := func(k uint8) { recFoot(a, k, f) }
 	switch t.Kind {
 	case TxnBody:
 		bodyFoot(a, t, f)
 	case Commit:
-		rec(accRd | accWr)
+		recFoot(a, accRd|accWr, f)
 		body := s.OpenBody(st, t.Actor)
 		s.closeTxn(cur, a)
 		if body != nil {
@@ -254,7 +253,7 @@ func (p *POR) footNow(st, cur State, t *Transition, f *foot) {
 			p.opNow(&t.Ops[i], a.Domain, cur, f)
 		}
 	case EAGAIN:
-		rec(accRd | accWr)
+		recFoot(a, accRd|accWr, f)
 		s.closeTxn(cur, a)
 		for i := range t.Ops {
 			p.opNow(&t.Ops[i], a.Domain, cur, f)

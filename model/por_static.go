@@ -34,12 +34,11 @@ func (p *POR) footStatic(t *Transition) *foot {
 			}
 		}
 	}
-	rec := func(k uint8) { recFoot(a, k, f) }
 	switch t.Kind {
 	case TxnBody:
 		bodyFoot(a, t, f)
 	case Commit:
-		rec(accRd | accWr)
+		recFoot(a, accRd|accWr, f)
 		for _, b := range p.bodiesAt(a, t.From) {
 			for i := range b.Ops {
 				p.opStatic(&b.Ops[i], f)
@@ -49,7 +48,7 @@ func (p *POR) footStatic(t *Transition) *foot {
 			p.opStatic(&t.Ops[i], f)
 		}
 	case EAGAIN:
-		rec(accRd | accWr)
+		recFoot(a, accRd|accWr, f)
 		for i := range t.Ops {
 			p.opStatic(&t.Ops[i], f)
 		}
