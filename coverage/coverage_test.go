@@ -37,21 +37,10 @@ func TestExploreRecordsWhatFires(t *testing.T) {
 	}
 	// What a search of the model itself finds enabled.
 	want := make([]bool, len(c.System.Trans))
-	seen := map[string]bool{}
-	queue := []model.State{c.System.Initial()}
-	seen[string(queue[0])] = true
-	for len(queue) > 0 {
-		st := queue[0]
-		queue = queue[1:]
-		c.System.Successors(st, make(model.State, c.System.Size()), func(tr *model.Transition, next model.State) bool {
-			want[tr.ID] = true
-			if !seen[string(next)] {
-				seen[string(next)] = true
-				queue = append(queue, append(model.State(nil), next...))
-			}
-			return true
-		})
-	}
+	c.System.Walk(nil, func(_ model.State, tr *model.Transition, _ model.State) bool {
+		want[tr.ID] = true
+		return true
+	})
 	n := 0
 	for id := range want {
 		if fired[id] != want[id] {

@@ -66,3 +66,37 @@ func (s *System) WithTimers(t TimerSemantics) *System {
 	c.Timers = t
 	return &c
 }
+
+// Walk visits every state reachable from the initial one, breadth-first,
+// each once (states compared whole: for tests and small systems). It
+// calls state, when not nil, for each state, then step, when not nil, for
+// each transition enabled in it with its successor; the states are valid
+// only during the call. Walk stops when either returns false.
+func (s *System) Walk(state func(st State) bool, step func(st State, t *Transition, next State) bool) {
+	init := s.Initial()
+	seen := map[string]bool{string(init): true}
+	queue := []State{init}
+	buf := make(State, s.size)
+	for len(queue) > 0 {
+		st := queue[0]
+		queue = queue[1:]
+		if state != nil && !state(st) {
+			return
+		}
+		stop := false
+		s.Successors(st, buf, func(t *Transition, next State) bool {
+			if step != nil && !step(st, t, next) {
+				stop = true
+				return false
+			}
+			if !seen[string(next)] {
+				seen[string(next)] = true
+				queue = append(queue, append(State(nil), next...))
+			}
+			return true
+		})
+		if stop {
+			return
+		}
+	}
+}

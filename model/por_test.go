@@ -27,26 +27,19 @@ func TestPermanentPathsExist(t *testing.T) {
 		}
 		sys := c.System
 		perm := sys.PermanentPaths()
-		init := sys.Initial()
-		seen := map[string]bool{string(init): true}
-		queue := []model.State{init}
-		buf := make(model.State, sys.Size())
-		for len(queue) > 0 {
-			st := queue[0]
-			queue = queue[1:]
+		missing := false
+		sys.Walk(func(st model.State) bool {
 			for p, ok := range perm {
 				if ok && !sys.Exists(st, model.PathID(p)) {
 					t.Errorf("%s: %s is taken as permanent but is missing in a reachable state", filepath.Base(f), sys.Paths[p].Name)
-					return
+					missing = true
+					return false
 				}
 			}
-			sys.Successors(st, buf, func(_ *model.Transition, next model.State) bool {
-				if !seen[string(next)] {
-					seen[string(next)] = true
-					queue = append(queue, append(model.State(nil), next...))
-				}
-				return true
-			})
+			return true
+		}, nil)
+		if missing {
+			return
 		}
 		for _, ok := range perm {
 			if ok {

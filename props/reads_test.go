@@ -19,24 +19,11 @@ type step struct {
 
 // reachable returns every reachable transition of a small system.
 func reachable(sys *model.System) []step {
-	init := sys.Initial()
-	seen := map[string]bool{string(init): true}
-	queue := []model.State{init}
 	var out []step
-	buf := make(model.State, sys.Size())
-	for len(queue) > 0 {
-		st := queue[0]
-		queue = queue[1:]
-		sys.Successors(st, buf, func(t *model.Transition, next model.State) bool {
-			n := append(model.State(nil), next...)
-			out = append(out, step{st, n, int32(t.ID)})
-			if !seen[string(n)] {
-				seen[string(n)] = true
-				queue = append(queue, n)
-			}
-			return true
-		})
-	}
+	sys.Walk(nil, func(st model.State, t *model.Transition, next model.State) bool {
+		out = append(out, step{append(model.State(nil), st...), append(model.State(nil), next...), int32(t.ID)})
+		return true
+	})
 	return out
 }
 
