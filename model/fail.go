@@ -34,7 +34,7 @@ const RequestFailFault = "request-fail"
 // that switch fails in each of its two ways, under the fault
 // RequestFailFault and a budget of one failure per run.
 func (b *Builder) addSwitchStateFailures() {
-	left := b.Var("xenstored.failures-left", 1, "0", "1")
+	left := b.FailureBudget()
 	n := len(b.trans)
 	for i := 0; i < n; i++ {
 		t := b.trans[i]
@@ -90,4 +90,29 @@ func (b *Builder) addSwitchStateFailures() {
 			}
 		}
 	}
+}
+
+// FailureBudget returns the variable xenstored.failures-left, the one
+// budget of RequestFailFault (1: a request may still fail in this run, 0:
+// one has), declared on first use so that a scenario without the fault
+// has no such variable.
+func (b *Builder) FailureBudget() VarID {
+	if b.failLeft == 0 {
+		b.failLeft = int(b.Var("xenstored.failures-left", 1, "0", "1")) + 1
+	}
+	return VarID(b.failLeft - 1)
+}
+
+// RequestFails returns t made a variant under RequestFailFault: enabled
+// only while the budget is left, spending it. The caller gives t the
+// effect of the failed request on its program (what is written or not,
+// where it goes, which rc); an actor package adds such variants only when
+// b.Allowed(RequestFailFault), so that a scenario without the fault keeps
+// its transitions and its state layout.
+func (b *Builder) RequestFails(t Transition) Transition {
+	left := b.FailureBudget()
+	t.Fault = RequestFailFault
+	t.Guard = append(append([]Cond(nil), t.Guard...), VarEq(left, 1))
+	t.Sets = append(append([]Set(nil), t.Sets...), Set{Var: left, Val: 0})
+	return t
 }
