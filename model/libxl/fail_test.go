@@ -23,9 +23,10 @@ type failRun struct {
 	stop string
 }
 
-// newFailRun builds the operation op ("add", "remove", "destroy") of
-// libxl 4.minor on a vbd of domain 1 served by dom0; a remove or destroy
-// starts with both ends Closed, so that the state wait reads 6 at once.
+// newFailRun builds the operation op ("add", "remove", "destroy",
+// "destroy-noscript": without BE/script) of libxl 4.minor on a vbd of
+// domain 1 served by dom0; a remove or destroy starts with both ends
+// Closed, so that the state wait reads 6 at once.
 func newFailRun(t *testing.T, op string, minor int, fault bool) *failRun {
 	t.Helper()
 	v := libxl.Version{Minor: minor}
@@ -50,8 +51,11 @@ func newFailRun(t *testing.T, op string, minor int, fault bool) *failRun {
 		dev := b.Sys().Devices[di]
 		b.Init(dev.FEState, model.StateClosed.Value())
 		b.Init(dev.BEState, model.StateClosed.Value())
+		if op == "destroy-noscript" {
+			b.InitRemove(b.BEKey(di, "script"))
+		}
 		force := libxl.ForceAuto
-		if op == "destroy" {
+		if op != "remove" {
 			force = libxl.ForceOn
 		}
 		ai = libxl.Remove(b, di, libxl.RemoveOptions{Version: v, Force: force})
@@ -239,6 +243,11 @@ func TestRemoveRequestFails(t *testing.T) {
 		{"destroy", 17, "request fails", "ERROR_FAIL", "", ""},
 		{"destroy", 17, "backend Closed, forced (path_cleanup of FE fails, ignored)", "0", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", libxl.LocHotplug},
 		{"destroy", 17, "", "0", "BE BE/state BE/online /libxl /libxl/frontend", libxl.LocHotplug},
+		// The script key missing is ERROR_FAIL before the destroy (the
+		// forced body removed the frontend); the destroy's failure keeps
+		// that rc and removes nothing more.
+		{"destroy-noscript", 17, "destroy: commit fails, rc kept", "ERROR_FAIL", "BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"destroy-noscript", 17, "destroy: transaction start fails, rc kept", "ERROR_FAIL", "BE BE/state BE/online /libxl /libxl/frontend", ""},
 	} {
 		r := newFailRun(t, c.op, c.minor, true)
 		r.stop = c.stop
