@@ -84,7 +84,8 @@
 //     the owner already. Domain death uses the static Path.Owner.
 //   - xenstored fails one request per run (fault request-fail, fail.go):
 //     any of a driver's xenbus_switch_state, of libxl's add, remove and
-//     destroy transactions and the qemu bodge (model/libxl fail.go), of
+//     destroy transactions, the qemu bodge and the hotplug code's reads
+//     of BE/script and BE/type (model/libxl fail.go, scriptCases), of
 //     blkfront's ring and blkback's connect transactions (model/linux
 //     fail.go); other requests (libxl's PCI and xl devd, the watch reads
 //     of libxl's event loop, netfront's and the other drivers' own

@@ -236,6 +236,9 @@ func TestRemoveRequestFails(t *testing.T) {
 		{"remove", 17, "request fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
 		{"remove", 14, "request fails", "ERROR_FAIL", "", ""},
 		{"remove", 17, "commit fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		// The script key's read fails: as if missing, ERROR_FAIL, the
+		// entries kept (FORCE_AUTO).
+		{"remove", 17, "script read fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
 		{"remove", 17, "NUKE BACKEND (path_cleanup FE fails, ignored)", "0", "FE FE/state", ""},
 		{"remove", 17, "NUKE BACKEND (path_cleanup BE fails, ignored)", "0", "BE BE/state BE/online", ""},
 		{"remove", 17, "destroy: commit fails, rc was 0", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},

@@ -318,6 +318,13 @@ func scriptCases(a *model.ActorBuilder, b *model.Builder, di int, from, script, 
 		g := append(append([]model.Cond(nil), present[:i]...), model.IsAbsent(k))
 		a.T(model.Transition{Name: key + " key missing", Desc: "libxl__get_hotplug_script_info: \"unable to read " + key + "\": ERROR_FAIL, no script run",
 			From: from, To: fail, Guard: g, Ops: append([]model.Op(nil), reads[:i+1]...), Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks})
+		if b.Allowed(model.RequestFailFault) {
+			// libxl__xs_read returns NULL on any error (xs_read's result,
+			// libxl_xshelp.c), which the code takes as the key missing.
+			a.T(b.RequestFails(model.Transition{Name: key + " read fails", Desc: "the XBT_NULL read of BE/" + key + " fails: libxl__xs_read returns NULL, \"unable to read " + key + "\": ERROR_FAIL, no script run",
+				From: from, To: fail, Guard: append([]model.Cond(nil), present[:i+1]...), Ops: append([]model.Op(nil), reads[:i+1]...),
+				Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks}))
+		}
 	}
 }
 
