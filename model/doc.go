@@ -84,10 +84,11 @@
 //     the owner already. Domain death uses the static Path.Owner.
 //   - xenstored fails one request per run (fault request-fail, fail.go):
 //     any of a driver's xenbus_switch_state, of libxl's add, remove and
-//     destroy transactions, the qemu bodge and the hotplug code's reads
-//     of BE/script and BE/type (model/libxl fail.go, scriptCases), of
+//     destroy transactions, the qemu bodge, the hotplug code's reads
+//     of BE/script and BE/type and the PCI add's num_devs read and
+//     transaction (model/libxl fail.go, scriptCases, pci.go), of
 //     blkfront's ring and blkback's connect transactions (model/linux
-//     fail.go); other requests (libxl's PCI and xl devd, the watch reads
+//     fail.go); other requests (the PCI add's body, xl devd, the watch reads
 //     of libxl's event loop, netfront's and the other drivers' own
 //     transactions) do not fail.
 //   - A hostile guest (hostile.go) writes and removes, never sets

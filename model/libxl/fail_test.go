@@ -1,6 +1,7 @@
 package libxl_test
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -285,6 +286,56 @@ func TestRequestFailsOnlyWithFault(t *testing.T) {
 		}
 		if slices.ContainsFunc(r.sys.Vars, func(v model.Var) bool { return v.Name == "xenstored.failures-left" }) {
 			t.Errorf("%s: budget variable without the fault", op)
+		}
+	}
+}
+
+// TestPCINumDevsReadFails: libxl__device_pci_add_xenstore reads
+// num_devs with libxl__xs_read, whose NULL on error reads as "no backend
+// yet": a second attach whose read fails creates the backend again in its
+// transaction (libxl__create_pci_backend's xs_rm of the backend), and the
+// function attached first is gone from xenstore: dev-0 is the new one and
+// num_devs is 1 (RELEASE-4.17.0).
+func TestPCINumDevsReadFails(t *testing.T) {
+	b := model.NewBuilder(t.Name())
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "G", model.DomainRunning)
+	di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0, LibxlRecord: true})
+	b.InitEntries(b.FrontendEntries(di))
+	b.InitEntries(b.BackendEntries(di))
+	dev := b.Sys().Devices[di]
+	b.Init(dev.FEState, model.StateConnected.Value())
+	b.Init(dev.BEState, model.StateConnected.Value())
+	b.Init(b.BEKey(di, "num_devs"), b.Value("1"))
+	b.Init(b.BEKey(di, "dev-0"), b.Value("0000:02:00.0"))
+	b.Allow(model.RequestFailFault)
+	lock := b.Var("userdata-lock", 0)
+	ai := libxl.PCIAdd(b, di, libxl.PCIOptions{Version: libxl.Version{Minor: 17}, PV: true, BDF: "0000:03:00.0", Lock: lock, Slots: 2})
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fail        string
+		dev0, num   string
+		wantStep    string
+		failureUsed bool
+	}{
+		{"", "0000:02:00.0", "2", "writev dev-1, state = 7", false},
+		{"num_devs read fails", "0000:03:00.0", "1", "create_pci_backend, writev dev-0", true},
+	} {
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Fatalf("%q never enabled; ran %v", c.fail, r.ran)
+		}
+		get := func(key string) string {
+			p, _ := sys.PathByName(sys.Paths[dev.BEDir].Name + "/" + key)
+			return sys.FormatValue(sys.Get(r.st, p))
+		}
+		if r.loc() != libxl.LocDone || r.rc() != "0" || !strings.Contains(strings.Join(r.ran, "; "), c.wantStep) ||
+			get("dev-0") != fmt.Sprintf("%q", c.dev0) || get("num_devs") != fmt.Sprintf("%q", c.num) {
+			t.Errorf("%q: at %s, rc %s, dev-0 %s, num_devs %s, steps %v; want done, 0, %q, %q, a step %q",
+				c.fail, r.loc(), r.rc(), get("dev-0"), get("num_devs"), r.ran, c.dev0, c.num, c.wantStep)
 		}
 	}
 }
