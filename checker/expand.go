@@ -96,6 +96,8 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	kc := &wk.kept
 	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
 	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
+	n := fc.r.decode(fc.j, size, wk.block)
+	k0, k1 := fc.base, fc.base+n
 	// seen reports whether a successor (canonical under symmetry) was
 	// found before this level; isNew is the reduction's view of it.
 	seen := func(f uint64, st []byte) bool {
@@ -105,49 +107,54 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		}
 		return s.fset.contains(f)
 	}
-	isNew := func(next []byte) bool {
+	// The state being expanded, its raw fingerprint (which its
+	// successors' update, fp.Table), and what yield counts: one closure
+	// per chunk, not per state.
+	var (
+		k           int
+		st          []byte
+		pfp         uint64
+		succ, moves int
+	)
+	// fpOf is next's fingerprint, next a successor of st (canonical under
+	// symmetry, into dst).
+	fpOf := func(next, dst []byte) ([]byte, uint64) {
 		if canon != nil {
-			canon(next, wk.nbuf)
-			next = wk.nbuf
+			canon(next, dst)
+			return dst, nonzero(b.tab.Of(dst))
 		}
-		return !seen(nonzero(b.tab.Of(next)), next)
+		return next, nonzero(b.tab.Update(pfp, st, next))
 	}
-	n := fc.r.decode(fc.j, size, wk.block)
-	k0, k1 := fc.base, fc.base+n
-	for k := k0; k < k1; k++ {
-		st := wk.block[(k-k0)*size : (k-k0+1)*size]
-		succ, moves := 0, 0
-		var pfp uint64 // st's raw fingerprint, which its successors' update
+	isNew := func(next []byte) bool {
+		next, f := fpOf(next, wk.nbuf)
+		return !seen(f, next)
+	}
+	yield := func(id, actor int32, fault bool, next []byte) bool {
+		succ++
+		if !fault {
+			moves++
+		}
+		for _, pi := range b.step {
+			if !props[pi].Step(st, id, next) {
+				c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
+			}
+		}
+		next, f := fpOf(next, cbuf)
+		sc.fps = append(sc.fps, f)
+		sc.parent = append(sc.parent, uint8(k-k0))
+		sc.via = append(sc.via, id)
+		sc.states = append(sc.states, next...)
+		if g != nil {
+			sacts = append(sacts, actor)
+			sfault = append(sfault, fault)
+		}
+		return true
+	}
+	for k = k0; k < k1; k++ {
+		st = wk.block[(k-k0)*size : (k-k0+1)*size]
+		succ, moves = 0, 0
 		if canon == nil {
 			pfp = b.tab.Of(st)
-		}
-		yield := func(id, actor int32, fault bool, next []byte) bool {
-			succ++
-			if !fault {
-				moves++
-			}
-			for _, pi := range b.step {
-				if !props[pi].Step(st, id, next) {
-					c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
-				}
-			}
-			var f uint64
-			if canon != nil {
-				canon(next, cbuf)
-				next = cbuf
-				f = b.tab.Of(next)
-			} else {
-				f = b.tab.Update(pfp, st, next)
-			}
-			sc.fps = append(sc.fps, nonzero(f))
-			sc.parent = append(sc.parent, uint8(k-k0))
-			sc.via = append(sc.via, id)
-			sc.states = append(sc.states, next...)
-			if g != nil {
-				sacts = append(sacts, actor)
-				sfault = append(sfault, fault)
-			}
-			return true
 		}
 		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
