@@ -92,7 +92,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
 	c.win, c.slot, c.enc, c.base = c.win[:0], c.slot[:0], c.enc[:0], fc.base
 	c.edges.reset()
-	sc.fps, sc.parent, sc.via, sc.states = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0]
+	sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0], sc.diffs[:0]
 	kc := &wk.kept
 	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
 	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
@@ -117,16 +117,18 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		succ, moves int
 	)
 	// fpOf is next's fingerprint, next a successor of st (canonical under
-	// symmetry, into dst).
-	fpOf := func(next, dst []byte) ([]byte, uint64) {
+	// symmetry, into dst), and the mask of the words in which it differs
+	// from st (all ones under symmetry).
+	fpOf := func(next, dst []byte) ([]byte, uint64, uint64) {
 		if canon != nil {
 			canon(next, dst)
-			return dst, nonzero(b.tab.Of(dst))
+			return dst, nonzero(b.tab.Of(dst)), ^uint64(0)
 		}
-		return next, nonzero(b.tab.Update(pfp, st, next))
+		f, diff := b.tab.UpdateDiff(pfp, st, next)
+		return next, nonzero(f), diff
 	}
 	isNew := func(next []byte) bool {
-		next, f := fpOf(next, wk.nbuf)
+		next, f, _ := fpOf(next, wk.nbuf)
 		return !seen(f, next)
 	}
 	yield := func(id, actor int32, fault bool, next []byte) bool {
@@ -139,8 +141,9 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 				c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
 			}
 		}
-		next, f := fpOf(next, cbuf)
+		next, f, diff := fpOf(next, cbuf)
 		sc.fps = append(sc.fps, f)
+		sc.diffs = append(sc.diffs, diff)
 		sc.parent = append(sc.parent, uint8(k-k0))
 		sc.via = append(sc.via, id)
 		sc.states = append(sc.states, next...)
@@ -180,7 +183,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			}
 			// Not reducible here (no ample set, one without a move that
 			// is not a fault, or the proviso).
-			sc.fps, sc.parent, sc.via, sc.states = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size]
+			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
 			if g != nil {
 				sacts, sfault = sacts[:mark], sfault[:mark]
 			}
@@ -227,7 +230,11 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			kc.states = append(kc.states, st...)
 		} else {
 			p := int(sc.parent[i])
-			kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
+			if d := sc.diffs[i]; d != ^uint64(0) {
+				kc.enc = appendDeltaWords(kc.enc, wk.block[p*size:(p+1)*size], st, d)
+			} else {
+				kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
+			}
 		}
 	}
 	// Into the chunk, in arrays of about their size: the chunk of one
