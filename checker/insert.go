@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -64,13 +63,12 @@ func (b *bfs) insert(lv *levelWork) bool {
 		s.fset.reserve(&counts, workers)
 	}
 	sinks := make([]uint64, workers)
-	// Worker w inserts the fingerprints of the w-th of as many equal
-	// ranges as there are workers: the fset's segments are chosen by the
-	// top bits, so the workers' writes go to different segments and do
-	// not share cache lines.
+	// Worker w inserts the fingerprints of the w-th of as many ranges of
+	// the fset's segments (chosen by the fingerprint's top bits) as there
+	// are workers: each segment has one writer (fpset.insert needs it),
+	// and the workers' writes do not share cache lines.
 	mine := func(fp uint64, w int) bool {
-		hi, _ := bits.Mul64(fp, uint64(workers))
-		return int(hi) == w
+		return int((fp>>(64-fpSegBits))*uint64(workers)>>fpSegBits) == w
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
@@ -83,7 +81,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 					for _, fp := range c.fps {
 						if mine(fp, w) {
 							g, i := s.fset.segOf(fp)
-							sink += atomic.LoadUint64(&g.keys[i])
+							sink += g.keys[i]
 						}
 					}
 				}
@@ -203,43 +201,60 @@ func (b *bfs) assemble(lv *levelWork) {
 	if g != nil {
 		g.grow(curN, lv.edges)
 	}
-	closed := 0            // frontier states whose unary parent code is written
-	var candIndex []uint32 // exact: flat candidate → state index
-	if s.sset != nil {
-		candIndex = make([]uint32, lv.ncand)
-	}
-	for ci, c := range chunks {
-		for i := range c.fps {
-			if !c.acc[i] {
-				continue
-			}
-			for closed < c.base+int(c.parent[i]) {
-				s.parents.push(false)
-				closed++
-			}
-			s.parents.push(true)
-			s.addVia(c.via[i])
-			if s.sset != nil {
-				candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
-			}
+	// The parent links, the transitions and (exact) the seen set's
+	// commits go in frontier order, one after the other; with more than
+	// one worker they are done beside writeRuns, which reads the chunks
+	// and writes only their runs and invariant hits.
+	links := func() {
+		closed := 0            // frontier states whose unary parent code is written
+		var candIndex []uint32 // exact: flat candidate → state index
+		if s.sset != nil {
+			candIndex = make([]uint32, lv.ncand)
 		}
-	}
-	if g != nil {
-		// The level's edges, with candidates resolved to indexes.
-		for _, c := range chunks {
-			g.appendChunk(&c.edges, func(local uint32) uint32 {
-				w := c.win[local]
-				if w&pendingBit != 0 {
-					return candIndex[w&^pendingBit]
+		for ci, c := range chunks {
+			for i := range c.fps {
+				if !c.acc[i] {
+					continue
 				}
-				return w
-			})
+				for closed < c.base+int(c.parent[i]) {
+					s.parents.push(false)
+					closed++
+				}
+				s.parents.push(true)
+				s.addVia(c.via[i])
+				if s.sset != nil {
+					candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
+				}
+			}
+		}
+		if g != nil {
+			// The level's edges, with candidates resolved to indexes.
+			for _, c := range chunks {
+				g.appendChunk(&c.edges, func(local uint32) uint32 {
+					w := c.win[local]
+					if w&pendingBit != 0 {
+						return candIndex[w&^pendingBit]
+					}
+					return w
+				})
+			}
+		}
+		for closed < curN {
+			s.parents.push(false)
+			closed++
 		}
 	}
-	b.writeRuns(lv)
-	for closed < curN {
-		s.parents.push(false)
-		closed++
+	if b.workers > 1 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			links()
+		}()
+		b.writeRuns(lv)
+		<-done
+	} else {
+		links()
+		b.writeRuns(lv)
 	}
 	for pi := range b.props {
 		if b.props[pi].Kind != Invariant || s.found[pi] != nil {
