@@ -89,6 +89,9 @@ type worker struct {
 	sc        candidates
 	sacts     []int32
 	sfault    []bool
+	// segs counts the level's candidates this worker kept per segment of
+	// the fingerprint set (for the insert phase's reserve).
+	segs [fpSegs]int
 }
 
 func (w *worker) capBytes() int64 {

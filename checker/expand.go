@@ -35,6 +35,9 @@ func (b *bfs) expand(lv *levelWork) bool {
 	if b.ctl.budget != nil {
 		held0 = b.held()
 	}
+	for _, wk := range b.wks {
+		clear(wk.segs[:])
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
@@ -236,6 +239,9 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 				kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
 			}
 		}
+	}
+	if s.sset == nil {
+		segCounts(&wk.segs, kc.fps)
 	}
 	// Into the chunk, in arrays of about their size: the chunk of one
 	// number holds different parts of the frontier from level to level.

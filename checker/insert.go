@@ -25,10 +25,14 @@ func (b *bfs) insert(lv *levelWork) bool {
 		}
 	}
 	lv.candBase[len(chunks)] = lv.ncand
-	var counts [fpSegs]int // candidates per segment of the fingerprint set
+	// Candidates per segment of the fingerprint set, counted by the
+	// workers as they expanded.
+	var counts [fpSegs]int
 	if s.fset != nil {
-		for _, c := range chunks {
-			segCounts(&counts, c.fps)
+		for _, wk := range b.wks {
+			for i, n := range wk.segs {
+				counts[i] += n
+			}
 		}
 	}
 	if b.ctl.budget != nil {
@@ -63,6 +67,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		s.fset.reserve(&counts, workers)
 	}
 	sinks := make([]uint64, workers)
+	found := make([]int, workers) // the new states each worker found
 	// Worker w inserts the fingerprints of the w-th of as many ranges of
 	// the fset's segments (chosen by the fingerprint's top bits) as there
 	// are workers: each segment has one writer (fpset.insert needs it),
@@ -75,6 +80,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			n := 0
 			if s.sset == nil {
 				var sink uint64
 				for _, c := range chunks {
@@ -103,15 +109,17 @@ func (b *bfs) insert(lv *levelWork) bool {
 						continue
 					}
 					c.acc[i] = true
+					n++
 				}
 			}
+			found[w] = n
 		}(w)
 	}
 	wg.Wait()
+	for _, n := range found {
+		lv.nextN += n
+	}
 	for _, c := range chunks {
-		for _, a := range c.acc {
-			lv.nextN += b2i(a)
-		}
 		lv.edges += len(c.edges.dst)
 	}
 	return true
