@@ -25,8 +25,13 @@
 //     answered by the backend itself: xen_be_backend_changed only reads
 //     "online", and the cached be_state drives xen_be_check_state.
 //   - The XenBus device (QEMU 4.0+ hw/xen/xen-bus.c and
-//     hw/block/xen-block.c; Xen 4.17 pins qemu-xen at QEMU 7.1's
-//     b746458e1c, Config.mk): qdisk under libxl 4.13+. libxl still writes
+//     hw/block/xen-block.c): qdisk under libxl 4.13+. Xen 4.17's
+//     Config.mk pins qemu-xen at b746458e1c (an upstream commit of October
+//     2022, after 7.1, not readable here); Debian's Xen 4.17, the real
+//     host's, runs Debian's QEMU 7.2. Read here: xen-bus.c as of QEMU 7.x
+//     (before 8.0's xenstore abstraction) and xen-block.c as of 8.x; the
+//     earliest xen-block.c (QEMU 4.0's development) writes "sectors" in
+//     realize too. libxl still writes
 //     the backend entries (device_disk_add); xen_bus_type_enumerate creates
 //     the device for a backend that is "online && state ==
 //     XenbusStateInitialising", and xen_device_realize runs
