@@ -217,3 +217,142 @@ func destroyFailures(a *model.ActorBuilder, b *model.Builder, di int, destroy, d
 			From: destroy, To: destroyCommit, Kind: model.TxnBody, Ops: ops})
 	}
 }
+
+// pciBodyFailures adds the failed requests of a PCI add's transaction
+// body (variants B and C, and A's num_devs != 0 path), whose every request
+// goes unchecked: libxl__device_pci_add_xenstore calls "if (!num_devs)
+// libxl__create_pci_backend(gc, t, domid, pci);" (void: its xs_rm,
+// xs_mkdir and xs_set_permissions of the backend and the frontend and its
+// two libxl__xs_writev go unchecked) and then "libxl__xs_writev(gc, t,
+// be_path, libxl__xs_kvs_of_flexarray(gc, back));" without looking at the
+// result, and commits (RELEASE-4.14.0 tools/libxl/libxl_pci.c to
+// RELEASE-4.22.0 tools/libs/light/libxl_pci.c). So a failed request's
+// effect is missing and the rest is committed, rc 0. libxl__xs_writev
+// (libxl__xs_writev_perms) ignores xs_write's result before 4.19 and
+// from 531d3bea5e returns ERROR_FAIL at the first failed write ("if
+// (!xs_write(...)) return ERROR_FAIL;"), so from 4.19 the keys after the
+// failed one in the same libxl__xs_writev call are missing too: the
+// backend's entries (frontend, frontend-id, online, state), the
+// frontend's (backend, backend-id, state), the body's (key-N, dev-N,
+// state-N, num_devs, state = 7). The model's body for a first device has
+// /libxl record writes libxl__create_pci_backend does not make (it is
+// built from GenericAddOps): those are not failed. pci lists the body's
+// own writev (pciEntries, and the write of state = 7).
+func pciBodyFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version, body model.Transition, pci []model.Op) {
+	dev := b.Sys().Devices[di]
+	type kv struct {
+		p model.PathID
+		v model.Value
+	}
+	group := map[kv]int{}
+	for g, ops := range [][]model.Op{b.FrontendEntries(di), b.BackendEntries(di), pci} {
+		for _, op := range ops {
+			group[kv{op.Path, op.Val}] = g + 1
+		}
+	}
+	record := map[model.PathID]bool{}
+	if dev.LibxlDir != model.NoPath {
+		for _, op := range LibxlRecordOps(b, di) {
+			record[op.Path] = true
+		}
+	}
+	for k, op := range body.Ops {
+		switch op.Kind {
+		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
+		default:
+			continue
+		}
+		if record[op.Path] {
+			continue
+		}
+		var ops []model.Op
+		ops = append(ops, body.Ops[:k]...)
+		how := "unchecked: that request's effect is missing, the rest is committed"
+		for _, o := range body.Ops[k+1:] {
+			if g := group[kv{op.Path, op.Val}]; v.GenericAddChecked() && op.Kind == model.OpWrite && o.Kind == model.OpWrite && g != 0 && group[kv{o.Path, o.Val}] == g {
+				how = "libxl__xs_writev returns at the failed write (531d3bea5e), its caller ignores it: the keys after it in that writev are missing, the rest is committed"
+				continue
+			}
+			ops = append(ops, o)
+		}
+		t := body
+		t.Name = body.Name + " (" + reqName(b, di, op) + " fails, ignored)"
+		t.Desc = body.Desc + "; " + reqName(b, di, op) + " fails: " + how
+		t.Ops = ops
+		a.T(b.RequestFails(t))
+	}
+}
+
+// pciCreateAFailures adds the failed requests of variant A's
+// libxl__create_pci_backend (before 0fdb48ffe7a1, libxl 4.2–4.14), which
+// "return libxl__device_generic_add(gc, XBT_NULL, &device, ...)" and whose
+// rc libxl__device_pci_add_xenstore returns ("if (!num_devs) return
+// libxl__create_pci_backend(gc, domid, pcidev, 1);", RELEASE-4.14.0
+// tools/libxl/libxl_pci.c). generic_add with XBT_NULL makes its own
+// transaction ("if (create_transaction) t =
+// xs_transaction_start(ctx->xsh);", unchecked) and ends it ("if
+// (!xs_transaction_end(ctx->xsh, t, 0)) { if (errno == EAGAIN) goto
+// retry_transaction; else { ... return ERROR_FAIL; } }"), RELEASE-4.14.0
+// tools/libxl/libxl_device.c:
+//
+//   - a failed start returns XBT_NULL (libxenstore), so every request is
+//     made outside any transaction and is written; the TRANSACTION_END of
+//     transaction 0 then fails with ENOENT (C xenstored's
+//     do_transaction_end "if ((trans = conn->transaction) == NULL) return
+//     ENOENT;", oxenstored's Hashtbl.find of the unknown id): ERROR_FAIL
+//     for a backend it created;
+//   - the /libxl record's libxl__xs_rm_checked and libxl__xs_write_checked
+//     (4.7+) "goto out": "if (create_transaction && t)
+//     libxl__xs_transaction_abort(gc, &t); return rc;": ERROR_FAIL, nothing
+//     written (its own transaction, unlike a caller's);
+//   - the frontend's and backend's xs_rm, xs_mkdir, xs_set_permissions,
+//     xs_write and libxl__xs_writev(_perms) are unchecked ("xxx much of
+//     this function lacks error checks!"): that effect is missing, the rest
+//     committed, rc 0;
+//   - a commit failing other than with EAGAIN: ERROR_FAIL, nothing
+//     written.
+func pciCreateAFailures(a *model.ActorBuilder, b *model.Builder, di int, create model.Transition, rc model.VarID) {
+	dev := b.Sys().Devices[di]
+	fail := []model.Set{{Var: rc, Val: RCFail}}
+	var plain []model.Op
+	record := map[model.PathID]bool{}
+	if dev.LibxlDir != model.NoPath {
+		for _, op := range LibxlRecordOps(b, di) {
+			record[op.Path] = true
+		}
+	}
+	for _, op := range create.Ops {
+		if op.Kind != model.OpTxnStart && op.Kind != model.OpTxnCommit {
+			plain = append(plain, op)
+		}
+	}
+	t := create
+	t.Name, t.Desc = create.Name+" (transaction start fails)", "xs_transaction_start fails, unchecked: every request made outside a transaction, written; the end of transaction 0 fails (ENOENT): ERROR_FAIL"
+	t.Ops, t.Sets = plain, fail
+	a.T(b.RequestFails(t))
+	t = create
+	t.Name, t.Desc = create.Name+" (commit fails)", "generic_add's TRANSACTION_END fails (not EAGAIN): ERROR_FAIL, nothing written"
+	t.Ops, t.Sets = nil, fail
+	a.T(b.RequestFails(t))
+	if len(record) > 0 {
+		t = create
+		t.Name, t.Desc = create.Name+" (/libxl record fails)", "generic_add's checked /libxl record request fails: goto out, its own transaction aborted, ERROR_FAIL, nothing written"
+		t.Ops, t.Sets = nil, fail
+		a.T(b.RequestFails(t))
+	}
+	for k, op := range create.Ops {
+		switch op.Kind {
+		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
+		default:
+			continue
+		}
+		if record[op.Path] {
+			continue
+		}
+		t = create
+		t.Name = create.Name + " (" + reqName(b, di, op) + " fails, ignored)"
+		t.Desc = create.Desc + "; " + reqName(b, di, op) + " fails, unchecked: the rest is written and committed"
+		t.Ops = append(append([]model.Op(nil), create.Ops[:k]...), create.Ops[k+1:]...)
+		a.T(b.RequestFails(t))
+	}
+}
