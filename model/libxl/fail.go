@@ -356,3 +356,42 @@ func pciCreateAFailures(a *model.ActorBuilder, b *model.Builder, di int, create 
 		a.T(b.RequestFails(t))
 	}
 }
+
+// devicesDestroyCbFailures adds the failed requests of devices_destroy_cb
+// (RELEASE-4.2.0 tools/libxl/libxl.c to RELEASE-4.22.0
+// tools/libs/light/libxl_domain.c), rm the modelled transition that removes
+// the domain's paths and destroys it:
+//
+//   - the GET_DOMAIN_PATH of "dom_path = libxl__xs_get_dompath(gc,
+//     domid); if (!dom_path) { rc = ERROR_FAIL; goto out; }": the
+//     callback gets ERROR_FAIL, nothing is removed and the domain is not
+//     destroyed (it stays paused, its devices removed): location
+//     "dompath-failed";
+//   - "if (!xs_rm(ctx->xsh, XBT_NULL, dom_path)) LOGED(ERROR, ...)" and
+//     "xs_rm(ctx->xsh, XBT_NULL, libxl__xs_libxl_path(gc, domid));": a
+//     failure is logged or ignored, that path stays and the domain is
+//     destroyed; xenstored's own cleanup of a dead domain removes only the
+//     nodes the domain owns (OpDomainGone), not /local/domain/<id>, which
+//     dom0 owns, so the stale tree stays until the domid is used again
+//     (libxl__domain_make's xs_rm).
+//
+// The reads before (the vm path, libxl__xs_read: NULL skips its rm) and
+// the other xs_rm (vm path, hvmloader, 4.2's device-model) are not
+// modelled requests.
+func devicesDestroyCbFailures(a *model.ActorBuilder, b *model.Builder, rm model.Transition) {
+	failed := a.Final("dompath-failed", "devices_destroy_cb: libxl__xs_get_dompath failed: ERROR_FAIL, nothing removed, the domain not destroyed")
+	t := rm
+	t.Name, t.Desc = "get dompath fails", "devices_destroy_cb: GET_DOMAIN_PATH fails: rc = ERROR_FAIL, goto out; nothing removed, no xc_domain_destroy"
+	t.To, t.Ops, t.Sets = failed, nil, nil
+	a.T(b.RequestFails(t))
+	for k, op := range rm.Ops {
+		if op.Kind != model.OpRm {
+			continue
+		}
+		t := rm
+		t.Name = rm.Name + " (rm " + b.Sys().Paths[op.Path].Name + " fails, ignored)"
+		t.Desc = rm.Desc + "; xs_rm of " + b.Sys().Paths[op.Path].Name + " fails: logged or ignored, the path stays"
+		t.Ops = append(append([]model.Op(nil), rm.Ops[:k]...), rm.Ops[k+1:]...)
+		a.T(b.RequestFails(t))
+	}
+}

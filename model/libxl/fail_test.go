@@ -461,3 +461,85 @@ func TestPCICreateARequestFails(t *testing.T) {
 		}
 	}
 }
+
+// TestDevicesDestroyCbRequestFails: devices_destroy_cb's failed
+// GET_DOMAIN_PATH is ERROR_FAIL with nothing removed and the domain not
+// destroyed; a failed xs_rm of /local/domain/<id> or /libxl/<id> is
+// ignored: that path stays, the domain is destroyed.
+func TestDevicesDestroyCbRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		fail        string
+		loc         string
+		local, lxl  bool
+		domainDying bool
+	}{
+		{"", libxl.LocDone, false, false, true},
+		{"get dompath fails", "dompath-failed", true, true, false},
+		{"xs_rm domain paths (rm /local/domain/1 fails, ignored)", libxl.LocDone, true, false, true},
+		{"xs_rm domain paths (rm /libxl/1 fails, ignored)", libxl.LocDone, false, true, true},
+	} {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		b.Init(b.Path("/local/domain/1/name"), b.Value("G"))
+		b.Init(b.Path("/libxl/1/type"), b.Value("pv"))
+		b.Allow(model.RequestFailFault)
+		ai := libxl.DomainDestroy(b, 1, libxl.Version{Minor: 17}, nil, -1)
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: -1}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+			continue
+		}
+		exists := func(name string) bool {
+			p, ok := sys.PathByName(name)
+			return ok && sys.Exists(r.st, p)
+		}
+		dying := sys.VarValue(r.st, sys.Domains[1]) == model.DomainDying
+		if r.loc() != c.loc || exists("/local/domain/1") != c.local || exists("/libxl/1") != c.lxl || dying != c.domainDying {
+			t.Errorf("%q: at %s, /local/domain/1 %v, /libxl/1 %v, dying %v; want %s, %v, %v, %v (steps %v)",
+				c.fail, r.loc(), exists("/local/domain/1"), exists("/libxl/1"), dying, c.loc, c.local, c.lxl, c.domainDying, r.ran)
+		}
+	}
+}
+
+// TestDevdRemoveRequestFails: xl devd's remove_device in the driver
+// domain ends in libxl__device_destroy; a failed request there (the domid
+// read, the start, the ignored path_cleanup of the backend, the commit)
+// leaves the backend directory.
+func TestDevdRemoveRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		fail string
+		be   bool
+	}{
+		{"", false},
+		{"remove_device (destroy's request fails)", true},
+	} {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		b.Domain(2, "DD", model.DomainRunning)
+		di := b.NewDevice(model.DeviceSpec{Name: "vif0", Kind: "vif", BEKind: "vif", DevID: 0, FEDom: 1, BEDom: 2, LibxlRecord: true})
+		b.InitEntries(b.BackendEntries(di))
+		dev := b.Sys().Devices[di]
+		b.Init(dev.BEState, model.StateClosed.Value())
+		b.Init(b.BEKey(di, "online"), b.Value("0"))
+		b.Allow(model.RequestFailFault)
+		ai := libxl.Devd(b, di, libxl.Version{Minor: 17})
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+			continue
+		}
+		if r.loc() != "removed" || sys.Exists(r.st, dev.BEDir) != c.be {
+			t.Errorf("%q: at %s, backend present %v; want removed, %v (steps %v)", c.fail, r.loc(), sys.Exists(r.st, dev.BEDir), c.be, r.ran)
+		}
+	}
+}
