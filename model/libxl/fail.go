@@ -34,13 +34,15 @@ import (
 //     tools/libs/light/libxl_disk.c): what was written before the return
 //     is committed.
 //
-// Simplifications: the per-key xs_set_permissions of the frontend entries
-// (libxl__xs_writev_perms) and the /libxl copy of the backend entries
-// (libxl__xs_writev(gc, t, libxl_path, bents), last in the body) are not
-// modelled requests: a failure of either leaves the store as the model
-// writes it (a per-key list equal to its directory's, or a copy nobody
-// reads). Reads by libxl's event machinery (libxl__ev_devstate_wait,
-// libxl__xswait) are not failed.
+// Not failed, as no failure of theirs leaves a store the model does not
+// have already: the per-key xs_set_permissions of the frontend entries
+// (libxl__xs_writev_perms: before 4.19 ignored, the key keeping its
+// directory's list, which is the list it would have set; from 4.19 it
+// returns, leaving the store of the next request's failure) and the
+// /libxl copy of the backend entries (libxl__xs_writev(gc, t, libxl_path,
+// bents), last in the body: keys the model does not write). Reads by
+// libxl's event machinery (libxl__ev_devstate_wait, libxl__xswait) are
+// not failed.
 
 // GenericAddChecked: libxl__device_generic_add checks every xenstore
 // request and returns at the first failure (531d3bea5e "libxl: Fix
