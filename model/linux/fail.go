@@ -89,10 +89,10 @@ func (dr *driver) onFails(name, how, desc string, guard []model.Cond, os []model
 // Both end in "fail: netback_remove(dev); return err;". Linux 6.1's
 // netback_remove is "unregister_hotplug_status_watch(be);
 // xenbus_rm(XBT_NIL, dev->nodename, "hotplug-status"); if (be->vif) {...}":
-// no set_backend_state, so nothing more is written (the transition
-// "probe, script missing" writes Closed as well, after older kernels'
-// netback_remove, which began with set_backend_state(be,
-// XenbusStateClosed); docs/model.md "Failing requests" says so). The
+// no set_backend_state, so nothing more is written ("xen-netback:
+// support dynamic unbind/bind", Linux 5.6, removed it; the transition
+// "probe, script missing" writes Closed as well, as netback_remove did
+// before 5.6; docs/model.md "Failing requests" says so). The
 // three XBT_NIL writes between the two (feature-split-event-channels,
 // multi-queue-max-queues, feature-ctrl-ring) are only pr_debug on failure
 // and no modelled key.
