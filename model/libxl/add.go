@@ -113,6 +113,12 @@ func Add(b *model.Builder, di int, v Version) int {
 		Ops: []model.Op{model.Read(dev.BEState), model.UnwatchOp(w)}}))
 	T(model.Transition{Name: "timeout (10 s)", Desc: "LIBXL_INIT_TIMEOUT: ERROR_TIMEDOUT (the match is exact: a backend past 2 is never seen)",
 		From: wait, To: done, Timeout: InitTimeout, Ops: []model.Op{model.UnwatchOp(w)}, Sets: set(RCTimedOut), Marks: complete})
+	if b.Allowed(model.RequestFailFault) {
+		// device_backend_callback: "if (rc) { ... goto out; } ... out:
+		// aodev->rc = rc; device_hotplug_done(egc, aodev);", which for an
+		// add only calls the callback: ERROR_FAIL (waitReadFails).
+		waitReadFails(a, b, di, w, dev.BEState, wait, done, rc, "libxl__wait_device_connection", complete)
+	}
 
 	switch {
 	case hasScript(dev.BEKind) && dev.BEDom == 0:

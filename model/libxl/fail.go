@@ -40,9 +40,9 @@ import (
 // directory's list, which is the list it would have set; from 4.19 it
 // returns, leaving the store of the next request's failure) and the
 // /libxl copy of the backend entries (libxl__xs_writev(gc, t, libxl_path,
-// bents), last in the body: keys the model does not write). Reads by
-// libxl's event machinery (libxl__ev_devstate_wait, libxl__xswait) are
-// not failed.
+// bents), last in the body: keys the model does not write). The reads of
+// libxl's event machinery (libxl__ev_devstate_wait, libxl__xswait) fail
+// as waitReadFails says.
 
 // GenericAddChecked: libxl__device_generic_add checks every xenstore
 // request and returns at the first failure (531d3bea5e "libxl: Fix
@@ -56,7 +56,7 @@ func (v Version) GenericAddChecked() bool { return v.Minor >= 19 }
 func reqName(b *model.Builder, di int, op model.Op) string {
 	sys := b.Sys()
 	dev := sys.Devices[di]
-	kind := map[model.OpKind]string{model.OpWrite: "WRITE", model.OpMkdir: "MKDIR", model.OpRm: "RM",
+	kind := map[model.OpKind]string{model.OpRead: "READ", model.OpWrite: "WRITE", model.OpMkdir: "MKDIR", model.OpRm: "RM",
 		model.OpSetPerms: "SET_PERMS", model.OpCleanup: "path_cleanup"}[op.Kind]
 	name := sys.Paths[op.Path].Name
 	for _, d := range []struct {
@@ -396,4 +396,63 @@ func devicesDestroyCbFailures(a *model.ActorBuilder, b *model.Builder, rm model.
 		t.Ops = append(append([]model.Op(nil), rm.Ops[:k]...), rm.Ops[k+1:]...)
 		a.T(b.RequestFails(t))
 	}
+}
+
+// waitReadFails adds the failed read of a wait of libxl's event machinery
+// at from: the XBT_NULL read of path that each watch event makes (w, the
+// wait's watch). The read comes with every event, the one
+// libxl__ev_xswatch_register's XS_WATCH fires at once included, so the
+// variant has no guard on the node's value. A failed read other than
+// ENOENT ends the wait with ERROR_FAIL in every modelled version:
+//
+//   - libxl__ev_devstate_wait from 4.6 (libxl_event.c on libxl__xswait,
+//     libxl_aoutils.c): xswait_xswatch_callback "rc =
+//     libxl__xs_read_checked(gc, XBT_NULL, xswa->path, &data); if (rc) {
+//     xswait_report_error(egc, xswa, rc); return; }", and
+//     xswait_report_error "libxl__xswait_stop(gc, xswa);
+//     xswa->callback(egc, xswa, rc, 0);"; devstate_callback "if (rc) { if
+//     (rc == ERROR_TIMEDOUT) LOG(...); goto out; } ... out:
+//     libxl__ev_devstate_cancel(gc, ds); ds->callback(egc, ds, rc);";
+//   - 4.2 to 4.5 (RELEASE-4.2.0 tools/libxl/libxl_event.c
+//     devstate_watch_callback): "char *sstate = libxl__xs_read(gc,
+//     XBT_NULL, watch_path); if (!sstate) { if (errno == ENOENT) { ... rc =
+//     ERROR_INVAL; } else { ... \"but read failed\" ...; rc = ERROR_FAIL;
+//     } }", then "libxl__ev_devstate_cancel(gc, ds); ds->callback(egc, ds,
+//     rc);";
+//   - the callback, device_backend_callback (libxl_device.c, RELEASE-4.2.0
+//     to RELEASE-4.22.0), forces and restarts a remove only on
+//     ERROR_TIMEDOUT; any other rc "goto out; ... out: aodev->rc = rc;
+//     device_hotplug_done(egc, aodev);": an add ends with ERROR_FAIL (the
+//     entries stay), a remove goes to device_hotplug_done with ERROR_FAIL,
+//     which destroys before 4.15 always and from 4.15 on FORCE_ON only,
+//     keeping ERROR_FAIL;
+//   - the driver-domain wait for the backend directory to go (4.4+,
+//     device_hotplug's libxl__xswait_start from 4.6; 4.4 and 4.5 its own
+//     watch, "rc = libxl__xs_read_checked(gc, XBT_NULL, watch_path, &dir);
+//     if (rc) { ... aodev->rc = rc; goto out; }"):
+//     device_destroy_be_watch_cb "if (rc) { ... aodev->rc = rc; goto out;
+//     } ... out: device_hotplug_done(egc, aodev);".
+//
+// A failed XS_WATCH in libxl__ev_xswatch_register (libxl__ev_devstate_wait
+// returns its rc, "unable to remove device": "goto out", aodev->rc,
+// device_hotplug_done) leaves the same: it is not a variant of its own.
+// libxl__wait_for_backend's polled read (PCI: "rc =
+// libxl__xs_read_checked(gc, XBT_NULL, path, &p); if (rc) return rc;")
+// returns ERROR_FAIL, which its timeout returns too, from the same
+// location: no variant.
+//
+// The variant is a plain step of the wait, not a case of w's handler: the
+// model takes only the first enabled case of a watch event (model.On), so
+// a fault case would shadow the event's "ignore" and make the failure the
+// only way on while the budget is left. As a step enabled at any point of
+// the wait it stands for the failure of the first event's read (the one
+// the registration fires, which libxl may handle late): the failure reads
+// nothing the other actors write and writes nothing, so failing later,
+// without an event, reaches what failing at that event and then waiting
+// reaches.
+func waitReadFails(a *model.ActorBuilder, b *model.Builder, di int, w model.WatchID, path model.PathID, from, to model.LocID, rc model.VarID,
+	what string, marks []model.Mark) {
+	name := reqName(b, di, model.Read(path)) + " fails"
+	a.T(b.RequestFails((model.Transition{Name: name, Desc: what + ": the XBT_NULL read of the watch event fails: ERROR_FAIL, device_hotplug_done",
+		From: from, To: to, Ops: []model.Op{model.Read(path), model.UnwatchOp(w)}, Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks})))
 }

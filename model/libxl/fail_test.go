@@ -543,3 +543,79 @@ func TestDevdRemoveRequestFails(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitReadFails: a failed XBT_NULL read of a wait of libxl's event
+// machinery (waitReadFails) ends the wait with ERROR_FAIL, which
+// device_backend_callback passes to device_hotplug_done (no forced
+// restart, that is ERROR_TIMEDOUT's): an add ends with ERROR_FAIL and its
+// entries; a remove keeps them from 4.15 unless forced, destroys them
+// before 4.15, and a forced one (destroy) destroys them with ERROR_FAIL.
+// The failure is enabled whatever the node reads (the add's backend is at
+// 1, the remove's at 6, where the handler would go on).
+func TestWaitReadFails(t *testing.T) {
+	all := "FE FE/state BE BE/state BE/online /libxl /libxl/frontend"
+	for _, c := range []struct {
+		op    string
+		minor int
+		fail  string
+		rc    string
+		has   string
+	}{
+		{"add", 17, "READ BE/state fails", "ERROR_FAIL", all},
+		{"add", 4, "READ BE/state fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online"},
+		{"remove", 17, "READ BE/state fails", "ERROR_FAIL", all},
+		{"remove", 22, "READ BE/state fails", "ERROR_FAIL", all},
+		{"remove", 14, "READ BE/state fails", "ERROR_FAIL", ""},
+		{"remove", 2, "READ BE/state fails", "ERROR_FAIL", ""},
+		// The forced body removed the frontend; the destroy removes the
+		// rest and the rc stays ERROR_FAIL.
+		{"destroy", 17, "READ BE/state fails", "ERROR_FAIL", ""},
+	} {
+		r := newFailRun(t, c.op, c.minor, true)
+		if !r.run(t, c.fail) {
+			t.Errorf("%s 4.%d: %q never enabled; ran %v", c.op, c.minor, c.fail, r.ran)
+			continue
+		}
+		if r.loc() != libxl.LocDone || r.rc() != c.rc || r.has() != c.has {
+			t.Errorf("%s 4.%d %q: at %s, rc %s, present %q; want %s, %s, %q\n\tsteps %v",
+				c.op, c.minor, c.fail, r.loc(), r.rc(), r.has(), libxl.LocDone, c.rc, c.has, r.ran)
+		}
+		if !r.budgetSpent() {
+			t.Errorf("%s 4.%d %q: another request may still fail", c.op, c.minor, c.fail)
+		}
+	}
+	// The driver-domain wait for the backend directory to go (4.4+):
+	// device_destroy_be_watch_cb's ERROR_FAIL, the entries kept (4.17,
+	// FORCE_AUTO), destroyed before 4.15.
+	for _, c := range []struct {
+		minor int
+		be    bool
+	}{{17, true}, {14, false}, {4, false}} {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		b.Domain(2, "DD", model.DomainRunning)
+		v := libxl.Version{Minor: c.minor}
+		di := b.NewDevice(model.DeviceSpec{Name: "vif0", Kind: "vif", BEKind: "vif", DevID: 0, FEDom: 1, BEDom: 2, LibxlRecord: v.LibxlRecords()})
+		b.InitEntries(b.FrontendEntries(di))
+		b.InitEntries(b.BackendEntries(di))
+		dev := b.Sys().Devices[di]
+		b.Init(dev.FEState, model.StateClosed.Value())
+		b.Init(dev.BEState, model.StateClosed.Value())
+		b.Allow(model.RequestFailFault)
+		ai := libxl.Remove(b, di, libxl.RemoveOptions{Version: v, Force: libxl.ForceAuto})
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+		if !r.run(t, "READ BE fails") {
+			t.Errorf("4.%d: the backend directory's read never failed; ran %v", c.minor, r.ran)
+			continue
+		}
+		if !slices.Contains(r.ran, "driver domain backend") || r.loc() != libxl.LocDone || r.rc() != "ERROR_FAIL" || sys.Exists(r.st, dev.BEDir) != c.be {
+			t.Errorf("4.%d: at %s, rc %s, backend present %v; want %s, ERROR_FAIL, %v\n\tsteps %v",
+				c.minor, r.loc(), r.rc(), sys.Exists(r.st, dev.BEDir), libxl.LocDone, c.be, r.ran)
+		}
+	}
+}

@@ -232,6 +232,12 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 	T(model.Transition{Name: "timeout (10 s)", Desc: "timeout when forced: NUKE BACKEND without the hotplug script, rc = ERROR_TIMEDOUT",
 		From: waitClosed, To: hotplugDone, Timeout: DestroyTimeout, Guard: []model.Cond{model.VarNe(force, ForceAuto)},
 		Ops: []model.Op{model.UnwatchOp(wState)}, Sets: []model.Set{set(rc, RCTimedOut)}})
+	if b.Allowed(model.RequestFailFault) {
+		// Not ERROR_TIMEDOUT: device_backend_callback neither forces nor
+		// restarts; ERROR_FAIL goes to device_hotplug_done, whatever the
+		// force level (waitReadFails).
+		waitReadFails(a, b, di, wState, dev.BEState, waitClosed, hotplugDone, rc, "libxl__ev_devstate_wait for Closed", nil)
+	}
 
 	// RUN HOTPLUG SCRIPT (device_hotplug).
 	switch {
@@ -244,6 +250,11 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 			Ops: []model.Op{model.Read(dev.BEDir), model.UnwatchOp(wDir)}}))
 		T(model.Transition{Name: "timeout (10 s)", Desc: "backend directory still there: ERROR_TIMEDOUT",
 			From: waitRemoved, To: hotplugDone, Timeout: DestroyTimeout, Ops: []model.Op{model.UnwatchOp(wDir)}, Sets: []model.Set{set(rc, RCTimedOut)}})
+		if b.Allowed(model.RequestFailFault) {
+			// device_destroy_be_watch_cb: "aodev->rc = rc; goto out;"
+			// (waitReadFails).
+			waitReadFails(a, b, di, wDir, dev.BEDir, waitRemoved, hotplugDone, rc, "the wait for the backend directory to go", nil)
+		}
 	case hasScript(dev.BEKind) && dev.BEDom == 0:
 		scriptCases(a, b, di, hotplug, script, hotplugDone, rc, "remove", nil)
 	default:
