@@ -449,10 +449,13 @@ func devicesDestroyCbFailures(a *model.ActorBuilder, b *model.Builder, rm model.
 // the registration fires, which libxl may handle late): the failure reads
 // nothing the other actors write and writes nothing, so failing later,
 // without an event, reaches what failing at that event and then waiting
-// reaches.
+// reaches. One over-approximation: under last-resort timers another
+// actor's timer may fire before the step, while the first event's read
+// comes within a protocol step; the model lets the failure come after it
+// (as a later event's read would, if the node changed).
 func waitReadFails(a *model.ActorBuilder, b *model.Builder, di int, w model.WatchID, path model.PathID, from, to model.LocID, rc model.VarID,
 	what string, marks []model.Mark) {
 	name := reqName(b, di, model.Read(path)) + " fails"
-	a.T(b.RequestFails((model.Transition{Name: name, Desc: what + ": the XBT_NULL read of the watch event fails: ERROR_FAIL, device_hotplug_done",
-		From: from, To: to, Ops: []model.Op{model.Read(path), model.UnwatchOp(w)}, Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks})))
+	a.T(b.RequestFails(model.Transition{Name: name, Desc: what + ": the XBT_NULL read of the watch event fails: ERROR_FAIL, device_hotplug_done",
+		From: from, To: to, Ops: []model.Op{model.Read(path), model.UnwatchOp(w)}, Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks}))
 }

@@ -619,3 +619,30 @@ func TestWaitReadFails(t *testing.T) {
 		}
 	}
 }
+
+// TestWaitReadFailsBesideHandler: the wait's failed read is an
+// alternative to the watch event's handler, not one of its cases (only
+// the first enabled case of a watch is taken, so a case would be shadowed
+// by "state Closed" here and would shadow "ignore" elsewhere): at
+// wait-closed with the backend Closed and the event pending, both the
+// handler and the failure are enabled.
+func TestWaitReadFailsBesideHandler(t *testing.T) {
+	r := newFailRun(t, "remove", 17, true)
+	r.stop = libxl.LocWaitClosed
+	r.run(t, "")
+	if r.loc() != libxl.LocWaitClosed {
+		t.Fatalf("at %s, want %s (steps %v)", r.loc(), libxl.LocWaitClosed, r.ran)
+	}
+	var names []string
+	r.sys.Successors(r.st, make(model.State, len(r.st)), func(tr *model.Transition, _ model.State) bool {
+		if tr.Actor == r.ai {
+			names = append(names, tr.Name)
+		}
+		return true
+	})
+	for _, want := range []string{"state Closed", "READ BE/state fails"} {
+		if !slices.Contains(names, want) {
+			t.Errorf("%q not enabled at %s; enabled %v", want, libxl.LocWaitClosed, names)
+		}
+	}
+}
