@@ -28,10 +28,23 @@ func DefaultSocketPath() string {
 const DialRetryFor = 5 * time.Second
 
 // Dial connects to the xenstored unix socket at path, or at
-// [DefaultSocketPath] when path is empty. oxenstored listens with a
-// backlog of 1, so a connect that fails with EAGAIN is retried with
-// backoff, for at most [DialRetryFor] or until ctx is done.
+// [DefaultSocketPath] when path is empty, as [DialSocket] does.
 func Dial(ctx context.Context, path string) (*Client, error) {
+	conn, err := DialSocket(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	return NewClient(conn, Options{}), nil
+}
+
+// DialSocket connects to the xenstored unix socket at path, or at
+// [DefaultSocketPath] when path is empty, and returns the connection
+// itself (for a relay, such as the test host's agent). Both daemons
+// listen with a backlog of 1 (oxenstored; C xenstored 4.17's
+// init_sockets), so a connect while the daemon is busy fails with
+// EAGAIN; it is retried with backoff, for at most [DialRetryFor] or until
+// ctx is done.
+func DialSocket(ctx context.Context, path string) (net.Conn, error) {
 	if path == "" {
 		path = DefaultSocketPath()
 	}
@@ -41,7 +54,7 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	for {
 		conn, err := d.DialContext(ctx, "unix", path)
 		if err == nil {
-			return NewClient(conn, Options{}), nil
+			return conn, nil
 		}
 		if !errors.Is(err, syscall.EAGAIN) || time.Now().After(deadline) {
 			return nil, &Error{Op: "dial", Path: path, Err: err}

@@ -31,17 +31,18 @@ const diffClients = 4 * difftest.GroupSize
 // dom0 connections, then, on C xenstored, the named conflict cases, and
 // the live check of every known difference the daemon shows; it records
 // the figures in the summary (Differential; the known differences met
-// in Named, their unexplained divergences in the line's). A host's test
-// calls it once its own work is done: TestConformance on its C
-// xenstored host (then TestDifferentialC does not boot another),
-// TestDifferentialO on its oxenstored host.
+// in Named, their unexplained divergences in the line's). TestRealHost
+// runs it on each daemon's host, as the subtests sequences, conflict and
+// known. It holds the model's xenstore to a live C xenstored 4.17 (the
+// only way to run one: it cannot serve without a hypervisor) and to a
+// live oxenstored 4.17 in dom0.
 func differential(t *testing.T, h *xenhost.Host) {
 	t.Helper()
 	daemon := h.Xenstored()
 	d := &Differential{Xenstored: daemon, Known: map[string]int64{}}
 	summary.Differential = append(summary.Differential, d)
 	start := time.Now()
-	t.Run("differential", func(t *testing.T) {
+	t.Run("sequences", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), DiffBudget+2*time.Minute)
 		defer cancel()
 		var clients []*realxs.Client
@@ -91,38 +92,6 @@ func fmtKnown(m map[string]int64) []string {
 	}
 	slices.Sort(out)
 	return out
-}
-
-// differentialDone reports whether the run has checked daemon already
-// (TestConformance's host).
-func differentialDone(daemon string) bool {
-	for _, d := range summary.Differential {
-		if d.Xenstored == daemon {
-			return true
-		}
-	}
-	return false
-}
-
-// TestDifferentialC holds the model's xenstore, with its C xenstored
-// conflict rule, to a live C xenstored 4.17 (the only way to run one: it
-// cannot serve without a hypervisor).
-func TestDifferentialC(t *testing.T) {
-	if differentialDone(xenhost.CXenstored) {
-		t.Log("C xenstored was checked on TestConformance's host")
-		return
-	}
-	differential(t, boot(t, xenhost.CXenstored))
-}
-
-// TestDifferentialO holds the model's xenstore, with its oxenstored
-// conflict rule, to a live oxenstored 4.17 in dom0.
-func TestDifferentialO(t *testing.T) {
-	if differentialDone(xenhost.OXenstored) {
-		t.Log("oxenstored was checked already")
-		return
-	}
-	differential(t, boot(t, xenhost.OXenstored))
 }
 
 // diffBudget is DiffBudget, or $XBCHECK_DIFF_BUDGET (a duration).

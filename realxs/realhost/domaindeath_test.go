@@ -15,22 +15,18 @@ import (
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
-// TestDomainDeath holds the model's domain run states to the real host,
-// under each daemon: a guest that crashes (on_crash = "preserve") stays
+// domainDeath holds the model's domain run states to the real host h,
+// under its daemon: a guest that crashes (on_crash = "preserve") stays
 // listed and xenstored keeps its nodes, also a node it owns outside its
 // home; a detach while it is crashed goes through libxl's transaction and
 // times out (the domain is listed, so libxl_domain_info succeeds); `xl
 // destroy` makes it dying, and xenstored then deletes the node it owns,
 // firing the watch on it under C xenstored and not under oxenstored. The
 // model's side of each fact is read from the compiled scenarios
-// vbd-remove-guest-crash-4.17{,-cxenstored}.toml.
-func TestDomainDeath(t *testing.T) {
-	for _, daemon := range []string{xenhost.CXenstored, xenhost.OXenstored} {
-		t.Run(daemon, func(t *testing.T) { domainDeath(t, daemon) })
-	}
-}
-
-func domainDeath(t *testing.T, daemon string) {
+// vbd-remove-guest-crash-4.17{,-cxenstored}.toml. It creates its own
+// guest and destroys it; TestRealHost runs it last on each host.
+func domainDeath(t *testing.T, h *xenhost.Host) {
+	daemon := h.Xenstored()
 	file := map[string]string{
 		xenhost.CXenstored: "../../scenarios/vbd-remove-guest-crash-4.17-cxenstored.toml",
 		xenhost.OXenstored: "../../scenarios/vbd-remove-guest-crash-4.17.toml",
@@ -58,7 +54,6 @@ func domainDeath(t *testing.T, daemon string) {
 	}
 	wantEvent := sys.DeathFiresWatches
 
-	h := boot(t, daemon)
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	s := newSession(t, ctx, h)

@@ -11,9 +11,9 @@ import (
 	"github.com/xbcheck/xbcheck/realxs/xenhost"
 )
 
-// TestScriptKeyMissing judges fidelity issue 10, item 5 on the real Xen
-// 4.17 host: libxl finds a disk's hotplug script through BE/script. With
-// the key removed from a connected disk's backend,
+// scriptKeyMissing judges fidelity issue 10, item 5 on the real Xen
+// 4.17 host h (C xenstored): libxl finds a disk's hotplug script through
+// BE/script. With the key removed from a connected disk's backend,
 //   - xl block-detach (libxl_device_disk_safe_remove, FORCE_OFF) completes
 //     the handshake, fails in device_hotplug (libxl__hotplug_disk: "unable
 //     to read script"), keeps the entries and exits 1
@@ -23,10 +23,9 @@ import (
 //     device and still exits 1 (scenarios/vbd-destroy-no-script-4.17.toml:
 //     result-reflects-state fails).
 //
-// It boots a host of its own (about 32 s on the project's quiet 2-core
-// machine).
-func TestScriptKeyMissing(t *testing.T) {
-	h := boot(t, xenhost.CXenstored)
+// It creates its own guest and destroys it; TestRealHost runs it on its C
+// xenstored host.
+func scriptKeyMissing(t *testing.T, h *xenhost.Host) {
 	ctx, cancel := context.WithTimeout(context.Background(), 8*time.Minute)
 	defer cancel()
 	s := newSession(t, ctx, h)

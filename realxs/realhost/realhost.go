@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 	"time"
@@ -424,4 +425,29 @@ func (s *Summary) Coverage() (fired, all map[string][]string) {
 		sort.Strings(fired[a])
 	}
 	return fired, all
+}
+
+// An xlDomain is one line of `xl list`.
+type xlDomain struct {
+	Name string
+	ID   int
+}
+
+// xlGuests returns the domains but dom0 in the output of `xl list`: a
+// header line, then one "NAME ID MEM VCPUS STATE TIME" line per domain.
+// A dying domain may be listed as "(null)"; its ID still names it.
+func xlGuests(xlList string) []xlDomain {
+	var ds []xlDomain
+	for _, line := range strings.Split(xlList, "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		id, err := strconv.Atoi(f[1])
+		if err != nil || id == 0 {
+			continue // the header, or dom0
+		}
+		ds = append(ds, xlDomain{Name: f[0], ID: id})
+	}
+	return ds
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
 	"github.com/xbcheck/xbcheck/scenario"
@@ -104,5 +105,21 @@ func TestSameShape(t *testing.T) {
 	}
 	if SameShape(sys, cex[:len(cex)-1], cex) {
 		t.Error("a step short: same shape")
+	}
+}
+
+// xlGuests reads the domains but dom0 from `xl list` as xl 4.17 prints
+// it, a dying domain named "(null)" included.
+func TestXLGuests(t *testing.T) {
+	out := "Name                                        ID   Mem VCPUs\tState\tTime(s)\n" +
+		"Domain-0                                     0   512     2     r-----      41.2\n" +
+		"guest1                                       3   128     1     -b----       2.9\n" +
+		"(null)                                       4     0     1     --p--d       0.4\n"
+	want := []xlDomain{{Name: "guest1", ID: 3}, {Name: "(null)", ID: 4}}
+	if diff := cmp.Diff(want, xlGuests(out)); diff != "" {
+		t.Errorf("xlGuests (-want +got):\n%s", diff)
+	}
+	if got := xlGuests(out[:strings.Index(out, "guest1")]); len(got) != 0 {
+		t.Errorf("dom0 alone: %v", got)
 	}
 }

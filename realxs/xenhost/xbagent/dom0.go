@@ -18,6 +18,7 @@ import (
 
 	"github.com/hashicorp/yamux"
 
+	"github.com/xbcheck/xbcheck/realxs"
 	"github.com/xbcheck/xbcheck/realxs/xenhost/internal/proto"
 )
 
@@ -104,9 +105,14 @@ func (a *dom0Agent) serve(st net.Conn) {
 }
 
 // serveXenstore pipes the stream to a new connection to the daemon, in
-// both directions, until either side closes.
+// both directions, until either side closes. The connect is
+// realxs.DialSocket's: the daemon listens with a backlog of 1, and a
+// quick run of dials (the differential test's twelve) meets EAGAIN when
+// it is busy.
 func serveXenstore(st net.Conn) {
-	c, err := net.Dial("unix", xenstoredSocket)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*realxs.DialRetryFor)
+	c, err := realxs.DialSocket(ctx, xenstoredSocket)
+	cancel()
 	if err != nil {
 		proto.WriteError(st, proto.NewRemoteError("dial", xenstoredSocket, err))
 		return
