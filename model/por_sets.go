@@ -75,7 +75,7 @@ func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
 			if st[w] == watchOff {
 				want = accWr // only a registration makes it pending
 			}
-			p.writersOf(st, sc, w, want, add)
+			p.enablersOf(st, sc, w, want, add)
 			return
 		}
 	}
@@ -121,11 +121,11 @@ func (p *POR) enablers(st State, sc *porScratch, t *Transition, add func(int)) {
 	// Its guard holds: a stutter. What it reads or writes.
 	f := p.static[t.ID]
 	for _, o := range f.offs {
-		p.writersOf(st, sc, int(o), accWrites, add)
+		p.enablersOf(st, sc, int(o), accWrites, add)
 	}
 	for _, c := range f.conds {
 		for _, o := range c.acc.offs {
-			p.writersOf(st, sc, int(o), accWrites, add)
+			p.enablersOf(st, sc, int(o), accWrites, add)
 		}
 	}
 }
@@ -141,23 +141,79 @@ func (p *POR) writersOf(st State, sc *porScratch, o int, want uint8, add func(in
 	}
 }
 
+// enablersOf is writersOf for a necessary enabling set: a conditional
+// access (accessor.cond) happens only once every node of its condition
+// is missing, so when one of them exists in st, the transitions that may
+// remove it (keepPresent) stand for the access: one of them must occur
+// before it can.
+func (p *POR) enablersOf(st State, sc *porScratch, o int, want uint8, add func(int)) {
+	for _, acc := range p.writers[o] {
+		u := int(acc.t)
+		if acc.kind&want == 0 || sc.inT[u] == sc.tEpoch || !p.mayOccur(st, sc, u) {
+			continue
+		}
+		if acc.cond >= 0 && p.keepPresent(st, sc, acc.cond, add) {
+			continue
+		}
+		add(u)
+	}
+}
+
 // condWriters adds the transitions that may make condition c true.
 func (p *POR) condWriters(st State, sc *porScratch, a *Actor, c *Cond, add func(int)) {
 	s := p.s
 	switch c.Kind {
 	case CondPresent:
-		p.writersOf(st, sc, int(c.Path), accEns|accWr, add) // creators
+		p.enablersOf(st, sc, int(c.Path), accEns|accWr, add) // creators
 	case CondAbsent:
-		p.writersOf(st, sc, int(c.Path), accWr, add) // removers
+		p.enablersOf(st, sc, int(c.Path), accWr, add) // removers
 	case CondEq, CondNe, CondIn:
-		p.writersOf(st, sc, int(c.Path), accWrites, add)
+		p.enablersOf(st, sc, int(c.Path), accWrites, add)
 	case CondVarEq, CondVarNe, CondVarIn:
-		p.writersOf(st, sc, s.varBase+int(c.Var), accWrites, add)
+		p.enablersOf(st, sc, s.varBase+int(c.Var), accWrites, add)
 	case CondConflict, CondNoConflict:
 		f := newFoot(s.size)
 		p.condFoot(a, c, f, nil, AnyLoc)
 		for _, o := range f.offs {
-			p.writersOf(st, sc, int(o), accWrites, add)
+			p.enablersOf(st, sc, int(o), accWrites, add)
 		}
 	}
+}
+
+// MayCreate reports whether a step by t may create node q, missing before
+// it: an operation t applies (for a commit, those of any transaction
+// body of its actor) writes, makes or replaces q or a node below it (a
+// WRITE creates the missing parents). Properties use it to say on which
+// steps they look at q (Visibility.Steps); it over-approximates.
+func (s *System) MayCreate(t *Transition, q PathID) bool {
+	below := func(p PathID) bool {
+		for ; p != NoPath; p = s.Paths[p].Parent {
+			if p == q {
+				return true
+			}
+		}
+		return false
+	}
+	creates := func(ops []Op) bool {
+		for i := range ops {
+			switch ops[i].Kind {
+			case OpWrite, OpMkdir, OpReplace, OpSwitchState:
+				if below(ops[i].Path) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	switch t.Kind {
+	case TxnBody:
+		return false
+	case Commit:
+		for _, ti := range s.Actors[t.Actor].Trans {
+			if b := &s.Trans[ti]; b.Kind == TxnBody && creates(b.Ops) {
+				return true
+			}
+		}
+	}
+	return creates(t.Ops)
 }

@@ -51,8 +51,8 @@ func Build(sp *Spec) (*Compiled, error) {
 		return nil, &Error{File: sp.File, Line: sp.Line("check", -1, "properties"), Msg: err.Error()}
 	}
 	c := &Compiled{Spec: sp, System: sys, Properties: ps}
-	if offs, marks, ok := props.Visible(sys, sp.Check.Properties); ok {
-		c.POR = sys.NewPOR(offs, marks)
+	if v, ok := props.VisibilityOf(sys, sp.Check.Properties); ok {
+		c.POR = sys.NewPORFor(v)
 	}
 	return c, nil
 }
