@@ -243,6 +243,14 @@ var seedProperties = []Def{
 			return true
 		},
 		reads: deviceReads(withMarks, beState),
+		// On a step that invokes libxl__wait_for_backend: its node.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			for _, m := range t.Marks {
+				if m.Kind == model.MarkWaitForBackend {
+					add(s.PathOffset(m.Path))
+				}
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
@@ -267,6 +275,23 @@ var seedProperties = []Def{
 			return true
 		},
 		reads: deviceReads(0, beDir),
+		// On another actor's step: the backend directories it may create
+		// and, for a commit, the body it applies.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			if byToolstack(s, t) {
+				return
+			}
+			judged := false
+			for i := range s.Devices {
+				if d := &s.Devices[i]; s.MayCreate(t, d.BEDir) {
+					add(s.PathOffset(d.BEDir))
+					judged = true
+				}
+			}
+			if judged {
+				commitTxn(s, t, add)
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for i := range s.Devices {
@@ -332,6 +357,18 @@ var seedProperties = []Def{
 				}
 			}
 			return true
+		},
+		// On a step that raises "already connected": that device's
+		// frontend-id.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			for _, m := range t.Marks {
+				if m.Kind != model.MarkRaise {
+					continue
+				}
+				if p, ok := s.PathByName(s.Paths[s.Devices[m.Device].BEDir].Name + "/frontend-id"); ok {
+					add(s.PathOffset(p))
+				}
+			}
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
