@@ -13,7 +13,11 @@ type candidates struct {
 	states []byte   // exact: the candidates, whole
 	// Otherwise each candidate is its difference from its parent (see
 	// frontier.go), one after the other.
-	enc   []byte
+	enc []byte
+	// diffs[i] (a worker's scratch only) is the mask of the 8-byte words
+	// in which candidate i differs from its parent (fp.Table.UpdateDiff),
+	// or all ones when not known.
+	diffs []uint64
 	invs  []invHit  // invariants the chunk's new states violate
 	viols []pending // step and deadlock violations, in frontier order
 	trans int
@@ -60,7 +64,7 @@ func refill[T any](dst, src []T) []T {
 // capBytes is the chunk's memory by capacity, without its runs.
 func (c *candidates) capBytes() int64 {
 	return int64(cap(c.fps))*8 + int64(cap(c.parent)) + int64(cap(c.via))*4 + int64(cap(c.acc)) +
-		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.enc)) +
+		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.enc)) + int64(cap(c.diffs))*8 +
 		int64(cap(c.invs))*16 + int64(cap(c.viols))*16 + c.edges.capBytes()
 }
 
@@ -85,6 +89,9 @@ type worker struct {
 	sc        candidates
 	sacts     []int32
 	sfault    []bool
+	// segs counts the level's candidates this worker kept per segment of
+	// the fingerprint set (for the insert phase's reserve).
+	segs [fpSegs]int
 }
 
 func (w *worker) capBytes() int64 {

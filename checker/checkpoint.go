@@ -218,7 +218,7 @@ func (w *ckWriter) search(s *search, size int) {
 			w.raw(ss.pages[i/pageStates])
 		}
 	} else {
-		w.int(int(s.fset.n.Load()))
+		w.int(s.fset.len())
 		w.int(fpSegs)
 		for i := range s.fset.segs {
 			array(w, s.fset.segs[i].keys, 8, putU64)
@@ -329,13 +329,12 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 			for _, key := range g.keys {
 				k += b2i(key != 0)
 			}
-			g.n.Store(int64(k))
+			g.n = k
 			stored += k
 			if r.err == nil && len(g.keys) == 0 {
 				r.fail(errDamaged)
 			}
 		}
-		fs.n.Store(int64(n))
 		if r.err == nil && stored != n {
 			r.fail(errDamaged)
 		}

@@ -229,18 +229,39 @@ func TestBudgetStopResumes(t *testing.T) {
 	opt := checker.Options{Identity: "family", Version: "test"}
 	want := outcomeOf(checker.Check(c.System, c.Properties, opt))
 	file := filepath.Join(t.TempDir(), "b.xbckpt")
-	// Budgets that leave the search less than the whole exploration
-	// needs; the first that stops it after its first level is the one
-	// resumed from.
+	// A budget that stops the search after its first level and before its
+	// end: doubled from one that stops it at once until it does not stop
+	// at the start, then, if that budget let the search finish, bisected
+	// between the two. (A fixed ladder of budgets depended on how much the
+	// process held beside the search, which varies from run to run.)
 	var got checker.Result
-	for search := int64(64 << 10); search <= 16<<20; search *= 2 {
+	try := func(search int64) checker.Result {
 		os.Remove(file)
 		first := opt
 		first.Checkpoint = file
 		first.MemoryBudget = checker.BudgetFor(search)
-		got = checker.Check(c.System, c.Properties, first)
-		if got.Verdict != checker.Unknown || got.Stats.Depth > 0 {
+		return checker.Check(c.System, c.Properties, first)
+	}
+	atStart := func(r checker.Result) bool { return r.Verdict == checker.Unknown && r.Stats.Depth == 0 }
+	lo, hi := int64(16<<10), int64(0)
+	for search := lo; search <= 64<<20; search *= 2 {
+		got = try(search)
+		if !atStart(got) {
+			hi = search
 			break
+		}
+		lo = search
+	}
+	for i := 0; i < 24 && hi > 0 && got.Verdict != checker.Unknown && hi-lo > 1; i++ {
+		mid := lo + (hi-lo)/2
+		r := try(mid)
+		switch {
+		case atStart(r):
+			lo = mid
+		case r.Verdict != checker.Unknown:
+			hi = mid
+		default:
+			got = r
 		}
 	}
 	if got.Verdict != checker.Unknown || !strings.HasPrefix(got.Reason, "memory budget reached") || got.Checkpoint == nil {

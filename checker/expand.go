@@ -35,6 +35,9 @@ func (b *bfs) expand(lv *levelWork) bool {
 	if b.ctl.budget != nil {
 		held0 = b.held()
 	}
+	for _, wk := range b.wks {
+		clear(wk.segs[:])
+	}
 	var wg sync.WaitGroup
 	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
@@ -92,10 +95,12 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
 	c.win, c.slot, c.enc, c.base = c.win[:0], c.slot[:0], c.enc[:0], fc.base
 	c.edges.reset()
-	sc.fps, sc.parent, sc.via, sc.states = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0]
+	sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0], sc.diffs[:0]
 	kc := &wk.kept
 	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
 	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
+	n := fc.r.decode(fc.j, size, wk.block)
+	k0, k1 := fc.base, fc.base+n
 	// seen reports whether a successor (canonical under symmetry) was
 	// found before this level; isNew is the reduction's view of it.
 	seen := func(f uint64, st []byte) bool {
@@ -105,49 +110,57 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		}
 		return s.fset.contains(f)
 	}
-	isNew := func(next []byte) bool {
+	// The state being expanded, its raw fingerprint (which its
+	// successors' update, fp.Table), and what yield counts: one closure
+	// per chunk, not per state.
+	var (
+		k           int
+		st          []byte
+		pfp         uint64
+		succ, moves int
+	)
+	// fpOf is next's fingerprint, next a successor of st (canonical under
+	// symmetry, into dst), and the mask of the words in which it differs
+	// from st (all ones under symmetry).
+	fpOf := func(next, dst []byte) ([]byte, uint64, uint64) {
 		if canon != nil {
-			canon(next, wk.nbuf)
-			next = wk.nbuf
+			canon(next, dst)
+			return dst, nonzero(b.tab.Of(dst)), ^uint64(0)
 		}
-		return !seen(nonzero(b.tab.Of(next)), next)
+		f, diff := b.tab.UpdateDiff(pfp, st, next)
+		return next, nonzero(f), diff
 	}
-	n := fc.r.decode(fc.j, size, wk.block)
-	k0, k1 := fc.base, fc.base+n
-	for k := k0; k < k1; k++ {
-		st := wk.block[(k-k0)*size : (k-k0+1)*size]
-		succ, moves := 0, 0
-		var pfp uint64 // st's raw fingerprint, which its successors' update
+	isNew := func(next []byte) bool {
+		next, f, _ := fpOf(next, wk.nbuf)
+		return !seen(f, next)
+	}
+	yield := func(id, actor int32, fault bool, next []byte) bool {
+		succ++
+		if !fault {
+			moves++
+		}
+		for _, pi := range b.step {
+			if !props[pi].Step(st, id, next) {
+				c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
+			}
+		}
+		next, f, diff := fpOf(next, cbuf)
+		sc.fps = append(sc.fps, f)
+		sc.diffs = append(sc.diffs, diff)
+		sc.parent = append(sc.parent, uint8(k-k0))
+		sc.via = append(sc.via, id)
+		sc.states = append(sc.states, next...)
+		if g != nil {
+			sacts = append(sacts, actor)
+			sfault = append(sfault, fault)
+		}
+		return true
+	}
+	for k = k0; k < k1; k++ {
+		st = wk.block[(k-k0)*size : (k-k0+1)*size]
+		succ, moves = 0, 0
 		if canon == nil {
 			pfp = b.tab.Of(st)
-		}
-		yield := func(id, actor int32, fault bool, next []byte) bool {
-			succ++
-			if !fault {
-				moves++
-			}
-			for _, pi := range b.step {
-				if !props[pi].Step(st, id, next) {
-					c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
-				}
-			}
-			var f uint64
-			if canon != nil {
-				canon(next, cbuf)
-				next = cbuf
-				f = b.tab.Of(next)
-			} else {
-				f = b.tab.Update(pfp, st, next)
-			}
-			sc.fps = append(sc.fps, nonzero(f))
-			sc.parent = append(sc.parent, uint8(k-k0))
-			sc.via = append(sc.via, id)
-			sc.states = append(sc.states, next...)
-			if g != nil {
-				sacts = append(sacts, actor)
-				sfault = append(sfault, fault)
-			}
-			return true
 		}
 		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
@@ -173,7 +186,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			}
 			// Not reducible here (no ample set, one without a move that
 			// is not a fault, or the proviso).
-			sc.fps, sc.parent, sc.via, sc.states = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size]
+			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
 			if g != nil {
 				sacts, sfault = sacts[:mark], sfault[:mark]
 			}
@@ -220,8 +233,15 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			kc.states = append(kc.states, st...)
 		} else {
 			p := int(sc.parent[i])
-			kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
+			if d := sc.diffs[i]; d != ^uint64(0) {
+				kc.enc = appendDeltaWords(kc.enc, wk.block[p*size:(p+1)*size], st, d)
+			} else {
+				kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
+			}
 		}
+	}
+	if s.sset == nil {
+		segCounts(&wk.segs, kc.fps)
 	}
 	// Into the chunk, in arrays of about their size: the chunk of one
 	// number holds different parts of the frontier from level to level.

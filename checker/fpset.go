@@ -12,18 +12,28 @@ import (
 // any size: the slot of a fingerprint is fastrange of its low bits), so
 // growing the set never holds an old and a new copy of all of it at once,
 // only of one segment per worker: the whole set's peak is its size, not
-// 2.5 times it. Insert is lock-free (a compare-and-swap on an empty
-// slot); growth happens between exploration phases, never concurrently
-// with inserts. Fingerprint 0 marks an empty slot, so a real 0 is stored
-// as 1.
+// 2.5 times it. Inserts into one segment come from one goroutine at a
+// time (the insert phase gives each worker a range of fingerprints, which
+// is a range of segments), so they need no atomic operations and share no
+// counter; lookups happen in another phase; growth happens between
+// phases. Fingerprint 0 marks an empty slot, so a real 0 is stored as 1.
 type fpset struct {
 	segs [fpSegs]fpseg
-	n    atomic.Int64
 }
 
 type fpseg struct {
 	keys []uint64
-	n    atomic.Int64
+	n    int
+	_    [64 - 24 - 8]byte // one cache line per segment: workers write different ones
+}
+
+// len is the number of fingerprints in the set.
+func (s *fpset) len() int {
+	n := 0
+	for i := range s.segs {
+		n += s.segs[i].n
+	}
+	return n
 }
 
 const (
@@ -72,22 +82,18 @@ func (s *fpset) contains(fp uint64) bool {
 	}
 }
 
-// insert adds fp and reports whether it was new. Safe for concurrent
-// inserts (of any fingerprints) as long as the set has room.
+// insert adds fp and reports whether it was new. Inserts of fingerprints
+// of one segment must not run concurrently; the set must have room.
 func (s *fpset) insert(fp uint64) bool {
 	fp, g, i, n := s.home(fp)
 	for {
-		k := atomic.LoadUint64(&g.keys[i])
-		if k == fp {
+		switch g.keys[i] {
+		case fp:
 			return false
-		}
-		if k == 0 {
-			if atomic.CompareAndSwapUint64(&g.keys[i], 0, fp) {
-				g.n.Add(1)
-				s.n.Add(1)
-				return true
-			}
-			continue // somebody took the slot: look at it again
+		case 0:
+			g.keys[i] = fp
+			g.n++
+			return true
 		}
 		if i++; i == n {
 			i = 0
@@ -102,7 +108,7 @@ func (s *fpset) prefetch(fps []uint64) uint64 {
 	var sum uint64
 	for _, fp := range fps {
 		g, i := s.segOf(fp)
-		sum += atomic.LoadUint64(&g.keys[i])
+		sum += g.keys[i]
 	}
 	return sum
 }
@@ -118,7 +124,7 @@ func segCounts(counts *[fpSegs]int, fps []uint64) {
 // fingerprints under maxLoad: its size, or that grown by growFactor
 // until they fit.
 func (g *fpseg) grownSize(extra int) int {
-	need := float64(int(g.n.Load())+extra) / maxLoad
+	need := float64(g.n+extra) / maxLoad
 	size := float64(len(g.keys))
 	if need <= size {
 		return len(g.keys)
@@ -221,8 +227,7 @@ func (s *fpset) undo(chunks []*candidates) {
 				}
 			}
 			g.keys[j] = 0
-			g.n.Add(-1)
-			s.n.Add(-1)
+			g.n--
 			c.acc[i] = false
 		}
 	}

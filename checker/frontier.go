@@ -3,6 +3,8 @@ package checker
 import (
 	"encoding/binary"
 	"math/bits"
+
+	fp "github.com/xbcheck/xbcheck/internal/fingerprint"
 )
 
 // The breadth-first frontier, stored compactly. A level's states are kept
@@ -141,6 +143,76 @@ func (f *frontier) bytes() int64 {
 // length ending the list. States are compared 8 bytes at a time; a run
 // spans the differing bytes of consecutive words that differ.
 func appendDelta(dst, base, x []byte) []byte {
+	if len(x) > 8*fp.MaxDiffWords {
+		return appendDeltaWide(dst, base, x)
+	}
+	return appendDeltaWords(dst, base, x, diffWords(base, x))
+}
+
+// diffWords is the mask of the 8-byte words in which base and x (at most
+// fp.MaxDiffWords words) differ.
+func diffWords(base, x []byte) uint64 {
+	var mask uint64
+	n, j := len(x), 0
+	for ; j*8+8 <= n; j++ {
+		if binary.LittleEndian.Uint64(base[j*8:]) != binary.LittleEndian.Uint64(x[j*8:]) {
+			mask |= 1 << j
+		}
+	}
+	if j*8 < n && string(base[j*8:]) != string(x[j*8:]) {
+		mask |= 1 << j
+	}
+	return mask
+}
+
+// xorWord is the xor of word j of base and x, the bytes past their end
+// zero.
+func xorWord(base, x []byte, j int) uint64 {
+	i := j * 8
+	if i+8 <= len(x) {
+		return binary.LittleEndian.Uint64(base[i:]) ^ binary.LittleEndian.Uint64(x[i:])
+	}
+	var w uint64
+	for k := 0; i+k < len(x); k++ {
+		w |= uint64(base[i+k]^x[i+k]) << (8 * k)
+	}
+	return w
+}
+
+// appendDeltaWords is appendDelta given the mask of the words in which
+// base and x differ (a superset will do: a word that does not differ
+// adds nothing).
+func appendDeltaWords(dst, base, x []byte, mask uint64) []byte {
+	last := 0
+	for mask != 0 {
+		j := bits.TrailingZeros64(mask)
+		mask &= mask - 1
+		w := xorWord(base, x, j)
+		if w == 0 {
+			continue
+		}
+		start := j*8 + bits.TrailingZeros64(w)/8
+		end := j*8 + 8 - bits.LeadingZeros64(w)/8
+		// Words that differ right after, from their first byte on,
+		// extend the run.
+		for end == (j+1)*8 && mask&(1<<(j+1)) != 0 {
+			w = xorWord(base, x, j+1)
+			if w&0xff == 0 {
+				break
+			}
+			j++
+			mask &= mask - 1
+			end = j*8 + 8 - bits.LeadingZeros64(w)/8
+		}
+		dst = appendRun(dst, start-last, x[start:end])
+		last = end
+	}
+	return append(dst, 0, 0)
+}
+
+// appendDeltaWide is appendDelta for states of more than
+// fp.MaxDiffWords words.
+func appendDeltaWide(dst, base, x []byte) []byte {
 	n, i, last := len(x), 0, 0
 	for i < n {
 		if i+8 > n {

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	fp "github.com/xbcheck/xbcheck/internal/fingerprint"
 	"math/rand/v2"
 	"runtime/debug"
 	"testing"
@@ -15,7 +16,7 @@ import (
 func TestDelta(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for trial := 0; trial < 2000; trial++ {
-		size := 1 + r.IntN(300)
+		size := 1 + r.IntN(600) // past 8*fp.MaxDiffWords too
 		base := make([]byte, size)
 		for i := range base {
 			base[i] = byte(r.IntN(4))
@@ -33,13 +34,19 @@ func TestDelta(t *testing.T) {
 			}
 			x[0], x[size-1] = 7, 9
 		}
-		enc := appendDelta([]byte{0xAA}, base, x)
-		got := append([]byte(nil), base...)
-		if n := applyDelta(got, enc[1:]); n != len(enc)-1 {
-			t.Fatalf("trial %d: used %d of %d bytes", trial, n, len(enc)-1)
+		encs := [][]byte{appendDelta([]byte{0xAA}, base, x)}
+		if size <= 8*fp.MaxDiffWords {
+			// A mask with words that do not differ codes the same.
+			encs = append(encs, appendDeltaWords([]byte{0xAA}, base, x, ^uint64(0)>>(64-(size+7)/8)))
 		}
-		if diff := cmp.Diff(x, got); diff != "" {
-			t.Fatalf("trial %d: decoded differs (-want +got):\n%s", trial, diff)
+		for _, enc := range encs {
+			got := append([]byte(nil), base...)
+			if n := applyDelta(got, enc[1:]); n != len(enc)-1 {
+				t.Fatalf("trial %d: used %d of %d bytes", trial, n, len(enc)-1)
+			}
+			if diff := cmp.Diff(x, got); diff != "" {
+				t.Fatalf("trial %d: decoded differs (-want +got):\n%s", trial, diff)
+			}
 		}
 	}
 }

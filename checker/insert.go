@@ -1,7 +1,6 @@
 package checker
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 )
@@ -26,10 +25,14 @@ func (b *bfs) insert(lv *levelWork) bool {
 		}
 	}
 	lv.candBase[len(chunks)] = lv.ncand
-	var counts [fpSegs]int // candidates per segment of the fingerprint set
+	// Candidates per segment of the fingerprint set, counted by the
+	// workers as they expanded.
+	var counts [fpSegs]int
 	if s.fset != nil {
-		for _, c := range chunks {
-			segCounts(&counts, c.fps)
+		for _, wk := range b.wks {
+			for i, n := range wk.segs {
+				counts[i] += n
+			}
 		}
 	}
 	if b.ctl.budget != nil {
@@ -64,26 +67,27 @@ func (b *bfs) insert(lv *levelWork) bool {
 		s.fset.reserve(&counts, workers)
 	}
 	sinks := make([]uint64, workers)
-	// Worker w inserts the fingerprints of the w-th of as many equal
-	// ranges as there are workers: the fset's segments are chosen by the
-	// top bits, so the workers' writes go to different segments and do
-	// not share cache lines.
+	found := make([]int, workers) // the new states each worker found
+	// Worker w inserts the fingerprints of the w-th of as many ranges of
+	// the fset's segments (chosen by the fingerprint's top bits) as there
+	// are workers: each segment has one writer (fpset.insert needs it),
+	// and the workers' writes do not share cache lines.
 	mine := func(fp uint64, w int) bool {
-		hi, _ := bits.Mul64(fp, uint64(workers))
-		return int(hi) == w
+		return int((fp>>(64-fpSegBits))*uint64(workers)>>fpSegBits) == w
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			n := 0
 			if s.sset == nil {
 				var sink uint64
 				for _, c := range chunks {
 					for _, fp := range c.fps {
 						if mine(fp, w) {
 							g, i := s.fset.segOf(fp)
-							sink += atomic.LoadUint64(&g.keys[i])
+							sink += g.keys[i]
 						}
 					}
 				}
@@ -105,15 +109,17 @@ func (b *bfs) insert(lv *levelWork) bool {
 						continue
 					}
 					c.acc[i] = true
+					n++
 				}
 			}
+			found[w] = n
 		}(w)
 	}
 	wg.Wait()
+	for _, n := range found {
+		lv.nextN += n
+	}
 	for _, c := range chunks {
-		for _, a := range c.acc {
-			lv.nextN += b2i(a)
-		}
 		lv.edges += len(c.edges.dst)
 	}
 	return true
@@ -203,43 +209,60 @@ func (b *bfs) assemble(lv *levelWork) {
 	if g != nil {
 		g.grow(curN, lv.edges)
 	}
-	closed := 0            // frontier states whose unary parent code is written
-	var candIndex []uint32 // exact: flat candidate → state index
-	if s.sset != nil {
-		candIndex = make([]uint32, lv.ncand)
-	}
-	for ci, c := range chunks {
-		for i := range c.fps {
-			if !c.acc[i] {
-				continue
-			}
-			for closed < c.base+int(c.parent[i]) {
-				s.parents.push(false)
-				closed++
-			}
-			s.parents.push(true)
-			s.addVia(c.via[i])
-			if s.sset != nil {
-				candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
-			}
+	// The parent links, the transitions and (exact) the seen set's
+	// commits go in frontier order, one after the other; with more than
+	// one worker they are done beside writeRuns, which reads the chunks
+	// and writes only their runs and invariant hits.
+	links := func() {
+		closed := 0            // frontier states whose unary parent code is written
+		var candIndex []uint32 // exact: flat candidate → state index
+		if s.sset != nil {
+			candIndex = make([]uint32, lv.ncand)
 		}
-	}
-	if g != nil {
-		// The level's edges, with candidates resolved to indexes.
-		for _, c := range chunks {
-			g.appendChunk(&c.edges, func(local uint32) uint32 {
-				w := c.win[local]
-				if w&pendingBit != 0 {
-					return candIndex[w&^pendingBit]
+		for ci, c := range chunks {
+			for i := range c.fps {
+				if !c.acc[i] {
+					continue
 				}
-				return w
-			})
+				for closed < c.base+int(c.parent[i]) {
+					s.parents.push(false)
+					closed++
+				}
+				s.parents.push(true)
+				s.addVia(c.via[i])
+				if s.sset != nil {
+					candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
+				}
+			}
+		}
+		if g != nil {
+			// The level's edges, with candidates resolved to indexes.
+			for _, c := range chunks {
+				g.appendChunk(&c.edges, func(local uint32) uint32 {
+					w := c.win[local]
+					if w&pendingBit != 0 {
+						return candIndex[w&^pendingBit]
+					}
+					return w
+				})
+			}
+		}
+		for closed < curN {
+			s.parents.push(false)
+			closed++
 		}
 	}
-	b.writeRuns(lv)
-	for closed < curN {
-		s.parents.push(false)
-		closed++
+	if b.workers > 1 {
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			links()
+		}()
+		b.writeRuns(lv)
+		<-done
+	} else {
+		links()
+		b.writeRuns(lv)
 	}
 	for pi := range b.props {
 		if b.props[pi].Kind != Invariant || s.found[pi] != nil {

@@ -69,7 +69,7 @@ func TestUndoRestoresTheSet(t *testing.T) {
 		c.acc = append(c.acc, fs.insert(f))
 	}
 	fs.undo([]*candidates{c})
-	if string(u64bytes(before)) != string(u64bytes(fs.allKeys())) || fs.n.Load() != int64(countNonZero(before)) {
+	if string(u64bytes(before)) != string(u64bytes(fs.allKeys())) || fs.len() != countNonZero(before) {
 		t.Error("fingerprint set differs from before the level after undo")
 	}
 

@@ -18,6 +18,9 @@ type Builder struct {
 	trans       []Transition
 	err         error
 	initWatches []WatchID
+	// failLeft is xenstored.failures-left plus one, 0 before FailureBudget
+	// declares it (fail.go).
+	failLeft int
 	// QemuExitWithin, when positive, bounds how long (in milliseconds) a
 	// qemu takes to exit after SIGHUP: timers longer than that cannot fire
 	// while a signalled qemu is still running (see AddQemuBound).

@@ -75,13 +75,22 @@
 //     unchecked calls of the real code get), except where the code reacts
 //     (xenbus_switch_state, libxl__xs_path_cleanup). Reads in guards are
 //     not checked: no modelled reader lacks READ in any reachable state
-//     of scenarios/ (a test). The owner of a node an unprivileged domain
+//     of scenarios/ before a failed request (a test; after libxl 4.17's
+//     ignored SET_PERMS or MKDIR failure a driver may, docs/model.md
+//     "Failing requests"). The owner of a node an unprivileged domain
 //     creates is not tracked (C xenstored makes it the creator; the
 //     model, as oxenstored, keeps the parent's list): with the
 //     toolstack's lists such a domain creates nodes only where it is
 //     the owner already. Domain death uses the static Path.Owner.
-//   - xenstored fails requests (fault request-fail, fail.go) only in a
-//     driver's xenbus_switch_state, once per run.
+//   - xenstored fails one request per run (fault request-fail, fail.go):
+//     any of a driver's xenbus_switch_state, of libxl's add, remove and
+//     destroy transactions, the qemu bodge, the hotplug code's reads
+//     of BE/script and BE/type and the PCI add's num_devs read and
+//     transaction (model/libxl fail.go, scriptCases, pci.go), of
+//     blkfront's ring and blkback's connect transactions (model/linux
+//     fail.go); other requests (the PCI add's body, xl devd, the watch reads
+//     of libxl's event loop, netfront's and the other drivers' own
+//     transactions) do not fail.
 //   - A hostile guest (hostile.go) writes and removes, never sets
 //     permissions, watches or opens transactions; its values are those
 //     some actor writes or tests at a node, plus one that stands for all

@@ -2,13 +2,20 @@ package model
 
 import "fmt"
 
-// RequestFailFault is the fault of a xenstored that fails one request of
-// a Linux driver's xenbus_switch_state (ENOMEM, EQUOTA: a request can
-// fail for reasons of its own, xenstored_core.c and oxenstored's
-// Quota.Limit_reached): once per run, any one switch of any driver fails.
+// RequestFailFault is the fault of a xenstored that fails one request
+// (ENOMEM, EQUOTA: a request can fail for reasons of its own,
+// xenstored_core.c and oxenstored's Quota.Limit_reached): once per run,
+// one request of one actor fails, under the one budget
+// xenstored.failures-left (FailureBudget, RequestFails). The actors add
+// the variants of their own requests, each with its code's handling:
+// libxl's add, remove and destroy (model/libxl fail.go, per version),
+// blkfront's ring transaction and blkback's connect (model/linux
+// fail.go); this file adds those of xenbus_switch_state for every
+// driver. docs/model.md "Failing requests" has the table and what is
+// not modelled.
 //
-// Only xenbus_switch_state is covered: its handling of every failure is
-// in one function and the same for every driver (Linux v6.1
+// xenbus_switch_state's handling of every failure is in one function and
+// the same for every driver (Linux v6.1
 // drivers/xen/xenbus/xenbus_client.c __xenbus_switch_state), and it
 // returns 0 whatever happened, so the driver's code goes on as if the
 // switch had been made:
@@ -25,8 +32,7 @@ import "fmt"
 // So there are two outcomes, both without the write: the cached state
 // moves (failed read or write) or stays (failed start or end). The error
 // node xenbus_switch_fatal writes is not modelled (keys, simplification
-// 5 of docs/model.md). libxl's and the other requests' failures are not
-// modelled here (docs/model.md lists their handling from the source).
+// 5 of docs/model.md).
 const RequestFailFault = "request-fail"
 
 // addSwitchStateFailures adds, for every transition of a frontend or
@@ -34,7 +40,7 @@ const RequestFailFault = "request-fail"
 // that switch fails in each of its two ways, under the fault
 // RequestFailFault and a budget of one failure per run.
 func (b *Builder) addSwitchStateFailures() {
-	left := b.Var("xenstored.failures-left", 1, "0", "1")
+	left := b.FailureBudget()
 	n := len(b.trans)
 	for i := 0; i < n; i++ {
 		t := b.trans[i]
@@ -90,4 +96,29 @@ func (b *Builder) addSwitchStateFailures() {
 			}
 		}
 	}
+}
+
+// FailureBudget returns the variable xenstored.failures-left, the one
+// budget of RequestFailFault (1: a request may still fail in this run, 0:
+// one has), declared on first use so that a scenario without the fault
+// has no such variable.
+func (b *Builder) FailureBudget() VarID {
+	if b.failLeft == 0 {
+		b.failLeft = int(b.Var("xenstored.failures-left", 1, "0", "1")) + 1
+	}
+	return VarID(b.failLeft - 1)
+}
+
+// RequestFails returns t made a variant under RequestFailFault: enabled
+// only while the budget is left, spending it. The caller gives t the
+// effect of the failed request on its program (what is written or not,
+// where it goes, which rc); an actor package adds such variants only when
+// b.Allowed(RequestFailFault), so that a scenario without the fault keeps
+// its transitions and its state layout.
+func (b *Builder) RequestFails(t Transition) Transition {
+	left := b.FailureBudget()
+	t.Fault = RequestFailFault
+	t.Guard = append(append([]Cond(nil), t.Guard...), VarEq(left, 1))
+	t.Sets = append(append([]Set(nil), t.Sets...), Set{Var: left, Val: 0})
+	return t
 }

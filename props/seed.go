@@ -168,7 +168,7 @@ var seedProperties = []Def{
 	},
 	{
 		Name: "no-premature-teardown", Kind: checker.StepInvariant, Symmetric: true,
-		Doc: "S2 (seed 2, the 4.2 qemu bodge): the toolstack removes a qemu-served backend directory, or writes its state Closed itself, only after that qemu has exited.",
+		Doc: "S2 (seed 2, the 4.2 qemu bodge): the toolstack writes a qemu-served backend's state Closed itself only after that qemu has exited, and removes its directory only after that qemu has exited or has closed the device itself (written Closed, as on a single device's remove, where qemu keeps running).",
 		by:  toolstackSteps,
 		step: func(s *model.System, pre model.State, t *model.Transition, post model.State) bool {
 			for i := range s.Devices {
@@ -180,7 +180,10 @@ var seedProperties = []Def{
 				if q.LocName(s.LocOf(pre, d.QemuActor)) == "exited" {
 					continue
 				}
-				if s.Exists(pre, d.BEDir) && !s.Exists(post, d.BEDir) {
+				// A device qemu has closed (state Closed: the toolstack's
+				// own write of it is caught below) is qemu's no more:
+				// removing it is the normal end of a remove.
+				if s.Exists(pre, d.BEDir) && !s.Exists(post, d.BEDir) && s.Get(pre, d.BEState) != model.StateClosed.Value() {
 					return false
 				}
 				bad := false
@@ -220,7 +223,7 @@ var seedProperties = []Def{
 				if l, ok := q.LocByName("exited"); ok {
 					exited = fmt.Sprintf("%s == %d", pre(s.VarOffset(q.Loc)), l)
 				}
-				bad := fmt.Sprintf("(%s && %s)", present(pre, s.PathOffset(d.BEDir)), absent(post, s.PathOffset(d.BEDir)))
+				bad := fmt.Sprintf("(%s && %s && %s != %d)", present(pre, s.PathOffset(d.BEDir)), absent(post, s.PathOffset(d.BEDir)), pre(s.PathOffset(d.BEState)), model.StateClosed.Value())
 				for _, op := range ops {
 					if op.Kind == model.OpWrite && op.Path == d.BEState && op.Val == model.StateClosed.Value() {
 						bad = "true"

@@ -2,17 +2,18 @@ package scenario
 
 import (
 	"github.com/xbcheck/xbcheck/model/libxl"
+	"github.com/xbcheck/xbcheck/model/xend"
 	"github.com/xbcheck/xbcheck/props"
 )
 
-// The names a scenario may use. Each is written once: the libxl versions
-// come from model/libxl, the drivers from the driver table (drivers.go),
-// the operations from the operation table below, the properties from
-// package props.
+// The names a scenario may use. Each is written once: the toolstacks'
+// versions come from model/libxl and model/xend, the drivers from the
+// driver table (drivers.go), the operations from the operation table
+// below, the properties from package props.
 var (
 	ToolstackKinds  = []string{"libxl", "xend"}
 	LibxlVersions   = libxl.Versions()
-	XendVersions    = []string{"3.0", "3.1"}
+	XendVersions    = xend.Versions()
 	XenstoredVers   = xenstoredNames()
 	ConflictRules   = []string{"oxenstored", "cxenstored"}
 	DomainKinds     = []string{"dom0", "pv", "hvm", "driver", "stubdom"}

@@ -37,6 +37,18 @@ func TestNoRequestRefusedInScenarios(t *testing.T) {
 			continue
 		}
 		s := c.System
+		// After a failed request (fault request-fail) the toolstack's
+		// permissions may be missing: libxl before 4.19 ignores a failed
+		// SET_PERMS or MKDIR of a device directory, which then takes its
+		// parent's list (model/libxl/fail.go), and a refusal is what the
+		// real driver gets. Those states are left out; docs/model.md
+		// "Failing requests" says what the model's drivers do there.
+		spent := model.VarID(len(s.Vars))
+		for v := range s.Vars {
+			if s.Vars[v].Name == "xenstored.failures-left" {
+				spent = model.VarID(v)
+			}
+		}
 		seen := map[string]bool{string(s.Initial()): true}
 		todo := []model.State{s.Initial()}
 		reported := 0
@@ -45,7 +57,8 @@ func TestNoRequestRefusedInScenarios(t *testing.T) {
 			todo = todo[:len(todo)-1]
 			s.Successors(st, make(model.State, s.Size()), func(tr *model.Transition, next model.State) bool {
 				a := &s.Actors[tr.Actor]
-				if a.Kind != model.Guest && a.Domain > 0 {
+				failed := int(spent) < len(s.Vars) && s.VarValue(st, spent) == 0
+				if a.Kind != model.Guest && a.Domain > 0 && !failed {
 					if why := refusedIn(s, st, tr, a.Domain); why != "" && reported < 3 {
 						reported++
 						t.Errorf("%s: %s %q: %s", filepath.Base(f), a.Name, tr.Name, why)

@@ -58,7 +58,7 @@ type Xenstored struct {
 // Toolstack names the toolstack and its version.
 type Toolstack struct {
 	Kind    string `toml:"kind"`    // "libxl" or "xend"
-	Version string `toml:"version"` // libxl: one of LibxlVersions ("4.2" to "4.22"); xend "3.0" or "3.1"
+	Version string `toml:"version"` // libxl: one of LibxlVersions ("4.2" to "4.22"); xend: one of XendVersions ("3.0", "3.1")
 	// DeviceOrder is the order xend's _createDevices creates the guest's
 	// devices in, by device name (xend only). The default is the version's
 	// ordered_device_refs order.

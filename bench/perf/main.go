@@ -265,6 +265,13 @@ func measureChild(ctx context.Context, n, workers int, symmetry bool) (measure, 
 		return measure{}, err
 	}
 	cmd := exec.CommandContext(ctx, self, "-child", "xbcheck", "-n", fmt.Sprint(n), "-workers", fmt.Sprint(workers), fmt.Sprintf("-symmetry=%v", symmetry))
+	if workers > 0 {
+		// As many cores as workers: the garbage collector and the
+		// runtime share them (with the default, a 1-worker run's
+		// collector would use a second core, which SPIN's one-core
+		// modes do not have).
+		cmd.Env = append(os.Environ(), fmt.Sprintf("GOMAXPROCS=%d", workers))
+	}
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {

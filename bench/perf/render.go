@@ -39,7 +39,8 @@ func render(rows []row, withSPIN bool) string {
 	b.WriteString("states/s (time), the fastest of three runs of each. Ratios compare equal numbers of cores: xbcheck on\n")
 	b.WriteString("1 core against SPIN's one-core modes, xbcheck on 2 cores against SPIN's multi-core depth-first search\n")
 	b.WriteString("on 2 (its runs that stopped early, which SPIN's multi-core mode sometimes does with \"Search not\n")
-	b.WriteString("completed\", are counted and left out).\n\n")
+	b.WriteString("completed\", are counted and left out). xbcheck on n cores is n workers in a process run with\n")
+	b.WriteString("GOMAXPROCS=n, so its garbage collector and runtime share those cores too.\n\n")
 	b.WriteString("| N | states | transitions | xbcheck 1 core | xbcheck 2 cores | speedup 1→2 |")
 	if withSPIN {
 		b.WriteString(" SPIN dfs | SPIN hc4 | SPIN dfs, 2 cores | xbcheck/SPIN dfs (1 core) | xbcheck/SPIN hc4 (1 core) | xbcheck/SPIN (2 cores) |")

@@ -134,3 +134,34 @@ func (t *Table) Update(h uint64, from, to []byte) uint64 {
 	}
 	return h
 }
+
+// MaxDiffWords is the largest state, in 8-byte words, whose differences
+// UpdateDiff reports as a mask.
+const MaxDiffWords = 64
+
+// UpdateDiff is Update that also returns the mask of the 8-byte words in
+// which from and to differ (bit j for bytes 8j to 8j+7), for states of at
+// most MaxDiffWords words; for larger ones the mask is all ones.
+func (t *Table) UpdateDiff(h uint64, from, to []byte) (uint64, uint64) {
+	if len(t.keys) > MaxDiffWords {
+		return t.Update(h, from, to), ^uint64(0)
+	}
+	n := t.size
+	from, to = from[:n], to[:n]
+	var mask uint64
+	j := 0
+	for ; j*8+8 <= n; j++ {
+		a, b := binary.LittleEndian.Uint64(from[j*8:]), binary.LittleEndian.Uint64(to[j*8:])
+		if a != b {
+			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
+			mask |= 1 << j
+		}
+	}
+	if j < len(t.keys) {
+		if a, b := word(from, j), word(to, j); a != b {
+			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
+			mask |= 1 << j
+		}
+	}
+	return h, mask
+}

@@ -49,7 +49,7 @@ func TestSeeds(t *testing.T) {
 // word) and for several changes at once.
 func TestTableUpdate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
-	for _, size := range []int{1, 7, 8, 9, 136, 141} {
+	for _, size := range []int{1, 7, 8, 9, 136, 141, 512, 513, 600} {
 		tab := NewTable(size, 7)
 		for trial := 0; trial < 2000; trial++ {
 			from := make([]byte, size)
@@ -62,6 +62,13 @@ func TestTableUpdate(t *testing.T) {
 			}
 			if got, want := tab.Update(tab.Of(from), from, to), tab.Of(to); got != want {
 				t.Fatalf("size %d: Update(%v → %v) = %x; Of = %x", size, from, to, got, want)
+			}
+			got, mask := tab.UpdateDiff(tab.Of(from), from, to)
+			if want := tab.Of(to); got != want {
+				t.Fatalf("size %d: UpdateDiff(%v → %v) = %x; Of = %x", size, from, to, got, want)
+			}
+			if wantMask := diffMask(from, to); size <= 8*MaxDiffWords && mask != wantMask || mask&wantMask != wantMask {
+				t.Fatalf("size %d: UpdateDiff(%v → %v) mask %b; want %b", size, from, to, mask, wantMask)
 			}
 		}
 	}
@@ -93,4 +100,19 @@ func TestTableDistinguishes(t *testing.T) {
 	if a := testing.AllocsPerRun(100, func() { tab.Update(tab.Of(st), st, st) }); a != 0 {
 		t.Errorf("%v allocations per call; want 0", a)
 	}
+}
+
+// diffMask is the mask of the words in which a and b differ, byte by byte
+// (all ones past MaxDiffWords).
+func diffMask(a, b []byte) uint64 {
+	var m uint64
+	for i := range a {
+		if a[i] != b[i] {
+			if i/8 >= MaxDiffWords {
+				return ^uint64(0)
+			}
+			m |= 1 << (i / 8)
+		}
+	}
+	return m
 }

@@ -96,6 +96,10 @@ func Add(b *model.Builder, di int, v Version) int {
 	}
 	T(model.Transition{Name: "write entries", Desc: "libxl__device_generic_add: frontend and backend directories, state 1",
 		From: txn, To: commit, Kind: model.TxnBody, Guard: guard, Ops: body})
+	if b.Allowed(model.RequestFailFault) {
+		pre := body[:len(body)-len(GenericAddOps(b, di, extra...))]
+		addFailures(a, b, di, v, txn, commit, done, rc, guard, pre, extra, complete)
+	}
 	if QemuBackend(dev.BEKind) {
 		commitT(a, commit, txn, hotplug, nil, nil)
 	} else {

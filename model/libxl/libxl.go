@@ -47,7 +47,7 @@ import (
 // unchanged. What changed: libxl__device_generic_add checks the result of
 // every xenstore request from 4.19 (531d3bea5e, "libxl: Fix handling
 // XenStore errors in device creation"), which matters only when a request
-// fails (not modelled here); blktap's "vbd3" backend kind with its
+// fails (fault request-fail: Version.GenericAddChecked, fail.go); blktap's "vbd3" backend kind with its
 // block-tap script (6d7d8d2b3e, 4.19), not modelled; devices_destroy_cb
 // removes the empty-cdrom file (4e41947bad, 4.19), no xenstore effect;
 // device_backend_callback logs rc (ed70714236, 4.18).

@@ -78,6 +78,17 @@ func PCIAdd(b *model.Builder, di int, opt PCIOptions) int {
 			Ops: []model.Op{model.Read(numDevs)}, Sets: []model.Set{{Var: nd, Val: uint8(n)}}})
 	}
 
+	if b.Allowed(model.RequestFailFault) {
+		// libxl__xs_read returns NULL on any error, and
+		// libxl__device_pci_add_xenstore takes a NULL num_devs as "no
+		// backend yet" ("num_devs = libxl__xs_read(gc, XBT_NULL, ...);",
+		// then "if (!num_devs)" creates the backend: libxl_pci.c,
+		// RELEASE-4.2.0 to RELEASE-4.22.0).
+		T(b.RequestFails(model.Transition{Name: "num_devs read fails", Desc: "the read of be/num_devs fails: libxl__xs_read returns NULL, taken as num_devs missing",
+			From: read, To: decide, Guard: []model.Cond{model.Present(numDevs)},
+			Ops: []model.Op{model.Read(numDevs)}, Sets: []model.Set{{Var: nd, Val: 0}}}))
+	}
+
 	waiting := !opt.Starting && opt.PV
 	afterWait := txn
 	if !opt.Starting {
@@ -161,6 +172,19 @@ func PCIAdd(b *model.Builder, di int, opt PCIOptions) int {
 	var unlock []model.Set
 	if !opt.Starting {
 		unlock = []model.Set{{Var: opt.Lock, Val: 0}}
+	}
+	if b.Allowed(model.RequestFailFault) {
+		// "rc = libxl__xs_transaction_start(gc, &t); if (rc) goto out;"
+		// and "rc = libxl__xs_transaction_commit(gc, &t); ... if (rc < 0)
+		// goto out;": ERROR_FAIL, the lock released, nothing written
+		// (RELEASE-4.17.0 libxl__device_pci_add_xenstore; the body's
+		// libxl__create_pci_backend and libxl__xs_writev are unchecked
+		// and their failures not modelled).
+		fail := append([]model.Set{{Var: rc, Val: RCFail}}, unlock...)
+		T(b.RequestFails(model.Transition{Name: "transaction start fails", Desc: "xs_transaction_start fails: goto out, ERROR_FAIL",
+			From: txn, To: done, Sets: fail, Marks: complete}))
+		T(b.RequestFails(model.Transition{Name: "commit fails", Desc: "TRANSACTION_END fails (not EAGAIN): goto out, ERROR_FAIL, nothing written",
+			From: commit, To: done, Kind: model.EAGAIN, Sets: fail, Marks: complete}))
 	}
 	commitT(a, commit, txn, done, nil, complete, unlock...)
 	return a.Index()

@@ -123,7 +123,8 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 			Sets: []model.Set{set(rc, v.DomainNotFound())}})
 	}
 	// The qemu bodge decision (4.2, kept in 4.17 for my_domid == 0).
-	if QemuBackend(dev.BEKind) && dev.FEDom != 0 && !opt.NoQemuBodge {
+	bodged := QemuBackend(dev.BEKind) && dev.FEDom != 0 && !opt.NoQemuBodge
+	if bodged {
 		T(model.Transition{Name: "qemu backend, domain not running", Desc: "QEMU_BACKEND && (paused || dying || shutdown): arm the 2 s timer",
 			From: initiate, To: bodgeWait, Guard: []model.Cond{model.VarIn(guest, model.DomainPaused, model.DomainCrashed, model.DomainShutdown, model.DomainDying)}})
 		T(model.Transition{Name: "qemu backend, domain alive", Desc: "hopefully qemu is still running",
@@ -154,7 +155,17 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 	}
 
 	// The transaction loop of step 3 (4.2) / step 2 (4.17).
+	var forcedBodies []model.Transition
 	for _, forced := range []bool{false, true} {
+		T := T
+		if forced {
+			T = func(t model.Transition) {
+				if t.Kind == model.TxnBody {
+					forcedBodies = append(forcedBodies, t)
+				}
+				a.T(t)
+			}
+		}
 		fg := model.VarNe(force, ForceOn)
 		var pre []model.Op
 		pre = append(pre, model.TxnStart())
@@ -195,6 +206,16 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 		T(model.Transition{Name: "WRITE B.E. STATE:=5" + suffix, Desc: "backend state other: write online = 0 and state = 5", Kind: model.TxnBody,
 			From: txn, To: commit, Guard: []model.Cond{fg, model.Ne(dev.BEState, S(model.StateClosed))},
 			Ops: with(model.Write(online, zero), model.Write(dev.BEState, S(model.StateClosing)))})
+	}
+	if b.Allowed(model.RequestFailFault) {
+		var bodge []model.LocID
+		if bodged {
+			bodge = []model.LocID{bodgeSet}
+			if v.BodgeChecked() {
+				bodge = []model.LocID{bodgeCheck, bodgeSet}
+			}
+		}
+		removeFailures(a, b, di, v, txn, commit, hotplugDone, bodge, rc, forcedBodies)
 	}
 	commitT(a, commit, txn, waitClosed, []model.Op{model.WatchOp(wState)}, nil)
 
@@ -250,6 +271,9 @@ func Remove(b *model.Builder, di int, opt RemoveOptions) int {
 	}
 	T(model.Transition{Name: "NUKE BACKEND", Desc: "one transaction: path_cleanup of frontend, /libxl record and backend",
 		From: destroy, To: destroyCommit, Kind: model.TxnBody, Ops: nuke})
+	if b.Allowed(model.RequestFailFault) {
+		destroyFailures(a, b, di, destroy, destroyCommit, done, rc, nuke, []model.Mark{complete})
+	}
 	commitT(a, destroyCommit, destroy, done, nil, []model.Mark{complete})
 	return a.Index()
 }
@@ -294,6 +318,13 @@ func scriptCases(a *model.ActorBuilder, b *model.Builder, di int, from, script, 
 		g := append(append([]model.Cond(nil), present[:i]...), model.IsAbsent(k))
 		a.T(model.Transition{Name: key + " key missing", Desc: "libxl__get_hotplug_script_info: \"unable to read " + key + "\": ERROR_FAIL, no script run",
 			From: from, To: fail, Guard: g, Ops: append([]model.Op(nil), reads[:i+1]...), Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks})
+		if b.Allowed(model.RequestFailFault) {
+			// libxl__xs_read returns NULL on any error (xs_read's result,
+			// libxl_xshelp.c), which the code takes as the key missing.
+			a.T(b.RequestFails(model.Transition{Name: key + " read fails", Desc: "the XBT_NULL read of BE/" + key + " fails: libxl__xs_read returns NULL, \"unable to read " + key + "\": ERROR_FAIL, no script run",
+				From: from, To: fail, Guard: append([]model.Cond(nil), present[:i+1]...), Ops: append([]model.Op(nil), reads[:i+1]...),
+				Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks}))
+		}
 	}
 }
 

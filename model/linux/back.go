@@ -220,6 +220,17 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 	dr.on("gate, connect", gateDesc+"; rings mapped: connect → Connected",
 		and(model.VarEq(gate, 0), gateCond, model.VarEq(rings, 1), cachedNotIn(dr.cached, model.StateConnected)),
 		append(ops(model.Read(gatePath)), connect...), set(gate, 1))
+	// connect's failures (fail.go): a start or write fails → Closing,
+	// nothing written; the commit fails → Closing, then Connected.
+	connectFails := func(name, desc string, guard []model.Cond, os []model.Op, sets ...model.Set) {
+		dr.onFails(name, "connect's write fails", desc+"; a request of connect's transaction fails: xenbus_dev_fatal → Closing, abort",
+			guard, failTxn(os, false, dr.switchTo(be, model.StateClosing)), sets...)
+		dr.onFails(name, "connect's commit fails", desc+"; connect's commit fails: xenbus_dev_fatal → Closing, then xenbus_switch_state → Connected, nothing committed",
+			guard, failTxn(os, true, dr.switchTo(be, model.StateClosing)), sets...)
+	}
+	connectFails("gate, connect", gateDesc+"; rings mapped",
+		and(model.VarEq(gate, 0), gateCond, model.VarEq(rings, 1), cachedNotIn(dr.cached, model.StateConnected)),
+		append(ops(model.Read(gatePath)), connect...), set(gate, 1))
 
 	dr.on("sees Initialising, reconnect", "frontend Initialising while Closed: prepare for reconnect → InitWait",
 		and(model.Eq(fe, S(model.StateInitialising)), model.VarEq(dr.cached, uint8(model.StateClosed))),
@@ -228,6 +239,9 @@ func genericBack(b *model.Builder, di int, name string, start Bound) int {
 		and(model.StateIn(fe, model.StateInitialised, model.StateConnected), cachedNotIn(dr.cached, model.StateConnected), model.VarEq(rings, 0), model.VarEq(gate, 0)),
 		readRing, set(rings, 1))
 	dr.on("sees Initialised/Connected, connect", "connect_ring; gate open: connect → Connected",
+		and(model.StateIn(fe, model.StateInitialised, model.StateConnected), cachedNotIn(dr.cached, model.StateConnected), model.VarEq(rings, 0), model.VarEq(gate, 1)),
+		append(readRing, connect...), set(rings, 1))
+	connectFails("sees Initialised/Connected, connect", "connect_ring; gate open",
 		and(model.StateIn(fe, model.StateInitialised, model.StateConnected), cachedNotIn(dr.cached, model.StateConnected), model.VarEq(rings, 0), model.VarEq(gate, 1)),
 		append(readRing, connect...), set(rings, 1))
 	dr.on("sees Closing", "frontend Closing → Closing",

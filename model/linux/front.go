@@ -72,6 +72,10 @@ func genericFront(b *model.Builder, di int, name string, start Bound, opt FrontO
 	dr.on("sees InitWait", "talk_to_blkback: one transaction publishes ring-ref and event-channel → Initialised",
 		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
 		append(ops(model.Read(be)), talk...))
+	talkFails := "talk_to_blkback: a request of the ring transaction fails (start, ring-ref, event-channel, protocol, or the commit): abort, xenbus_dev_fatal → Closing (fail.go)"
+	dr.onFails("sees InitWait", "ring transaction fails", talkFails,
+		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
+		failTxn(append(ops(model.Read(be)), talk...), false, dr.switchTo(fe, model.StateClosing)))
 	notConnecting := cachedNotIn(dr.cached, model.StateInitialised, model.StateConnected)
 	if opt.RefuseClose {
 		// A frontend refusing to close stays Closing until released.
@@ -80,6 +84,9 @@ func genericFront(b *model.Builder, di int, name string, start Bound, opt FrontO
 	dr.on("sees Connected, catch up", "backend Connected while not Initialised/Connected: talk_to_blkback first, then connect → Connected",
 		and(model.Eq(be, S(model.StateConnected)), notConnecting, model.Present(sectors)),
 		append(append(ops(model.Read(be)), talk...), conn...))
+	dr.onFails("sees Connected, catch up", "ring transaction fails", talkFails+"; blkback_changed breaks before blkfront_connect",
+		and(model.Eq(be, S(model.StateConnected)), notConnecting, model.Present(sectors)),
+		failTxn(append(append(ops(model.Read(be)), talk...), conn...), false, dr.switchTo(fe, model.StateClosing)))
 	dr.on("sees Connected", "blkfront_connect: read sectors → Connected",
 		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised)), model.Present(sectors)),
 		append(ops(model.Read(be)), conn...))

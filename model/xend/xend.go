@@ -28,11 +28,22 @@ const (
 // RCNames names the outcomes.
 var RCNames = []string{"ok", "VmError", "timed out", "hotplug error"}
 
+// The modelled xend versions: before and after efe6d12251.
+const (
+	// Unfixed is xend before efe6d12251 (the 3.0 series).
+	Unfixed = "3.0"
+	// Fixed is xend with efe6d12251 (3.1).
+	Fixed = "3.1"
+)
+
+// Versions lists the modelled versions, oldest first.
+func Versions() []string { return []string{Unfixed, Fixed} }
+
 // DefaultOrder returns ordered_device_refs's order of device kinds: xend
 // 3.0 created vfb, vbd, vif, vkbd for the commit's simple guest; the fix
 // (3.1) puts vkbd first and vfb after the rest.
 func DefaultOrder(version string) []string {
-	if version == "3.1" {
+	if version == Fixed {
 		return []string{"vkbd", "vbd", "vif", "vfb"}
 	}
 	return []string{"vfb", "vbd", "vif", "vkbd"}

@@ -1,0 +1,219 @@
+package libxl
+
+import (
+	"strings"
+
+	"github.com/xbcheck/xbcheck/model"
+)
+
+// Failing requests (model.RequestFailFault): xenstored fails one request
+// of libxl's (ENOMEM, EQUOTA in oxenstored, ENOSPC in C xenstored; EAGAIN
+// is a commit's own outcome and is modelled by commitT). Each operation
+// adds, only when the fault is allowed, one variant per request whose
+// failure the code handles in its own way, under the budget of
+// model.Builder.RequestFails (one failure per run, shared with the Linux
+// drivers' xenbus_switch_state). The handling is the code's, version by
+// version (docs/model.md "Failing requests" has the table):
+//
+//   - libxl__xs_transaction_start, libxl__xs_read_checked and
+//     libxl__xs_write_checked return ERROR_FAIL on any error but ENOENT
+//     (libxl_xshelp.c); libxl__xs_transaction_commit returns ERROR_FAIL on
+//     any error but EAGAIN ("if (errno == EAGAIN) return +1; ... return
+//     ERROR_FAIL"), with the transaction gone and nothing written;
+//   - the plain xs_rm, xs_mkdir, xs_set_permissions and xs_write of
+//     libxl__device_generic_add, and libxl__xs_writev_perms (which "xs_write
+//     (...); if (perms) xs_set_permissions(...)" and returns 0 whatever
+//     happened) are unchecked before 4.19; 531d3bea5e (4.19, backported to
+//     4.17.5 and 4.18.3) checks every one and returns at the first
+//     failure;
+//   - libxl__device_generic_add's callers for a vbd (device_disk_add,
+//     libxl_disk.c) and a vif (libxl__device_add_async, libxl_device.c)
+//     ignore its result in every modelled version ("libxl__device_generic_add
+//     (gc, t, device, ...); rc = libxl__xs_transaction_commit(gc, &t);",
+//     RELEASE-4.2.0 tools/libxl/libxl.c to RELEASE-4.22.0
+//     tools/libs/light/libxl_disk.c): what was written before the return
+//     is committed.
+//
+// Simplifications: the per-key xs_set_permissions of the frontend entries
+// (libxl__xs_writev_perms) and the /libxl copy of the backend entries
+// (libxl__xs_writev(gc, t, libxl_path, bents), last in the body) are not
+// modelled requests: a failure of either leaves the store as the model
+// writes it (a per-key list equal to its directory's, or a copy nobody
+// reads). Reads by libxl's event machinery (libxl__ev_devstate_wait,
+// libxl__xswait) are not failed.
+
+// GenericAddChecked: libxl__device_generic_add checks every xenstore
+// request and returns at the first failure (531d3bea5e "libxl: Fix
+// handling XenStore errors in device creation", RELEASE-4.19.0; before,
+// only its /libxl record's libxl__xs_rm_checked and
+// libxl__xs_write_checked from 4.7, and nothing before 4.7).
+func (v Version) GenericAddChecked() bool { return v.Minor >= 19 }
+
+// reqName names a request for a transition's name: "WRITE FE/state",
+// "MKDIR BE", "WRITE /libxl/backend".
+func reqName(b *model.Builder, di int, op model.Op) string {
+	sys := b.Sys()
+	dev := sys.Devices[di]
+	kind := map[model.OpKind]string{model.OpWrite: "WRITE", model.OpMkdir: "MKDIR", model.OpRm: "RM",
+		model.OpSetPerms: "SET_PERMS", model.OpCleanup: "path_cleanup"}[op.Kind]
+	name := sys.Paths[op.Path].Name
+	for _, d := range []struct {
+		p     model.PathID
+		short string
+	}{{dev.FEDir, "FE"}, {dev.BEDir, "BE"}, {dev.LibxlDir, "/libxl"}} {
+		if d.p == model.NoPath {
+			continue
+		}
+		base := sys.Paths[d.p].Name
+		if name == base {
+			return kind + " " + d.short
+		}
+		if rest, ok := strings.CutPrefix(name, base+"/"); ok {
+			return kind + " " + d.short + "/" + rest
+		}
+	}
+	return kind + " " + name
+}
+
+// genericAddOrder returns the requests of libxl__device_generic_add as the
+// code makes them (RELEASE-4.7.0 to RELEASE-4.22.0): the /libxl record
+// first, then the frontend (rm, mkdir, set_permissions, "backend", the
+// entries), then the backend (rm, mkdir, set_permissions, "frontend", the
+// entries in the caller's order: a vbd's "params" and "script" before
+// "frontend-id", "online" and "state" (device_disk_add), a vif's after
+// (libxl__device_add_async, then libxl__set_xenstore_nic)). nLibxl is the
+// number of /libxl requests at its head.
+func genericAddOrder(b *model.Builder, di int, extra []model.Op) (order []model.Op, nLibxl int) {
+	dev := b.Sys().Devices[di]
+	if dev.LibxlDir != model.NoPath {
+		order = append(order, LibxlRecordOps(b, di)...)
+		nLibxl = len(order)
+	}
+	order = append(order, model.Rm(dev.FEDir), model.Mkdir(dev.FEDir), model.SetPerms(dev.FEDir))
+	order = append(order, b.FrontendEntries(di)...)
+	order = append(order, model.Rm(dev.BEDir), model.Mkdir(dev.BEDir), model.SetPerms(dev.BEDir))
+	be := b.BackendEntries(di)
+	order = append(order, be[0])
+	if dev.BEKind == "vbd" {
+		order = append(append(order, extra...), be[1:]...)
+	} else {
+		order = append(append(order, be[1:]...), extra...)
+	}
+	return order, nLibxl
+}
+
+// addFailures adds the add operation's failing requests: the transaction's
+// start or libxl__device_exists's read (goto out: ERROR_FAIL, the
+// transaction aborted, nothing written), each request of
+// libxl__device_generic_add (the commit follows: see the package comment
+// above for what is written), and the commit (ERROR_FAIL, nothing
+// written). pre is the body's start (TRANSACTION_START and the exists
+// read), guard the body's guard.
+func addFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version, txn, commit, done model.LocID, rc model.VarID,
+	guard []model.Cond, pre, extra []model.Op, complete []model.Mark) {
+	F := func(t model.Transition) { a.T(b.RequestFails(t)) }
+	fail := []model.Set{{Var: rc, Val: RCFail}}
+	what := "xs_transaction_start"
+	if v.DeviceExists() != "" {
+		what = "xs_transaction_start or libxl__device_exists's read"
+	}
+	F(model.Transition{Name: "request fails before generic_add", Desc: what + " fails: goto out, ERROR_FAIL, nothing written",
+		From: txn, To: done, Sets: fail, Marks: complete})
+	order, nLibxl := genericAddOrder(b, di, extra)
+	for k, op := range order {
+		var ops []model.Op
+		var name, how string
+		if v.GenericAddChecked() || k < nLibxl {
+			ops = append(ops, order[:k]...)
+			name = " fails, generic_add returns"
+			how = "checked: libxl__device_generic_add returns ERROR_FAIL, which its caller ignores; the requests before it are committed"
+		} else {
+			ops = append(append(ops, order[:k]...), order[k+1:]...)
+			name = " fails, ignored"
+			how = "unchecked (\"xxx much of this function lacks error checks!\"): the rest is written and committed"
+		}
+		a.T(b.RequestFails(model.Transition{Name: "write entries (" + reqName(b, di, op) + name + ")", Desc: reqName(b, di, op) + " fails: " + how,
+			From: txn, To: commit, Kind: model.TxnBody, Guard: guard, Ops: append(append([]model.Op(nil), pre...), ops...)}))
+	}
+	F(model.Transition{Name: "commit fails", Desc: "TRANSACTION_END fails (not EAGAIN): libxl__xs_transaction_commit returns ERROR_FAIL, goto out; nothing written",
+		From: commit, To: done, Kind: model.EAGAIN, Sets: fail, Marks: complete})
+}
+
+// removeFailures adds the remove operation's failing requests, all
+// handled alike by libxl__initiate_device_generic_remove (4.4+; 4.2's
+// libxl__initiate_device_remove the same): libxl__xs_transaction_start,
+// the libxl__xs_read_checked of BE/state and the libxl__xs_write_checked
+// of BE/online and BE/state each "goto out" ("aodev->rc = rc; ...
+// libxl__xs_transaction_abort(gc, &t); device_hotplug_done(egc, aodev)"),
+// and so does a commit failing other than with EAGAIN ("if (rc < 0) goto
+// out"): ERROR_FAIL, nothing written, device_hotplug_done, which destroys
+// on FORCE_ON only from 4.15 (always before). The forced
+// libxl__xs_path_cleanup of the frontend ("if (aodev->force.flag ==
+// LIBXL__FORCE_ON) libxl__xs_path_cleanup(gc, t, ...)") is unchecked: its
+// failure leaves the frontend and the rest goes on; forced lists the
+// forced body transitions that have it. The qemu bodge's XBT_NULL read
+// and write (device_qemu_timeout, 4.4+: "rc = libxl__xs_read_checked(gc,
+// XBT_NULL, state_path, &xs_state); if (rc) goto out;", the write the
+// same; 4.2's unconditional write too) go to out as well: ERROR_FAIL,
+// device_hotplug_done.
+func removeFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version, txn, commit, hotplugDone model.LocID, bodge []model.LocID,
+	rc model.VarID, forced []model.Transition) {
+	F := func(t model.Transition) { a.T(b.RequestFails(t)) }
+	fail := []model.Set{{Var: rc, Val: RCFail}}
+	F(model.Transition{Name: "request fails", Desc: "TRANSACTION_START, the read of BE/state or a write of BE/online or BE/state fails: goto out, ERROR_FAIL, abort, device_hotplug_done",
+		From: txn, To: hotplugDone, Sets: fail})
+	fe := b.Sys().Devices[di].FEDir
+	for _, t := range forced {
+		var ops []model.Op
+		for _, op := range t.Ops {
+			if !(op.Kind == model.OpCleanup && op.Path == fe) {
+				ops = append(ops, op)
+			}
+		}
+		t.Name += " (path_cleanup of FE fails, ignored)"
+		t.Desc += "; the frontend's libxl__xs_path_cleanup fails, unchecked: the frontend stays"
+		t.Ops = ops
+		F(t)
+	}
+	F(model.Transition{Name: "commit fails", Desc: "TRANSACTION_END fails (not EAGAIN): ERROR_FAIL, goto out, device_hotplug_done",
+		From: commit, To: hotplugDone, Kind: model.EAGAIN, Sets: fail})
+	for _, l := range bodge {
+		F(model.Transition{Name: "bodge request fails", Desc: "device_qemu_timeout's XBT_NULL read or write of BE/state fails: goto out, ERROR_FAIL, device_hotplug_done",
+			From: l, To: hotplugDone, Sets: fail})
+	}
+}
+
+// destroyFailures adds libxl__device_destroy's failing requests:
+// libxl__xs_transaction_start and a commit failing other than with
+// EAGAIN "goto out" and return ERROR_FAIL with nothing removed, which
+// device_hotplug_done keeps only when the operation had no error yet ("rc
+// = libxl__device_destroy(gc, aodev->dev); if (!aodev->rc) aodev->rc =
+// rc;", RELEASE-4.2.0 to RELEASE-4.22.0); each libxl__xs_path_cleanup's
+// result is ignored ("libxl__xs_path_cleanup(gc, t, fe_path);"), so a
+// failed RM leaves that path and the rest is removed. (4.2's destroy also
+// reads BE/tapdisk-params, checked, with the start's outcome; not a
+// modelled request.)
+func destroyFailures(a *model.ActorBuilder, b *model.Builder, di int, destroy, destroyCommit, done model.LocID, rc model.VarID,
+	nuke []model.Op, complete []model.Mark) {
+	F := func(t model.Transition) { a.T(b.RequestFails(t)) }
+	for _, first := range []bool{true, false} {
+		g := []model.Cond{model.VarEq(rc, RCOk)}
+		sets := []model.Set{{Var: rc, Val: RCFail}}
+		suffix := ", rc was 0"
+		if !first {
+			g, sets, suffix = []model.Cond{model.VarNe(rc, RCOk)}, nil, ", rc kept"
+		}
+		F(model.Transition{Name: "destroy: transaction start fails" + suffix, Desc: "libxl__device_destroy: xs_transaction_start fails: ERROR_FAIL, nothing removed; device_hotplug_done keeps an earlier rc",
+			From: destroy, To: done, Guard: g, Sets: sets, Marks: complete})
+		F(model.Transition{Name: "destroy: commit fails" + suffix, Desc: "libxl__device_destroy: TRANSACTION_END fails (not EAGAIN): ERROR_FAIL, nothing removed; device_hotplug_done keeps an earlier rc",
+			From: destroyCommit, To: done, Kind: model.EAGAIN, Guard: g, Sets: sets, Marks: complete})
+	}
+	for k, op := range nuke {
+		if op.Kind != model.OpCleanup {
+			continue
+		}
+		ops := append(append([]model.Op(nil), nuke[:k]...), nuke[k+1:]...)
+		F(model.Transition{Name: "NUKE BACKEND (" + reqName(b, di, op) + " fails, ignored)", Desc: "libxl__xs_path_cleanup fails, its rc ignored: that path stays, the rest is removed",
+			From: destroy, To: destroyCommit, Kind: model.TxnBody, Ops: ops})
+	}
+}

@@ -1,0 +1,341 @@
+package libxl_test
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/model/libxl"
+)
+
+// failRun is a libxl operation on one vbd run alone (no drivers) with
+// the fault request-fail allowed.
+type failRun struct {
+	sys *model.System
+	st  model.State
+	ai  int
+	di  int
+	ran []string
+	// after is the state right after the named transition ran.
+	after model.State
+	// stop, if set, is a location where run stops.
+	stop string
+}
+
+// newFailRun builds the operation op ("add", "remove", "destroy",
+// "destroy-noscript": without BE/script) of libxl 4.minor on a vbd of
+// domain 1 served by dom0; a remove or destroy starts with both ends
+// Closed, so that the state wait reads 6 at once.
+func newFailRun(t *testing.T, op string, minor int, fault bool) *failRun {
+	t.Helper()
+	v := libxl.Version{Minor: minor}
+	b := model.NewBuilder(t.Name())
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "G", model.DomainRunning)
+	di := b.NewDevice(model.DeviceSpec{Name: "xvda", Kind: "vbd", BEKind: "vbd", DevID: 51712, FEDom: 1, BEDom: 0, LibxlRecord: v.LibxlRecords()})
+	if fault {
+		b.Allow(model.RequestFailFault)
+	}
+	var ai int
+	switch op {
+	case "add":
+		ai = libxl.Add(b, di, v)
+	default:
+		b.InitEntries(b.FrontendEntries(di))
+		b.InitEntries(b.BackendEntries(di))
+		b.InitEntries(libxl.ScriptKeyOps(b, di))
+		if v.LibxlRecords() {
+			b.InitEntries(libxl.LibxlRecordOps(b, di))
+		}
+		dev := b.Sys().Devices[di]
+		b.Init(dev.FEState, model.StateClosed.Value())
+		b.Init(dev.BEState, model.StateClosed.Value())
+		if op == "destroy-noscript" {
+			b.InitRemove(b.BEKey(di, "script"))
+		}
+		force := libxl.ForceAuto
+		if op != "remove" {
+			force = libxl.ForceOn
+		}
+		ai = libxl.Remove(b, di, libxl.RemoveOptions{Version: v, Force: force})
+	}
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+}
+
+// run moves the operation until it is done: at each step the transition
+// named want if it is enabled (it must be, once), else the first enabled
+// transition of the operation without a fault that is not a timer. It
+// returns false if want never ran.
+func (r *failRun) run(t *testing.T, want string) bool {
+	t.Helper()
+	took := false
+	for steps := 0; steps < 40 && (r.stop == "" || r.loc() != r.stop); steps++ {
+		var next, named *model.Transition
+		r.sys.Successors(r.st, make(model.State, len(r.st)), func(tr *model.Transition, _ model.State) bool {
+			if tr.Actor != r.ai {
+				return true
+			}
+			if tr.Name == want && !took && named == nil {
+				named = tr
+			}
+			if tr.Fault == "" && tr.Timeout == 0 && next == nil {
+				next = tr
+			}
+			return true
+		})
+		if named != nil {
+			next, took = named, true
+		}
+		if next == nil {
+			break
+		}
+		r.ran = append(r.ran, next.Name)
+		r.st = r.sys.Apply(r.st, next)
+		if next == named {
+			r.after = r.st
+		}
+	}
+	return took
+}
+
+func (r *failRun) loc() string {
+	return r.sys.Actors[r.ai].Locs[r.sys.LocOf(r.st, r.ai)].Name
+}
+
+func (r *failRun) rc() string {
+	a := r.sys.Actors[r.ai]
+	for v := range r.sys.Vars {
+		if r.sys.Vars[v].Name == a.Name+".rc" {
+			return libxl.RCNames[r.sys.VarValue(r.st, model.VarID(v))]
+		}
+	}
+	return "?"
+}
+
+// has reports which of the paths (FE, BE, FE/state, BE/state, BE/online,
+// /libxl, /libxl/frontend) exist.
+func (r *failRun) has() string {
+	dev := r.sys.Devices[r.di]
+	var out []string
+	for _, c := range []struct {
+		name string
+		p    string
+	}{{"FE", ""}, {"FE/state", "state"}, {"BE", ""}, {"BE/state", "state"}, {"BE/online", "online"}, {"/libxl", ""}, {"/libxl/frontend", "frontend"}} {
+		dir := dev.FEDir
+		switch {
+		case strings.HasPrefix(c.name, "BE"):
+			dir = dev.BEDir
+		case strings.HasPrefix(c.name, "/libxl"):
+			dir = dev.LibxlDir
+		}
+		if dir == model.NoPath {
+			continue
+		}
+		name := r.sys.Paths[dir].Name
+		if c.p != "" {
+			name += "/" + c.p
+		}
+		for i := range r.sys.Paths {
+			if r.sys.Paths[i].Name == name && r.sys.Exists(r.st, model.PathID(i)) {
+				out = append(out, c.name)
+			}
+		}
+	}
+	return strings.Join(out, " ")
+}
+
+// budgetSpent reports whether no request-fail transition is enabled
+// right after the failure and at any later state of the run (the state
+// after the failure and the end).
+func (r *failRun) budgetSpent() bool {
+	spent := true
+	for i := range r.sys.Trans {
+		tr := &r.sys.Trans[i]
+		if tr.Fault == model.RequestFailFault && (r.sys.Enabled(r.after, tr) || r.sys.Enabled(r.st, tr)) {
+			spent = false
+		}
+	}
+	return spent
+}
+
+// TestAddRequestFails: each failed request of the add transaction, as the
+// code of each version handles it (fail.go): before 4.19 an unchecked
+// request of libxl__device_generic_add is skipped and the rest written, a
+// checked one (the /libxl record's, 4.7+) returns, and the callers ignore
+// generic_add's rc and commit what was written; from 4.19 every request
+// is checked. A failure before generic_add or of the commit is
+// ERROR_FAIL with nothing written. The runs end where the operation ends
+// without drivers: the backend state never reaches 2, so a present
+// BE/state leaves it waiting, a missing one is ERROR_INVAL.
+func TestAddRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		minor      int
+		fail       string
+		loc, rc    string
+		has        string
+		fePermsSet bool
+	}{
+		{17, "", libxl.LocWaitInitWait, "0", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", true},
+		{17, "request fails before generic_add", libxl.LocDone, "ERROR_FAIL", "", false},
+		{17, "commit fails", libxl.LocDone, "ERROR_FAIL", "", false},
+		{19, "commit fails", libxl.LocDone, "ERROR_FAIL", "", false},
+		// 4.17: an unchecked MKDIR: the writes below create the directory,
+		// without the SET_PERMS (made on a missing node).
+		{17, "write entries (MKDIR FE fails, ignored)", libxl.LocWaitInitWait, "0", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", false},
+		{17, "write entries (WRITE BE/state fails, ignored)", libxl.LocDone, "ERROR_INVAL", "FE FE/state BE BE/online /libxl /libxl/frontend", true},
+		{17, "write entries (WRITE /libxl/backend fails, generic_add returns)", libxl.LocDone, "ERROR_INVAL", "/libxl /libxl/frontend", false},
+		{17, "write entries (WRITE /libxl/frontend fails, generic_add returns)", libxl.LocDone, "ERROR_INVAL", "", false},
+		// 4.19: the same MKDIR returns; the /libxl record and the RM before
+		// it are committed.
+		{19, "write entries (MKDIR FE fails, generic_add returns)", libxl.LocDone, "ERROR_INVAL", "/libxl /libxl/frontend", false},
+		{19, "write entries (WRITE BE/state fails, generic_add returns)", libxl.LocDone, "ERROR_INVAL", "FE FE/state BE BE/online /libxl /libxl/frontend", true},
+		// 4.6: no /libxl record, nothing checked.
+		{6, "write entries (WRITE BE/state fails, ignored)", libxl.LocDone, "ERROR_INVAL", "FE FE/state BE BE/online", true},
+	} {
+		r := newFailRun(t, "add", c.minor, true)
+		if c.fail != "" && !r.run(t, c.fail) {
+			t.Errorf("4.%d: %q never enabled", c.minor, c.fail)
+			continue
+		}
+		if c.fail == "" {
+			r.run(t, "")
+		}
+		fe := r.sys.Devices[r.di].FEDir
+		off := r.sys.PermFlagOffset(fe)
+		permsSet := off >= 0 && r.st[off] != 0
+		if r.loc() != c.loc || r.rc() != c.rc || r.has() != c.has || (off >= 0 && permsSet != c.fePermsSet) {
+			t.Errorf("4.%d %q: at %s, rc %s, present %q, FE SET_PERMS %v (slot %d); want %s, %s, %q, %v\n\tsteps %v",
+				c.minor, c.fail, r.loc(), r.rc(), r.has(), permsSet, off, c.loc, c.rc, c.has, c.fePermsSet, r.ran)
+		}
+		if c.fail != "" && !r.budgetSpent() {
+			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
+		}
+	}
+}
+
+// TestRemoveRequestFails: libxl__initiate_device_generic_remove checks
+// every request and goes to out (ERROR_FAIL, device_hotplug_done, which
+// destroys only on FORCE_ON from 4.15, always before); libxl__device_destroy
+// ignores libxl__xs_path_cleanup's rc and fails on its transaction's
+// start and commit, keeping an earlier rc.
+func TestRemoveRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		op    string
+		minor int
+		fail  string
+		rc    string
+		has   string
+		stop  string
+	}{
+		{"remove", 17, "", "0", "", ""},
+		{"remove", 17, "request fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"remove", 14, "request fails", "ERROR_FAIL", "", ""},
+		{"remove", 17, "commit fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		// The script key's read fails: as if missing, ERROR_FAIL, the
+		// entries kept (FORCE_AUTO).
+		{"remove", 17, "script read fails", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"remove", 17, "NUKE BACKEND (path_cleanup FE fails, ignored)", "0", "FE FE/state", ""},
+		{"remove", 17, "NUKE BACKEND (path_cleanup BE fails, ignored)", "0", "BE BE/state BE/online", ""},
+		{"remove", 17, "destroy: commit fails, rc was 0", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"remove", 17, "destroy: transaction start fails, rc was 0", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"destroy", 17, "request fails", "ERROR_FAIL", "", ""},
+		{"destroy", 17, "backend Closed, forced (path_cleanup of FE fails, ignored)", "0", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend", libxl.LocHotplug},
+		{"destroy", 17, "", "0", "BE BE/state BE/online /libxl /libxl/frontend", libxl.LocHotplug},
+		// The script key missing is ERROR_FAIL before the destroy (the
+		// forced body removed the frontend); the destroy's failure keeps
+		// that rc and removes nothing more.
+		{"destroy-noscript", 17, "destroy: commit fails, rc kept", "ERROR_FAIL", "BE BE/state BE/online /libxl /libxl/frontend", ""},
+		{"destroy-noscript", 17, "destroy: transaction start fails, rc kept", "ERROR_FAIL", "BE BE/state BE/online /libxl /libxl/frontend", ""},
+	} {
+		r := newFailRun(t, c.op, c.minor, true)
+		r.stop = c.stop
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("%s 4.%d: %q never enabled; ran %v", c.op, c.minor, c.fail, r.ran)
+			continue
+		}
+		end := libxl.LocDone
+		if c.stop != "" {
+			end = c.stop
+		}
+		if r.loc() != end || r.rc() != c.rc || r.has() != c.has {
+			t.Errorf("%s 4.%d %q: at %s, rc %s, present %q; want %s, %s, %q\n\tsteps %v",
+				c.op, c.minor, c.fail, r.loc(), r.rc(), r.has(), end, c.rc, c.has, r.ran)
+		}
+		if c.fail != "" && !r.budgetSpent() {
+			t.Errorf("%s 4.%d %q: another request may still fail", c.op, c.minor, c.fail)
+		}
+	}
+}
+
+// TestRequestFailsOnlyWithFault: without the fault the operations have
+// no failure variant and no budget variable, so the scenarios without it
+// keep their state layout.
+func TestRequestFailsOnlyWithFault(t *testing.T) {
+	for _, op := range []string{"add", "remove"} {
+		r := newFailRun(t, op, 19, false)
+		for i := range r.sys.Trans {
+			if r.sys.Trans[i].Fault == model.RequestFailFault {
+				t.Errorf("%s: %s without the fault", op, r.sys.Trans[i].Name)
+			}
+		}
+		if slices.ContainsFunc(r.sys.Vars, func(v model.Var) bool { return v.Name == "xenstored.failures-left" }) {
+			t.Errorf("%s: budget variable without the fault", op)
+		}
+	}
+}
+
+// TestPCINumDevsReadFails: libxl__device_pci_add_xenstore reads
+// num_devs with libxl__xs_read, whose NULL on error reads as "no backend
+// yet": a second attach whose read fails creates the backend again in its
+// transaction (libxl__create_pci_backend's xs_rm of the backend), and the
+// function attached first is gone from xenstore: dev-0 is the new one and
+// num_devs is 1 (RELEASE-4.17.0).
+func TestPCINumDevsReadFails(t *testing.T) {
+	b := model.NewBuilder(t.Name())
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "G", model.DomainRunning)
+	di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0, LibxlRecord: true})
+	b.InitEntries(b.FrontendEntries(di))
+	b.InitEntries(b.BackendEntries(di))
+	dev := b.Sys().Devices[di]
+	b.Init(dev.FEState, model.StateConnected.Value())
+	b.Init(dev.BEState, model.StateConnected.Value())
+	b.Init(b.BEKey(di, "num_devs"), b.Value("1"))
+	b.Init(b.BEKey(di, "dev-0"), b.Value("0000:02:00.0"))
+	b.Allow(model.RequestFailFault)
+	lock := b.Var("userdata-lock", 0)
+	ai := libxl.PCIAdd(b, di, libxl.PCIOptions{Version: libxl.Version{Minor: 17}, PV: true, BDF: "0000:03:00.0", Lock: lock, Slots: 2})
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		fail        string
+		dev0, num   string
+		wantStep    string
+		failureUsed bool
+	}{
+		{"", "0000:02:00.0", "2", "writev dev-1, state = 7", false},
+		{"num_devs read fails", "0000:03:00.0", "1", "create_pci_backend, writev dev-0", true},
+	} {
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Fatalf("%q never enabled; ran %v", c.fail, r.ran)
+		}
+		get := func(key string) string {
+			p, _ := sys.PathByName(sys.Paths[dev.BEDir].Name + "/" + key)
+			return sys.FormatValue(sys.Get(r.st, p))
+		}
+		if r.loc() != libxl.LocDone || r.rc() != "0" || !strings.Contains(strings.Join(r.ran, "; "), c.wantStep) ||
+			get("dev-0") != fmt.Sprintf("%q", c.dev0) || get("num_devs") != fmt.Sprintf("%q", c.num) {
+			t.Errorf("%q: at %s, rc %s, dev-0 %s, num_devs %s, steps %v; want done, 0, %q, %q, a step %q",
+				c.fail, r.loc(), r.rc(), get("dev-0"), get("num_devs"), r.ran, c.dev0, c.num, c.wantStep)
+		}
+	}
+}

@@ -1,0 +1,138 @@
+package linux_test
+
+import (
+	"testing"
+
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/model/linux"
+)
+
+// failSystem builds dom0, a guest, a vbd and one driver (blkfront or
+// blkback) bound with cached state cached, the store holding the
+// backend's and frontend's states and the given keys, with the fault
+// request-fail allowed.
+func failSystem(t *testing.T, front bool, cached, feState, beState model.XenbusState, keys map[string]string) (*model.System, int, model.Device) {
+	t.Helper()
+	b := model.NewBuilder(t.Name())
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "G", model.DomainRunning)
+	di := b.NewDevice(model.DeviceSpec{Name: "xvda", Kind: "vbd", BEKind: "vbd", DevID: 51712, FEDom: 1, BEDom: 0})
+	b.InitEntries(b.FrontendEntries(di))
+	b.InitEntries(b.BackendEntries(di))
+	dev := b.Sys().Devices[di]
+	b.Init(dev.FEState, feState.Value())
+	b.Init(dev.BEState, beState.Value())
+	for k, v := range keys {
+		b.Init(b.Path(k), b.Value(v))
+	}
+	b.Allow(model.RequestFailFault)
+	var ai int
+	if front {
+		ai = linux.Blkfront(b, di, linux.Bound{Bound: true, Cached: cached}, linux.FrontOptions{})
+	} else {
+		ai = linux.Blkback(b, di, linux.Bound{Bound: true, Cached: cached})
+	}
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return sys, ai, dev
+}
+
+// take applies the enabled transition called name of actor ai.
+func take(t *testing.T, sys *model.System, st model.State, ai int, name string) model.State {
+	t.Helper()
+	for i := range sys.Trans {
+		tr := &sys.Trans[i]
+		if tr.Actor == ai && tr.Name == name && sys.Enabled(st, tr) {
+			return sys.Apply(st, tr)
+		}
+	}
+	var have []string
+	for i := range sys.Trans {
+		if sys.Trans[i].Actor == ai && sys.Enabled(st, &sys.Trans[i]) {
+			have = append(have, sys.Trans[i].Name)
+		}
+	}
+	t.Fatalf("%q not enabled; enabled: %q", name, have)
+	return nil
+}
+
+// pathNamed returns the path called name, which the driver interned.
+func pathNamed(t *testing.T, sys *model.System, name string) model.PathID {
+	t.Helper()
+	p, ok := sys.PathByName(name)
+	if !ok {
+		t.Fatalf("no path %s", name)
+	}
+	return p
+}
+
+func varNamed(sys *model.System, name string) model.VarID {
+	for v := range sys.Vars {
+		if sys.Vars[v].Name == name {
+			return model.VarID(v)
+		}
+	}
+	return model.VarID(len(sys.Vars))
+}
+
+// TestBlkfrontRingTransactionFails: talk_to_blkback's failed request
+// aborts the transaction and xenbus_dev_fatal switches to Closing; no
+// ring-ref, no Initialised, and the run's one failure is spent.
+func TestBlkfrontRingTransactionFails(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		beState model.XenbusState
+		keys    map[string]string
+	}{
+		{"sees InitWait (ring transaction fails)", model.StateInitWait, nil},
+		{"sees Connected, catch up (ring transaction fails)", model.StateConnected, map[string]string{"/local/domain/0/backend/vbd/1/51712/sectors": "2097152"}},
+	} {
+		sys, ai, dev := failSystem(t, true, model.StateInitialising, model.StateInitialising, c.beState, c.keys)
+		st := take(t, sys, sys.Initial(), ai, c.name)
+		ring := pathNamed(t, sys, "/local/domain/1/device/vbd/51712/ring-ref")
+		cache := varNamed(sys, sys.Actors[ai].Name+".state")
+		if got := model.XenbusState(sys.Get(st, dev.FEState) - 2); sys.Get(st, dev.FEState) == model.Absent || got != model.StateClosing {
+			t.Errorf("%s: frontend state %v; want Closing", c.name, sys.Get(st, dev.FEState))
+		}
+		if sys.Exists(st, ring) {
+			t.Errorf("%s: ring-ref written", c.name)
+		}
+		if got := model.XenbusState(sys.VarValue(st, cache)); got != model.StateClosing {
+			t.Errorf("%s: cached state %s; want Closing", c.name, got)
+		}
+		if sys.VarValue(st, varNamed(sys, "xenstored.failures-left")) != 0 {
+			t.Errorf("%s: the failure is not spent", c.name)
+		}
+	}
+}
+
+// TestBlkbackConnectFails: connect's failed write switches to Closing and
+// writes nothing; its failed commit switches to Closing and then, with
+// nothing committed, to Connected (no sectors).
+func TestBlkbackConnectFails(t *testing.T) {
+	keys := map[string]string{
+		"/local/domain/0/backend/vbd/1/51712/physical-device": "8:0",
+		"/local/domain/1/device/vbd/51712/ring-ref":           "8",
+		"/local/domain/1/device/vbd/51712/event-channel":      "17",
+	}
+	for _, c := range []struct {
+		name string
+		want model.XenbusState
+	}{
+		{"sees Initialised/Connected, connect (connect's write fails)", model.StateClosing},
+		{"sees Initialised/Connected, connect (connect's commit fails)", model.StateConnected},
+	} {
+		sys, ai, dev := failSystem(t, false, model.StateInitWait, model.StateInitialised, model.StateInitWait, keys)
+		st := take(t, sys, sys.Initial(), ai, "gate")
+		st = take(t, sys, st, ai, c.name)
+		sectors := pathNamed(t, sys, "/local/domain/0/backend/vbd/1/51712/sectors")
+		if v := sys.Get(st, dev.BEState); v == model.Absent || model.XenbusState(v-2) != c.want {
+			t.Errorf("%s: backend state %v; want %s", c.name, v, c.want)
+		}
+		if sys.Exists(st, sectors) {
+			t.Errorf("%s: sectors written", c.name)
+		}
+	}
+}
