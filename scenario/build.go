@@ -212,7 +212,7 @@ func (bl *builder) devices() {
 		if st == "" {
 			st = qemu.Running
 		}
-		bl.qemus[fe] = qemu.Add(b, fe, bl.qemuDevs[fe], st)
+		bl.qemus[fe] = qemu.Add(b, fe, bl.qemuDevs[fe], st, qemu.ForLibxl(bl.lv.Minor))
 	}
 }
 
@@ -357,6 +357,8 @@ func (bl *builder) initDevice(di int, sd *Device) {
 		b.Init(b.BEKey(di, "physical-device"), b.Value("8:0"))
 		b.Init(dev.Hotplug, b.Value("connected"))
 		b.Init(b.BEKey(di, "sectors"), b.Value("2097152"))
+	case "qdisk":
+		b.Init(b.BEKey(di, "sectors"), b.Value("2097152")) // qemu's, written before Connected (model/qemu)
 	case "vif":
 		b.Init(dev.Hotplug, b.Value("connected"))
 	case "pci":
