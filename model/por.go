@@ -8,7 +8,10 @@ package model
 //
 //   - for an enabled t in T: every transition u that may still occur
 //     before a transition of T does (u's actor can reach u's location
-//     without leaving its current one through T) and whose footprint
+//     without leaving its current one through T; another actor's
+//     transition that sets its location, as Builder.Chain's do, is such
+//     a move out of every location, unless its own actor cannot get to
+//     it any more) and whose footprint
 //     conflicts with t's is in T. t's footprint is computed in st
 //     (footNow: the nodes it reads and writes now, the first existing
 //     ancestor a WRITE stops at, the watches that fire now); u's over
@@ -34,7 +37,7 @@ package model
 //     can (enablersOf).
 //
 // Visibility (what the properties look at, Visibility) comes in two
-// forms. Offsets: a transition that writes, in st, a byte an invariant or
+// forms (scenario.Build uses the first only: see there). Offsets: a transition that writes, in st, a byte an invariant or
 // such a step invariant reads, or carries a mark when one inspects marks,
 // is visible, and T is refused when an enabled member is visible. Steps,
 // for the step invariants that declare per-step reads (props' stepReads):
@@ -122,10 +125,19 @@ type POR struct {
 	conds     [][]PathID
 	// excluded[t]: a timer under LastResort timers (never in T, see POR).
 	excluded []bool
-	// exits[a][l]: a's transitions that can fire at l and leave it;
-	// reach[a][l][m]: a can get from l to m.
-	exits [][][]int32
-	reach [][][]bool
+	// exits[a][l]: the transitions that can fire while a is at l and move
+	// it elsewhere (a's own, and other actors' that set a's location,
+	// setsLoc); reach[a][l][m]: a can get from l to m.
+	exits   [][][]int32
+	reach   [][][]bool
+	setsLoc [][]locSet
+	foreign []bool // foreign[a]: another actor's transition sets a's location
+}
+
+// A locSet is a transition's setting of another actor's location.
+type locSet struct {
+	actor int32
+	to    LocID
 }
 
 type accessor struct {
@@ -254,6 +266,28 @@ func (s *System) NewPORFor(v Visibility) *POR {
 			}
 		}
 	}
+	// Another actor's transition may set an actor's location (Builder.Chain
+	// starts an operation when another completes; a destroy starts its
+	// removals): from any location of the actor, as far as the set knows.
+	p.setsLoc = make([][]locSet, len(s.Trans))
+	locOwner := map[int]int{}
+	for ai := range s.Actors {
+		locOwner[s.varBase+int(s.Actors[ai].Loc)] = ai
+	}
+	foreign := make([][]int32, len(s.Actors))
+	for ti := range s.Trans {
+		t := &s.Trans[ti]
+		for _, set := range t.Sets {
+			if b, ok := locOwner[s.varBase+int(set.Var)]; ok && b != t.Actor {
+				p.setsLoc[ti] = append(p.setsLoc[ti], locSet{int32(b), LocID(set.Val)})
+				foreign[b] = append(foreign[b], int32(ti))
+			}
+		}
+	}
+	p.foreign = make([]bool, len(s.Actors))
+	for ai := range s.Actors {
+		p.foreign[ai] = len(foreign[ai]) > 0
+	}
 	p.exits = make([][][]int32, len(s.Actors))
 	p.reach = make([][][]bool, len(s.Actors))
 	for ai := range s.Actors {
@@ -273,6 +307,17 @@ func (s *System) NewPORFor(v Visibility) *POR {
 				succ[l] = append(succ[l], int(t.To))
 				if !p.excluded[ti] {
 					p.exits[ai][l] = append(p.exits[ai][l], int32(ti))
+				}
+			}
+			for _, ti := range foreign[ai] {
+				for _, ls := range p.setsLoc[ti] {
+					if int(ls.actor) != ai || int(ls.to) == l || int(ls.to) >= n {
+						continue
+					}
+					succ[l] = append(succ[l], int(ls.to))
+					if !p.excluded[ti] {
+						p.exits[ai][l] = append(p.exits[ai][l], ti)
+					}
 				}
 			}
 		}

@@ -21,26 +21,55 @@ func (p *POR) mayOccur(st State, sc *porScratch, u int) bool {
 	}
 	// b cannot leave its location outside the set once all its moves out
 	// of it are in.
-	return sc.exitsEpoch[b] != sc.tEpoch || int(sc.exitsIn[b]) < len(p.exits[b][lb])
+	if sc.exitsEpoch[b] == sc.tEpoch && int(sc.exitsIn[b]) >= len(p.exits[b][lb]) {
+		return false
+	}
+	if !p.foreign[b] {
+		return true
+	}
+	// Or once those left out are other actors' settings of its location
+	// that their actors cannot get to any more.
+	for _, x := range p.exits[b][lb] {
+		if sc.inT[x] == sc.tEpoch {
+			continue
+		}
+		xt := &s.Trans[x]
+		if xt.Actor == b {
+			return true
+		}
+		la := LocID(st[s.varBase+int(s.Actors[xt.Actor].Loc)])
+		if xt.From == AnyLoc || xt.From == la || p.reach[xt.Actor][la][xt.From] {
+			return true
+		}
+	}
+	return false
 }
 
 // countExit counts u, just added to the set, when it is a move of its
-// actor out of its location in st.
+// actor out of its location in st, and for each other actor whose
+// location it sets elsewhere (setsLoc).
 func (p *POR) countExit(st State, sc *porScratch, u int) {
 	if p.excluded[u] {
 		return
 	}
 	s := p.s
 	t := &s.Trans[u]
+	count := func(b int) {
+		if sc.exitsEpoch[b] != sc.tEpoch {
+			sc.exitsEpoch[b], sc.exitsIn[b] = sc.tEpoch, 0
+		}
+		sc.exitsIn[b]++
+	}
 	b := t.Actor
 	lb := LocID(st[s.varBase+int(s.Actors[b].Loc)])
-	if (t.From != AnyLoc && t.From != lb) || t.To == SameLoc || t.To == lb {
-		return
+	if (t.From == AnyLoc || t.From == lb) && t.To != SameLoc && t.To != lb {
+		count(b)
 	}
-	if sc.exitsEpoch[b] != sc.tEpoch {
-		sc.exitsEpoch[b], sc.exitsIn[b] = sc.tEpoch, 0
+	for _, ls := range p.setsLoc[u] {
+		if LocID(st[s.varBase+int(s.Actors[ls.actor].Loc)]) != ls.to {
+			count(int(ls.actor))
+		}
 	}
-	sc.exitsIn[b]++
 }
 
 // enablers adds a necessary enabling set of t, disabled in st: transitions

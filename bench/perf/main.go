@@ -117,7 +117,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
 	fs.IntVar(&cfg.runs, "runs", 3, "time each configuration this many times and keep the fastest (complete) run")
 	fs.IntVar(&cfg.porMax, "por-max", 4, "largest N to run with partial-order reduction alone (0: no POR section)")
-	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 5, "largest N to run with partial-order and symmetry reductions together (N = 5: a minute or less; N = 6 is beyond a minute)")
+	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 5, "largest N to run with partial-order and symmetry reductions together (N = 5: minutes of CPU; N = 6 is far beyond a minute)")
 	fs.IntVar(&cfg.porSPIN, "por-spin", 3, "largest N to give SPIN with its own partial-order reduction")
 	only := fs.String("sections", "", "comma-separated `NAMES` of the sections to run (default: all)")
 	child := fs.String("child", "", "internal: run one xbcheck measurement (\"xbcheck\") and print it as JSON")
