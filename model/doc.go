@@ -85,12 +85,15 @@
 //   - xenstored fails one request per run (fault request-fail, fail.go):
 //     any of a driver's xenbus_switch_state, of libxl's add, remove and
 //     destroy transactions, the qemu bodge, the hotplug code's reads
-//     of BE/script and BE/type and the PCI add's num_devs read and
-//     transaction (model/libxl fail.go, scriptCases, pci.go), of
-//     blkfront's ring and blkback's connect transactions (model/linux
-//     fail.go); other requests (the PCI add's body, xl devd, the watch reads
-//     of libxl's event loop, netfront's and the other drivers' own
-//     transactions) do not fail.
+//     of BE/script and BE/type and the PCI add's num_devs read,
+//     transaction, body and variant A's generic_add, devices_destroy_cb
+//     and xl devd's destroy (model/libxl fail.go, scriptCases, pci.go,
+//     destroy.go, devd.go), of blkfront's ring and blkback's connect
+//     transactions, netback's probe and connect and netfront's
+//     talk_to_netback (model/linux fail.go); other requests (xl devd's
+//     watch reads, the watch reads of libxl's event loop, pciback's,
+//     pcifront's, kbdfront's and fbfront's own transactions) do not
+//     fail.
 //   - A hostile guest (hostile.go) writes and removes, never sets
 //     permissions, watches or opens transactions; its values are those
 //     some actor writes or tests at a node, plus one that stands for all

@@ -9,9 +9,9 @@ import "fmt"
 // xenstored.failures-left (FailureBudget, RequestFails). The actors add
 // the variants of their own requests, each with its code's handling:
 // libxl's add, remove and destroy (model/libxl fail.go, per version),
-// blkfront's ring transaction and blkback's connect (model/linux
-// fail.go); this file adds those of xenbus_switch_state for every
-// driver. docs/model.md "Failing requests" has the table and what is
+// blkfront's ring transaction, blkback's connect, netback's probe and
+// connect and netfront's talk_to_netback (model/linux fail.go); this
+// file adds those of xenbus_switch_state for every driver. docs/model.md "Failing requests" has the table and what is
 // not modelled.
 //
 // xenbus_switch_state's handling of every failure is in one function and

@@ -53,7 +53,11 @@ func DomainDestroy(b *model.Builder, dom int, v Version, removals []int, q int) 
 	// last reference goes (model.Builder.AddRelease); xenstored releases
 	// it at once (OpDomainGone).
 	ops = append(ops, model.Signal("xc_domain_destroy"), model.DomainGone(dom))
-	a.T(model.Transition{Name: "xs_rm domain paths", Desc: "devices_destroy_cb: rm /local/domain/<id> and /libxl/<id> regardless of rc; xc_domain_destroy",
-		From: cleanup, To: done, Ops: ops, Sets: []model.Set{{Var: dv, Val: model.DomainDying}}})
+	rmPaths := model.Transition{Name: "xs_rm domain paths", Desc: "devices_destroy_cb: rm /local/domain/<id> and /libxl/<id> regardless of rc; xc_domain_destroy",
+		From: cleanup, To: done, Ops: ops, Sets: []model.Set{{Var: dv, Val: model.DomainDying}}}
+	a.T(rmPaths)
+	if b.Allowed(model.RequestFailFault) {
+		devicesDestroyCbFailures(a, b, rmPaths)
+	}
 	return a.Index()
 }

@@ -40,9 +40,27 @@ func Devd(b *model.Builder, di int, v Version) int {
 		desc = "state == 6 (online not read before 4.6): remove script, then libxl__device_destroy removes the backend directory"
 	}
 	for _, from := range []model.LocID{watching, added} {
-		a.T(model.Transition{Name: "remove_device", Desc: desc, From: from, To: removed, Guard: guard,
+		rm := model.Transition{Name: "remove_device", Desc: desc, From: from, To: removed, Guard: guard,
 			Ops: append(append([]model.Op(nil), reads...), model.Signal("exec "+scriptName(dev.BEKind)+" remove"),
-				model.TxnStart(), model.Cleanup(dev.BEDir), model.TxnCommit())})
+				model.TxnStart(), model.Cleanup(dev.BEDir), model.TxnCommit())}
+		a.T(rm)
+		if b.Allowed(model.RequestFailFault) {
+			// The driver domain's libxl__device_destroy (RELEASE-4.17.0
+			// libxl_device.c): "rc = libxl__get_domid(gc, &domid); if (rc)
+			// goto out;", "rc = libxl__xs_transaction_start(gc, &t); if
+			// (rc) goto out;", "if (dev->backend_domid == domid &&
+			// !libxl_only) libxl__xs_path_cleanup(gc, t, be_path);" (rc
+			// ignored) and a commit failing other than with EAGAIN "goto
+			// out": whichever request fails, the backend directory stays
+			// (remove_device's callback only logs the rc). The reads of
+			// state and online in backend_watch_callback ("if (rc ||
+			// !sstate) goto skip;") skip one watch event, which the
+			// model's level-triggered guard cannot express: not modelled.
+			rm.Name += " (destroy's request fails)"
+			rm.Desc += "; a request of the driver domain's libxl__device_destroy fails (domid read, start, path_cleanup of BE, commit): the backend directory stays"
+			rm.Ops = append(append([]model.Op(nil), reads...), model.Signal("exec "+scriptName(dev.BEKind)+" remove"))
+			a.T(b.RequestFails(rm))
+		}
 	}
 	return a.Index()
 }

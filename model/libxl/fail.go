@@ -34,13 +34,15 @@ import (
 //     tools/libs/light/libxl_disk.c): what was written before the return
 //     is committed.
 //
-// Simplifications: the per-key xs_set_permissions of the frontend entries
-// (libxl__xs_writev_perms) and the /libxl copy of the backend entries
-// (libxl__xs_writev(gc, t, libxl_path, bents), last in the body) are not
-// modelled requests: a failure of either leaves the store as the model
-// writes it (a per-key list equal to its directory's, or a copy nobody
-// reads). Reads by libxl's event machinery (libxl__ev_devstate_wait,
-// libxl__xswait) are not failed.
+// Not failed, as no failure of theirs leaves a store the model does not
+// have already: the per-key xs_set_permissions of the frontend entries
+// (libxl__xs_writev_perms: before 4.19 ignored, the key keeping its
+// directory's list, which is the list it would have set; from 4.19 it
+// returns, leaving the store of the next request's failure) and the
+// /libxl copy of the backend entries (libxl__xs_writev(gc, t, libxl_path,
+// bents), last in the body: keys the model does not write). Reads by
+// libxl's event machinery (libxl__ev_devstate_wait, libxl__xswait) are
+// not failed.
 
 // GenericAddChecked: libxl__device_generic_add checks every xenstore
 // request and returns at the first failure (531d3bea5e "libxl: Fix
@@ -215,5 +217,183 @@ func destroyFailures(a *model.ActorBuilder, b *model.Builder, di int, destroy, d
 		ops := append(append([]model.Op(nil), nuke[:k]...), nuke[k+1:]...)
 		F(model.Transition{Name: "NUKE BACKEND (" + reqName(b, di, op) + " fails, ignored)", Desc: "libxl__xs_path_cleanup fails, its rc ignored: that path stays, the rest is removed",
 			From: destroy, To: destroyCommit, Kind: model.TxnBody, Ops: ops})
+	}
+}
+
+// pciBodyFailures adds the failed requests of a PCI add's transaction
+// body (variants B and C, and A's num_devs != 0 path), whose every request
+// goes unchecked: libxl__device_pci_add_xenstore calls "if (!num_devs)
+// libxl__create_pci_backend(gc, t, domid, pci);" (void: its xs_rm,
+// xs_mkdir and xs_set_permissions of the backend and the frontend and its
+// two libxl__xs_writev go unchecked) and then "libxl__xs_writev(gc, t,
+// be_path, libxl__xs_kvs_of_flexarray(gc, back));" without looking at the
+// result, and commits (RELEASE-4.14.0 tools/libxl/libxl_pci.c to
+// RELEASE-4.22.0 tools/libs/light/libxl_pci.c). So a failed request's
+// effect is missing and the rest is committed, rc 0. libxl__xs_writev
+// (libxl__xs_writev_perms) ignores xs_write's result before 4.19 and
+// from 531d3bea5e returns ERROR_FAIL at the first failed write ("if
+// (!xs_write(...)) return ERROR_FAIL;"), so from 4.19 the keys after the
+// failed one in the same libxl__xs_writev call are missing too: the
+// backend's entries (frontend, frontend-id, online, state), the
+// frontend's (backend, backend-id, state), the body's (key-N, dev-N,
+// state-N, num_devs, state = 7). The model's body for a first device has
+// /libxl record writes libxl__create_pci_backend does not make (it is
+// built from GenericAddOps): those are not failed. pci lists the body's
+// own writev (pciEntries, and the write of state = 7).
+func pciBodyFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version, body model.Transition, pci []model.Op) {
+	dev := b.Sys().Devices[di]
+	type kv struct {
+		p model.PathID
+		v model.Value
+	}
+	group := map[kv]int{}
+	for g, ops := range [][]model.Op{b.FrontendEntries(di), b.BackendEntries(di), pci} {
+		for _, op := range ops {
+			group[kv{op.Path, op.Val}] = g + 1
+		}
+	}
+	record := map[model.PathID]bool{}
+	if dev.LibxlDir != model.NoPath {
+		for _, op := range LibxlRecordOps(b, di) {
+			record[op.Path] = true
+		}
+	}
+	for k, op := range body.Ops {
+		switch op.Kind {
+		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
+		default:
+			continue
+		}
+		if record[op.Path] {
+			continue
+		}
+		var ops []model.Op
+		ops = append(ops, body.Ops[:k]...)
+		how := "unchecked: that request's effect is missing, the rest is committed"
+		for _, o := range body.Ops[k+1:] {
+			if g := group[kv{op.Path, op.Val}]; v.GenericAddChecked() && op.Kind == model.OpWrite && o.Kind == model.OpWrite && g != 0 && group[kv{o.Path, o.Val}] == g {
+				how = "libxl__xs_writev returns at the failed write (531d3bea5e), its caller ignores it: the keys after it in that writev are missing, the rest is committed"
+				continue
+			}
+			ops = append(ops, o)
+		}
+		t := body
+		t.Name = body.Name + " (" + reqName(b, di, op) + " fails, ignored)"
+		t.Desc = body.Desc + "; " + reqName(b, di, op) + " fails: " + how
+		t.Ops = ops
+		a.T(b.RequestFails(t))
+	}
+}
+
+// pciCreateAFailures adds the failed requests of variant A's
+// libxl__create_pci_backend (before 0fdb48ffe7a1, libxl 4.2–4.14), which
+// "return libxl__device_generic_add(gc, XBT_NULL, &device, ...)" and whose
+// rc libxl__device_pci_add_xenstore returns ("if (!num_devs) return
+// libxl__create_pci_backend(gc, domid, pcidev, 1);", RELEASE-4.14.0
+// tools/libxl/libxl_pci.c). generic_add with XBT_NULL makes its own
+// transaction ("if (create_transaction) t =
+// xs_transaction_start(ctx->xsh);", unchecked) and ends it ("if
+// (!xs_transaction_end(ctx->xsh, t, 0)) { if (errno == EAGAIN) goto
+// retry_transaction; else { ... return ERROR_FAIL; } }"), RELEASE-4.14.0
+// tools/libxl/libxl_device.c:
+//
+//   - a failed start returns XBT_NULL (libxenstore), so every request is
+//     made outside any transaction and is written; the TRANSACTION_END of
+//     transaction 0 then fails with ENOENT (C xenstored's
+//     do_transaction_end "if ((trans = conn->transaction) == NULL) return
+//     ENOENT;", oxenstored's Hashtbl.find of the unknown id): ERROR_FAIL
+//     for a backend it created;
+//   - the /libxl record's libxl__xs_rm_checked and libxl__xs_write_checked
+//     (4.7+) "goto out": "if (create_transaction && t)
+//     libxl__xs_transaction_abort(gc, &t); return rc;": ERROR_FAIL, nothing
+//     written (its own transaction, unlike a caller's);
+//   - the frontend's and backend's xs_rm, xs_mkdir, xs_set_permissions,
+//     xs_write and libxl__xs_writev(_perms) are unchecked ("xxx much of
+//     this function lacks error checks!"): that effect is missing, the rest
+//     committed, rc 0;
+//   - a commit failing other than with EAGAIN: ERROR_FAIL, nothing
+//     written.
+func pciCreateAFailures(a *model.ActorBuilder, b *model.Builder, di int, create model.Transition, rc model.VarID) {
+	dev := b.Sys().Devices[di]
+	fail := []model.Set{{Var: rc, Val: RCFail}}
+	var plain []model.Op
+	record := map[model.PathID]bool{}
+	if dev.LibxlDir != model.NoPath {
+		for _, op := range LibxlRecordOps(b, di) {
+			record[op.Path] = true
+		}
+	}
+	for _, op := range create.Ops {
+		if op.Kind != model.OpTxnStart && op.Kind != model.OpTxnCommit {
+			plain = append(plain, op)
+		}
+	}
+	t := create
+	t.Name, t.Desc = create.Name+" (transaction start fails)", "xs_transaction_start fails, unchecked: every request made outside a transaction, written; the end of transaction 0 fails (ENOENT): ERROR_FAIL"
+	t.Ops, t.Sets = plain, fail
+	a.T(b.RequestFails(t))
+	t = create
+	t.Name, t.Desc = create.Name+" (commit fails)", "generic_add's TRANSACTION_END fails (not EAGAIN): ERROR_FAIL, nothing written"
+	t.Ops, t.Sets = nil, fail
+	a.T(b.RequestFails(t))
+	if len(record) > 0 {
+		t = create
+		t.Name, t.Desc = create.Name+" (/libxl record fails)", "generic_add's checked /libxl record request fails: goto out, its own transaction aborted, ERROR_FAIL, nothing written"
+		t.Ops, t.Sets = nil, fail
+		a.T(b.RequestFails(t))
+	}
+	for k, op := range create.Ops {
+		switch op.Kind {
+		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
+		default:
+			continue
+		}
+		if record[op.Path] {
+			continue
+		}
+		t = create
+		t.Name = create.Name + " (" + reqName(b, di, op) + " fails, ignored)"
+		t.Desc = create.Desc + "; " + reqName(b, di, op) + " fails, unchecked: the rest is written and committed"
+		t.Ops = append(append([]model.Op(nil), create.Ops[:k]...), create.Ops[k+1:]...)
+		a.T(b.RequestFails(t))
+	}
+}
+
+// devicesDestroyCbFailures adds the failed requests of devices_destroy_cb
+// (RELEASE-4.2.0 tools/libxl/libxl.c to RELEASE-4.22.0
+// tools/libs/light/libxl_domain.c), rm the modelled transition that removes
+// the domain's paths and destroys it:
+//
+//   - the GET_DOMAIN_PATH of "dom_path = libxl__xs_get_dompath(gc,
+//     domid); if (!dom_path) { rc = ERROR_FAIL; goto out; }": the
+//     callback gets ERROR_FAIL, nothing is removed and the domain is not
+//     destroyed (it stays paused, its devices removed): location
+//     "dompath-failed";
+//   - "if (!xs_rm(ctx->xsh, XBT_NULL, dom_path)) LOGED(ERROR, ...)" and
+//     "xs_rm(ctx->xsh, XBT_NULL, libxl__xs_libxl_path(gc, domid));": a
+//     failure is logged or ignored, that path stays and the domain is
+//     destroyed; xenstored's own cleanup of a dead domain removes only the
+//     nodes the domain owns (OpDomainGone), not /local/domain/<id>, which
+//     dom0 owns, so the stale tree stays until the domid is used again
+//     (libxl__domain_make's xs_rm).
+//
+// The reads before (the vm path, libxl__xs_read: NULL skips its rm) and
+// the other xs_rm (vm path, hvmloader, 4.2's device-model) are not
+// modelled requests.
+func devicesDestroyCbFailures(a *model.ActorBuilder, b *model.Builder, rm model.Transition) {
+	failed := a.Final("dompath-failed", "devices_destroy_cb: libxl__xs_get_dompath failed: ERROR_FAIL, nothing removed, the domain not destroyed")
+	t := rm
+	t.Name, t.Desc = "get dompath fails", "devices_destroy_cb: GET_DOMAIN_PATH fails: rc = ERROR_FAIL, goto out; nothing removed, no xc_domain_destroy"
+	t.To, t.Ops, t.Sets = failed, nil, nil
+	a.T(b.RequestFails(t))
+	for k, op := range rm.Ops {
+		if op.Kind != model.OpRm {
+			continue
+		}
+		t := rm
+		t.Name = rm.Name + " (rm " + b.Sys().Paths[op.Path].Name + " fails, ignored)"
+		t.Desc = rm.Desc + "; xs_rm of " + b.Sys().Paths[op.Path].Name + " fails: logged or ignored, the path stays"
+		t.Ops = append(append([]model.Op(nil), rm.Ops[:k]...), rm.Ops[k+1:]...)
+		a.T(b.RequestFails(t))
 	}
 }

@@ -339,3 +339,207 @@ func TestPCINumDevsReadFails(t *testing.T) {
 		}
 	}
 }
+
+// pciFailSystem builds a PCI add of libxl 4.minor for a PV guest, with
+// request-fail allowed; with first, the guest has no PCI backend yet,
+// else one connected function (num_devs 1, dev-0).
+func pciFailSystem(t *testing.T, minor int, first bool) *failRun {
+	t.Helper()
+	b := model.NewBuilder(t.Name())
+	b.Domain(0, "dom0", model.DomainRunning)
+	b.Domain(1, "G", model.DomainRunning)
+	di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0, LibxlRecord: minor >= 7})
+	dev := b.Sys().Devices[di]
+	if !first {
+		b.InitEntries(b.FrontendEntries(di))
+		b.InitEntries(b.BackendEntries(di))
+		b.Init(dev.FEState, model.StateConnected.Value())
+		b.Init(dev.BEState, model.StateConnected.Value())
+		b.Init(b.BEKey(di, "num_devs"), b.Value("1"))
+		b.Init(b.BEKey(di, "dev-0"), b.Value("0000:02:00.0"))
+	}
+	b.Allow(model.RequestFailFault)
+	lock := b.Var("userdata-lock", 0)
+	ai := libxl.PCIAdd(b, di, libxl.PCIOptions{Version: libxl.Version{Minor: minor}, PV: true, BDF: "0000:03:00.0", Lock: lock, Slots: 2})
+	sys, err := b.Build()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+}
+
+// TestPCIBodyRequestFails: the requests of libxl__device_pci_add_xenstore's
+// transaction body go unchecked (libxl__create_pci_backend is void, the
+// body's libxl__xs_writev's rc is ignored) and the body is committed with
+// rc 0: before 4.19 only the failed write is missing; from 4.19
+// libxl__xs_writev returns at it, so the keys after it in the same writev
+// are missing too. A failed MKDIR of the frontend leaves a frontend
+// directory made by a write, without its SET_PERMS, in every version.
+func TestPCIBodyRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		minor int
+		first bool
+		fail  string
+		// want: the backend keys' values ("" when absent).
+		want map[string]string
+		// fePerms: the frontend directory's SET_PERMS was made.
+		fePerms bool
+	}{
+		{17, false, "writev dev-1, state = 7 (WRITE BE/dev-1 fails, ignored)",
+			map[string]string{"key-1": `"0000:03:00.0"`, "dev-1": "", "state-1": `"1"`, "num_devs": `"2"`, "state": `"7"`}, false},
+		{22, false, "writev dev-1, state = 7 (WRITE BE/dev-1 fails, ignored)",
+			map[string]string{"key-1": `"0000:03:00.0"`, "dev-1": "", "state-1": "", "num_devs": `"1"`, "state": `"4"`}, false},
+		{22, true, "create_pci_backend, writev dev-0 (MKDIR FE fails, ignored)",
+			map[string]string{"dev-0": `"0000:03:00.0"`, "num_devs": `"1"`, "state": `"1"`}, false},
+		{22, true, "create_pci_backend, writev dev-0 (WRITE BE/frontend-id fails, ignored)",
+			map[string]string{"frontend": `"/local/domain/1/device/pci/0"`, "frontend-id": "", "online": "", "state": "", "dev-0": `"0000:03:00.0"`}, true},
+		{17, true, "create_pci_backend, writev dev-0 (WRITE BE/frontend-id fails, ignored)",
+			map[string]string{"frontend": `"/local/domain/1/device/pci/0"`, "frontend-id": "", "online": `"1"`, "state": `"1"`, "dev-0": `"0000:03:00.0"`}, true},
+	} {
+		r := pciFailSystem(t, c.minor, c.first)
+		r.stop = libxl.LocDone
+		if !r.run(t, c.fail) {
+			t.Errorf("4.%d: %q never enabled; ran %v", c.minor, c.fail, r.ran)
+			continue
+		}
+		dev := r.sys.Devices[r.di]
+		for k, want := range c.want {
+			got := ""
+			if p, ok := r.sys.PathByName(r.sys.Paths[dev.BEDir].Name + "/" + k); ok && r.sys.Exists(r.st, p) {
+				got = r.sys.FormatValue(r.sys.Get(r.st, p))
+			}
+			if got != want {
+				t.Errorf("4.%d %q: BE/%s %s; want %s", c.minor, c.fail, k, got, want)
+			}
+		}
+		if r.loc() != libxl.LocDone || r.rc() != "0" {
+			t.Errorf("4.%d %q: at %s, rc %s; want done, 0 (steps %v)", c.minor, c.fail, r.loc(), r.rc(), r.ran)
+		}
+		if c.first {
+			off := r.sys.PermFlagOffset(dev.FEDir)
+			if !r.sys.Exists(r.st, dev.FEDir) || off < 0 || (r.st[off] != 0) != c.fePerms {
+				t.Errorf("4.%d %q: FE present %v, SET_PERMS made %v; want present, %v", c.minor, c.fail, r.sys.Exists(r.st, dev.FEDir), off >= 0 && r.st[off] != 0, c.fePerms)
+			}
+		}
+		if !r.budgetSpent() {
+			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
+		}
+	}
+}
+
+// TestPCICreateARequestFails: variant A (libxl 4.2–4.14) creates the
+// backend with libxl__device_generic_add(XBT_NULL) and returns its rc: a
+// failed transaction start makes every request outside a transaction and
+// the end fails (ERROR_FAIL with everything written); the checked /libxl
+// record and a failed commit abort (ERROR_FAIL, nothing written); an
+// unchecked request is skipped (rc 0).
+func TestPCICreateARequestFails(t *testing.T) {
+	for _, c := range []struct {
+		minor int
+		fail  string
+		rc    string
+		has   string
+	}{
+		{14, "", "0", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend"},
+		{14, "libxl__create_pci_backend (transaction start fails)", "ERROR_FAIL", "FE FE/state BE BE/state BE/online /libxl /libxl/frontend"},
+		{14, "libxl__create_pci_backend (commit fails)", "ERROR_FAIL", ""},
+		{14, "libxl__create_pci_backend (/libxl record fails)", "ERROR_FAIL", ""},
+		{14, "libxl__create_pci_backend (WRITE BE/online fails, ignored)", "0", "FE FE/state BE BE/state /libxl /libxl/frontend"},
+		{4, "libxl__create_pci_backend (WRITE FE/state fails, ignored)", "0", "FE BE BE/state BE/online"},
+	} {
+		r := pciFailSystem(t, c.minor, true)
+		r.stop = libxl.LocDone
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("4.%d: %q never enabled; ran %v", c.minor, c.fail, r.ran)
+			continue
+		}
+		if r.loc() != libxl.LocDone || r.rc() != c.rc || r.has() != c.has {
+			t.Errorf("4.%d %q: at %s, rc %s, present %q; want done, %s, %q (steps %v)", c.minor, c.fail, r.loc(), r.rc(), r.has(), c.rc, c.has, r.ran)
+		}
+		if c.fail != "" && !r.budgetSpent() {
+			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
+		}
+	}
+}
+
+// TestDevicesDestroyCbRequestFails: devices_destroy_cb's failed
+// GET_DOMAIN_PATH is ERROR_FAIL with nothing removed and the domain not
+// destroyed; a failed xs_rm of /local/domain/<id> or /libxl/<id> is
+// ignored: that path stays, the domain is destroyed.
+func TestDevicesDestroyCbRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		fail        string
+		loc         string
+		local, lxl  bool
+		domainDying bool
+	}{
+		{"", libxl.LocDone, false, false, true},
+		{"get dompath fails", "dompath-failed", true, true, false},
+		{"xs_rm domain paths (rm /local/domain/1 fails, ignored)", libxl.LocDone, true, false, true},
+		{"xs_rm domain paths (rm /libxl/1 fails, ignored)", libxl.LocDone, false, true, true},
+	} {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		b.Init(b.Path("/local/domain/1/name"), b.Value("G"))
+		b.Init(b.Path("/libxl/1/type"), b.Value("pv"))
+		b.Allow(model.RequestFailFault)
+		ai := libxl.DomainDestroy(b, 1, libxl.Version{Minor: 17}, nil, -1)
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: -1}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+			continue
+		}
+		exists := func(name string) bool {
+			p, ok := sys.PathByName(name)
+			return ok && sys.Exists(r.st, p)
+		}
+		dying := sys.VarValue(r.st, sys.Domains[1]) == model.DomainDying
+		if r.loc() != c.loc || exists("/local/domain/1") != c.local || exists("/libxl/1") != c.lxl || dying != c.domainDying {
+			t.Errorf("%q: at %s, /local/domain/1 %v, /libxl/1 %v, dying %v; want %s, %v, %v, %v (steps %v)",
+				c.fail, r.loc(), exists("/local/domain/1"), exists("/libxl/1"), dying, c.loc, c.local, c.lxl, c.domainDying, r.ran)
+		}
+	}
+}
+
+// TestDevdRemoveRequestFails: xl devd's remove_device in the driver
+// domain ends in libxl__device_destroy; a failed request there (the domid
+// read, the start, the ignored path_cleanup of the backend, the commit)
+// leaves the backend directory.
+func TestDevdRemoveRequestFails(t *testing.T) {
+	for _, c := range []struct {
+		fail string
+		be   bool
+	}{
+		{"", false},
+		{"remove_device (destroy's request fails)", true},
+	} {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		b.Domain(2, "DD", model.DomainRunning)
+		di := b.NewDevice(model.DeviceSpec{Name: "vif0", Kind: "vif", BEKind: "vif", DevID: 0, FEDom: 1, BEDom: 2, LibxlRecord: true})
+		b.InitEntries(b.BackendEntries(di))
+		dev := b.Sys().Devices[di]
+		b.Init(dev.BEState, model.StateClosed.Value())
+		b.Init(b.BEKey(di, "online"), b.Value("0"))
+		b.Allow(model.RequestFailFault)
+		ai := libxl.Devd(b, di, libxl.Version{Minor: 17})
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
+		if !r.run(t, c.fail) && c.fail != "" {
+			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+			continue
+		}
+		if r.loc() != "removed" || sys.Exists(r.st, dev.BEDir) != c.be {
+			t.Errorf("%q: at %s, backend present %v; want removed, %v (steps %v)", c.fail, r.loc(), sys.Exists(r.st, dev.BEDir), c.be, r.ran)
+		}
+	}
+}

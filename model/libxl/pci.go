@@ -147,8 +147,13 @@ func PCIAdd(b *model.Builder, di int, opt PCIOptions) int {
 		return GenericAddOps(b, di, pciEntries(0)...)
 	}
 	// Variant A's own creation, in generic_add's own transaction loop.
-	T(model.Transition{Name: "libxl__create_pci_backend", Desc: "generic_add with XBT_NULL: BE{state=1, num_devs=1, dev-0, state-0=1}, FE{state=1}",
-		From: create, To: done, Ops: append(append([]model.Op{model.TxnStart()}, createOps()...), model.TxnCommit()), Marks: complete})
+	createA := model.Transition{Name: "libxl__create_pci_backend", Desc: "generic_add with XBT_NULL: BE{state=1, num_devs=1, dev-0, state-0=1}, FE{state=1}",
+		From: create, To: done, Ops: append(append([]model.Op{model.TxnStart()}, createOps()...), model.TxnCommit()), Marks: complete}
+	T(createA)
+	if b.Allowed(model.RequestFailFault) && variant == "A" {
+		pciCreateAFailures(a, b, di, createA, rc)
+	}
+	var bodies []model.Transition
 	for n := 0; n <= 2 && n <= slots; n++ {
 		var body []model.Op
 		body = append(body, model.TxnStart())
@@ -166,8 +171,15 @@ func PCIAdd(b *model.Builder, di int, opt PCIOptions) int {
 		if n >= slots {
 			continue
 		}
-		T(model.Transition{Name: nm, Desc: "JSON; writev(be, back) with N from the num_devs read before",
-			From: txn, To: commit, Kind: model.TxnBody, Guard: []model.Cond{model.VarEq(nd, uint8(n))}, Ops: body})
+		bt := model.Transition{Name: nm, Desc: "JSON; writev(be, back) with N from the num_devs read before",
+			From: txn, To: commit, Kind: model.TxnBody, Guard: []model.Cond{model.VarEq(nd, uint8(n))}, Ops: body}
+		T(bt)
+		bodies = append(bodies, bt)
+	}
+	if b.Allowed(model.RequestFailFault) {
+		for k, body := range bodies {
+			pciBodyFailures(a, b, di, opt.Version, body, append(pciEntries(k), model.Write(dev.BEState, S(model.StateReconfiguring))))
+		}
 	}
 	var unlock []model.Set
 	if !opt.Starting {
@@ -178,8 +190,7 @@ func PCIAdd(b *model.Builder, di int, opt PCIOptions) int {
 		// and "rc = libxl__xs_transaction_commit(gc, &t); ... if (rc < 0)
 		// goto out;": ERROR_FAIL, the lock released, nothing written
 		// (RELEASE-4.17.0 libxl__device_pci_add_xenstore; the body's
-		// libxl__create_pci_backend and libxl__xs_writev are unchecked
-		// and their failures not modelled).
+		// unchecked requests: pciBodyFailures).
 		fail := append([]model.Set{{Var: rc, Val: RCFail}}, unlock...)
 		T(b.RequestFails(model.Transition{Name: "transaction start fails", Desc: "xs_transaction_start fails: goto out, ERROR_FAIL",
 			From: txn, To: done, Sets: fail, Marks: complete}))

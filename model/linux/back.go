@@ -85,6 +85,10 @@ func Netback(b *model.Builder, di int, start Bound) int {
 				ss = append(ss, model.Set{Var: hpwatch, Val: 1})
 			}
 			dr.on(name, fmt.Sprintf("%s (be->state %s → %s)", desc, from, to), append(g, direct), append(append([]model.Op(nil), reads...), writes...), ss...)
+			if to == model.StateConnected {
+				netbackConnectFails(dr, be, name, fmt.Sprintf("%s (be->state %s → %s)", desc, from, to), append(g, direct), reads, writes,
+					append([]model.Set{set(want, to)}, sets...), ss)
+			}
 			if to != model.StateConnected {
 				dr.on(name+", deferred", fmt.Sprintf("%s (be->state %s → %s) while the hotplug-status watch is set: nothing written", desc, from, to),
 					append(g, deferred), reads, ss...)
@@ -111,6 +115,9 @@ func Netback(b *model.Builder, di int, start Bound) int {
 		From: dr.unbound, To: dr.probeFailed(dev.BEDir), Guard: append(slices.Clip(probeGuard), model.IsAbsent(script)),
 		Ops:  append(probeReads, dr.switchTo(be, model.StateClosing), dr.switchTo(be, model.StateClosed)),
 		Sets: []model.Set{set(want, model.StateInitialising), {Var: hpwatch, Val: 0}}})
+
+	netbackProbeFails(dr, probeGuard, probeReads, script, dev.Hotplug,
+		set(want, model.StateInitialising), model.Set{Var: hpwatch, Val: 0})
 
 	// hotplug_status_changed: the watch fires when registered and on
 	// every change; "connected" completes the pending state change.

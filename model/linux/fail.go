@@ -66,3 +66,168 @@ func (dr *driver) onFails(name, how, desc string, guard []model.Cond, os []model
 	dr.a.T(dr.b.RequestFails(model.Transition{Name: name + " (" + how + ")", Desc: desc,
 		From: dr.bound, To: model.SameLoc, Guard: guard, Ops: os, Sets: sets}))
 }
+
+// netbackProbeFails adds the failed requests of netback_probe
+// (drivers/net/xen-netback/xenbus.c, Linux 6.1), from the unbound
+// location to probe-failed, with sets applied:
+//
+//   - the feature transaction (start; the writes of feature-sg,
+//     feature-gso-tcpv4, feature-gso-tcpv6, feature-ipv6-csum-offload,
+//     feature-rx-copy, feature-xdp-headroom, feature-rx-flip,
+//     feature-multicast-control, feature-dynamic-multicast-control; the
+//     commit other than EAGAIN): "xenbus_dev_fatal(dev, err, "starting
+//     transaction"); goto fail;", "abort_transaction:
+//     xenbus_transaction_end(xbt, 1); xenbus_dev_fatal(dev, err, "%s",
+//     message);", "xenbus_dev_fatal(dev, err, "completing transaction");
+//     goto fail;": Closing written, before InitWait;
+//   - after "backend_switch_state(be, XenbusStateInitWait);", the XBT_NIL
+//     read of script ("xenbus_dev_fatal(dev, err, "reading script"); goto
+//     fail;") or backend_create_xenvif's read of handle
+//     ("xenbus_dev_fatal(dev, err, "reading handle");"): InitWait, then
+//     Closing.
+//
+// Both end in "fail: netback_remove(dev); return err;". Linux 6.1's
+// netback_remove is "unregister_hotplug_status_watch(be);
+// xenbus_rm(XBT_NIL, dev->nodename, "hotplug-status"); if (be->vif) {...}":
+// no set_backend_state, so nothing more is written ("xen-netback:
+// support dynamic unbind/bind", Linux 5.6, removed it; the transition
+// "probe, script missing" writes Closed as well, as netback_remove did
+// before 5.6; docs/model.md "Failing requests" says so). The
+// three XBT_NIL writes between the two (feature-split-event-channels,
+// multi-queue-max-queues, feature-ctrl-ring) are only pr_debug on failure
+// and no modelled key.
+func netbackProbeFails(dr *driver, guard []model.Cond, probeReads []model.Op, script, hotplug model.PathID, sets ...model.Set) {
+	if !dr.b.Allowed(model.RequestFailFault) {
+		return
+	}
+	be := dr.d.BEState
+	failed := dr.probeFailed(dr.d.BEDir)
+	// probeReads: the reads of the node, frontend and frontend-id, the
+	// switch to InitWait, the read of script.
+	var before []model.Op
+	for _, op := range probeReads {
+		if op.Kind == model.OpSwitchState {
+			break
+		}
+		before = append(before, op)
+	}
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: "probe (feature transaction fails)",
+		Desc: "netback_probe: a request of the feature transaction fails: xenbus_dev_fatal → Closing, netback_remove removes hotplug-status; the probe fails, the device stays registered",
+		From: dr.unbound, To: failed, Guard: guard,
+		Ops: append(append([]model.Op(nil), before...), dr.switchTo(be, model.StateClosing), model.Rm(hotplug)), Sets: sets}))
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: "probe (reading script or handle fails)",
+		Desc: "netback_probe: InitWait, then the read of script or handle fails: xenbus_dev_fatal → Closing, netback_remove removes hotplug-status; the probe fails, the device stays registered",
+		From: dr.unbound, To: failed, Guard: append(append([]model.Cond(nil), guard...), model.Present(script)),
+		Ops: append(append([]model.Op(nil), probeReads...), dr.switchTo(be, model.StateClosing), model.Rm(hotplug)), Sets: sets}))
+}
+
+// netbackConnectFails adds, for a set_backend_state(Connected) case of
+// netback (reads and the writes on the way to InitWait given), the
+// variants where a request of connect() fails (drivers/net/xen-netback/
+// xenbus.c, Linux 6.1). set_backend_state's InitWait → Connected step is
+// "backend_connect(be); backend_switch_state(be, XenbusStateConnected);",
+// and connect returns nothing, so the switch to Connected is made
+// whatever connect did:
+//
+//   - a read fails: xen_net_read_mac's read of mac ("xenbus_dev_fatal(dev,
+//     err, "parsing %s/mac", dev->nodename); return;"), connect_data_rings'
+//     xenbus_gather of tx-ring-ref and rx-ring-ref or its reads of the
+//     event channels ("xenbus_dev_fatal(dev, err, "reading %s/ring-ref",
+//     xspath); goto err;"), connect_ctrl_ring's read of event-channel-ctrl:
+//     xenbus_dev_fatal writes Closing, connect returns before registering
+//     the hotplug-status watch, and backend_switch_state, with no watch to
+//     defer to, writes Connected: a backend Connected without its rings
+//     mapped;
+//   - read_xenbus_vif_flags' read of request-rx-copy fails other than
+//     with ENOENT: "xenbus_dev_fatal(dev, err, "reading
+//     %s/request-rx-copy", dev->otherend); return err;", which connect
+//     ignores ("read_xenbus_vif_flags(be);"): Closing written, the rings
+//     mapped and the hotplug-status watch registered, Connected deferred
+//     as without a failure (the feature reads after it are
+//     xenbus_read_unsigned, whose failure is the default);
+//   - the WATCH of hotplug-status fails ("err = xenbus_watch_pathfmt(...);
+//     if (!err) be->have_hotplug_status_watch = 1;"): nothing deferred,
+//     Connected written at once, before the hotplug script's "connected".
+func netbackConnectFails(dr *driver, be model.PathID, name, desc string, guard []model.Cond, reads, writes []model.Op, sets, deferred []model.Set) {
+	if !dr.b.Allowed(model.RequestFailFault) {
+		return
+	}
+	pre := append(append([]model.Op(nil), reads...), writes...)
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: name + " (connect's read fails)",
+		Desc: desc + "; a read of connect fails: xenbus_dev_fatal → Closing, no hotplug-status watch, backend_switch_state → Connected",
+		From: dr.bound, To: model.SameLoc, Guard: guard,
+		Ops: append(append([]model.Op(nil), pre...), dr.switchTo(be, model.StateClosing), dr.switchTo(be, model.StateConnected)), Sets: sets}))
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: name + " (request-rx-copy read fails)",
+		Desc: desc + "; read_xenbus_vif_flags' read of request-rx-copy fails: xenbus_dev_fatal → Closing, ignored by connect: the watch is registered, Connected deferred",
+		From: dr.bound, To: model.SameLoc, Guard: guard,
+		Ops: append(append([]model.Op(nil), pre...), dr.switchTo(be, model.StateClosing)), Sets: deferred}))
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: name + " (hotplug-status watch fails)",
+		Desc: desc + "; the WATCH of hotplug-status fails: nothing deferred, backend_switch_state → Connected before the script's \"connected\"",
+		From: dr.bound, To: model.SameLoc, Guard: guard,
+		Ops: append(append([]model.Op(nil), pre...), dr.switchTo(be, model.StateConnected)), Sets: sets}))
+}
+
+// netfrontTalkFails adds the failure of a request of talk_to_netback
+// (drivers/net/xen-netfront.c, Linux 6.1), called by xennet_connect from
+// netback_changed(InitWait) in the xenwatch thread: the XBT_NIL read of
+// mac ("xenbus_dev_fatal(dev, err, "parsing %s/mac", dev->nodename); goto
+// out_unlocked;"), the transaction's start ("xenbus_dev_fatal(dev, err,
+// "starting transaction"); goto destroy_ring;"), its writes
+// (write_queue_xenstore_keys' tx-ring-ref, rx-ring-ref, event-channel(-tx,
+// -rx): xenbus_dev_fatal there, then "goto
+// abort_transaction_no_dev_fatal"; request-rx-copy, feature-rx-notify,
+// feature-sg, feature-gso-tcpv4, feature-gso-tcpv6,
+// feature-ipv6-csum-offload: "goto abort_transaction" →
+// xenbus_dev_fatal; multi-queue-num-queues: no xenbus_dev_fatal) and its
+// commit other than EAGAIN ("xenbus_dev_fatal(dev, err, "completing
+// transaction"); goto destroy_ring;") all end in "out_unlocked:
+// device_unregister(&dev->dev);", nothing of the transaction written.
+// device_unregister runs xennet_remove → xennet_bus_close in the xenwatch
+// thread:
+//
+//	if (xenbus_read_driver_state(dev->otherend) == XenbusStateClosed) return;
+//	do { xenbus_switch_state(dev, XenbusStateClosing); wait_event_timeout(
+//	     ... otherend Closing || Closed || Unknown, XENNET_TIMEOUT); } while (!ret);
+//	if (xenbus_read_driver_state(dev->otherend) == XenbusStateClosed) return;
+//	do { xenbus_switch_state(dev, XenbusStateClosed); wait_event_timeout(
+//	     ... otherend Closed || Unknown, XENNET_TIMEOUT); } while (!ret);
+//
+// then xenbus_dev_remove, which switches to Closed (netfront does not
+// allow rebind). The model has this as two locations: bus-close-closing
+// (Closing written, by xenbus_dev_fatal or by the loop: one write, as the
+// cached state makes the loop's switch nothing) and bus-close-closed, each
+// left when the backend's state reads what the wait wants; the wait loops
+// every XENNET_TIMEOUT (5 s) for ever, so a backend that never closes
+// leaves netfront there. The device is unregistered with the frontend
+// Closed, so xenbus_probe_node ("if (state != XenbusStateInitialising)
+// return 0") never probes it again until the directory is made anew.
+//
+// Left out: the xenwatch thread is blocked for the whole exchange, so in
+// the real guest no other watch callback runs meanwhile (its other
+// devices' drivers, or this device's own directory-removed event); the
+// model blocks only this driver. And the failures that leave netfront
+// bound without any write (xennet_connect's read of feature-rx-copy: a
+// failed xenbus_read_unsigned gives 0, "backend does not support copying
+// receive path", -ENODEV, netback_changed breaks; netfront waits for an
+// InitWait event that does not come again) need an edge-triggered watch
+// the model's level-triggered guard does not have.
+func netfrontTalkFails(dr *driver, be, fe model.PathID, guard []model.Cond, talk []model.Op) {
+	if !dr.b.Allowed(model.RequestFailFault) {
+		return
+	}
+	closing := dr.a.Loc("bus-close-closing", "xennet_bus_close after a failed talk_to_netback: Closing written, the xenwatch thread waits for the backend's Closing, Closed or Unknown")
+	closed := dr.a.Loc("bus-close-closed", "xennet_bus_close: Closed written, the xenwatch thread waits for the backend's Closed or Unknown")
+	reset := model.Set{Var: dr.cached, Val: uint8(model.StateInitialising)}
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: "sees InitWait (talk_to_netback fails)",
+		Desc: "xennet_connect: a request of talk_to_netback fails (mac, the transaction's start, a write, the commit): abort, xenbus_dev_fatal → Closing, device_unregister → xennet_bus_close",
+		From: dr.bound, To: closing, Guard: guard, Ops: failTxn(talk, false, dr.switchTo(fe, model.StateClosing))}))
+	dr.a.T(model.Transition{Name: "bus close, backend Closed", Desc: "xennet_bus_close: the backend is Closed: return; xenbus_dev_remove switches to Closed; unregistered",
+		From: closing, To: dr.unbound, Guard: and(model.Eq(be, model.StateClosed.Value())),
+		Ops: ops(model.Read(be), dr.switchTo(fe, model.StateClosed)), Sets: []model.Set{reset}})
+	dr.a.T(model.Transition{Name: "bus close, backend Closing", Desc: "xennet_bus_close: the backend is Closing or gone: switch to Closed and wait for its Closed",
+		From: closing, To: closed, Guard: and(model.StateIn(be, model.StateClosing, model.StateUnknown)),
+		Ops: ops(model.Read(be), dr.switchTo(fe, model.StateClosed))})
+	dr.a.T(model.Transition{Name: "bus close done", Desc: "xennet_bus_close returns (the backend is Closed or gone); xennet_remove; xenbus_dev_remove's switch to Closed is nothing (cached); unregistered",
+		From: closed, To: dr.unbound, Guard: and(model.StateIn(be, model.StateClosed, model.StateUnknown)),
+		Ops: ops(model.Read(be)), Sets: []model.Set{reset}})
+}

@@ -44,6 +44,8 @@ func Netfront(b *model.Builder, di int, start Bound, _ FrontOptions) int {
 	dr.on("sees InitWait", "xennet_connect: talk_to_netback publishes the rings and event channels in one transaction → Connected",
 		and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
 		append(ops(model.Read(be)), talk...))
+	netfrontTalkFails(dr, be, fe, and(model.Eq(be, S(model.StateInitWait)), model.VarEq(dr.cached, uint8(model.StateInitialising))),
+		append(ops(model.Read(be)), talk...))
 	dr.on("sees Closing", "xenbus_frontend_closed → Closed",
 		and(model.Eq(be, S(model.StateClosing)), cachedNotIn(dr.cached, model.StateClosed)),
 		ops(model.Read(be), dr.switchTo(fe, model.StateClosed)))
