@@ -160,8 +160,10 @@ type Options struct {
 	// properties (see PartialOrder): states are expanded through its ample
 	// sets where it has one. The ample sets must satisfy the usual
 	// conditions (stubborn or persistent sets whose enabled transitions do
-	// not change what a property reads, with a move that is not a fault
-	// staying enabled until the set moves); the checker adds the cycle
+	// not change what a property reads, or at least nothing a property
+	// reads on a step that may occur before the set moves, with a move
+	// that is not a fault staying enabled until the set moves; model.POR
+	// says which); the checker adds the cycle
 	// proviso of a breadth-first search: a state none of whose ample
 	// successors is new (not found at its level or before) is expanded
 	// fully. Then every reduced state has an ample successor one level

@@ -8,38 +8,93 @@ package model
 //
 //   - for an enabled t in T: every transition u that may still occur
 //     before a transition of T does (u's actor can reach u's location
-//     without leaving its current one through T) and whose footprint
+//     without leaving its current one through T; another actor's
+//     transition that sets its location, as Builder.Chain's do, is such
+//     a move out of every location, unless its own actor cannot get to
+//     it any more) and whose footprint
 //     conflicts with t's is in T. t's footprint is computed in st
 //     (footNow: the nodes it reads and writes now, the first existing
 //     ancestor a WRITE stops at, the watches that fire now); u's over
 //     every state (footStatic). So a step outside T can neither disable
 //     t nor fail to commute with it, and t's footprint stays what it is
-//     in st until T moves (it only changes when a byte it reads does);
+//     in st until T moves (it only changes when a byte it reads does).
+//     One conflict is waived: when a node exists in st and t neither
+//     removes nor creates it, u's access that only creates the node if
+//     missing (the parents a WRITE creates, accEns) does nothing to it,
+//     since every transition that may remove it conflicts with t and is
+//     in T, so the node exists until T moves;
 //   - for a disabled t in T: a necessary enabling set is in T, the
 //     transitions of which one must occur before t can be enabled: the
 //     moves of t's actor out of its current location when t is
 //     elsewhere; the writers of a false guard condition (creators for
 //     "present", removers for "absent"); the registrations of a watch
 //     that is off, or whatever may fire it when it is on; the writers of
-//     what an earlier, enabled case of the same watch reads.
+//     what an earlier, enabled case of the same watch reads. A writer
+//     whose access is conditional (a cleanup's removal of an ancestor,
+//     which needs the ancestor's other children missing) is replaced,
+//     when one of those children exists in st, by the transitions that
+//     may remove that child: one of them must occur before the access
+//     can (enablersOf).
+//
+// Visibility (what the properties look at, Visibility) comes in two
+// forms (scenario.Build uses the first only: see there). Offsets: a transition that writes, in st, a byte an invariant or
+// such a step invariant reads, or carries a mark when one inspects marks,
+// is visible, and T is refused when an enabled member is visible. Steps,
+// for the step invariants that declare per-step reads (props' stepReads):
+// R(v), for each transition v, is what they read on a step by v (their
+// value there, as a function of the state before, with the state after
+// being v's result, depends only on R(v)); two more closure rules take
+// the place of visibility:
+//
+//   - (i) for an enabled t in T: every transition that may occur and may
+//     change a byte of R(t) is in T (keepRead), so R(t) keeps its value
+//     in st until T moves;
+//   - (ii) for an enabled t in T that writes, in st, a byte of R(v) for
+//     some v: v is in T if it may occur before T moves.
 //
 // T is used when its enabled transitions are fewer than all, none of them
-// is visible (writes, in st, a byte a property reads, or carries a mark
-// when a property inspects them), and the key is a move that is not a
-// fault: under LastResort timers also of a fair actor, not slow and not a
-// timer, so that it holds every timer back until T moves and no timer
-// needs to be in T. The key stays enabled until T moves, so stuck states
-// (deadlocks) are preserved; the invisibility of T's enabled transitions
-// and the checker's cycle proviso (a state whose ample successors include
-// one seen already is expanded fully: in a breadth-first search every
-// ample edge then goes one level deeper, so every cycle has a fully
-// expanded state) preserve invariants and step invariants over the
-// visible bytes. Among the seeds (one per actor), the T with the fewest
-// enabled transitions wins.
+// is visible, and the key is a move that is not a fault: under LastResort
+// timers also of a fair actor, not slow and not a timer, so that it holds
+// every timer back until T moves and no timer needs to be in T. Among
+// the seeds (one per actor), the T with the fewest enabled transitions
+// wins.
 //
-// Step invariants must hold on every step that writes none of the bytes
-// they read and carries no mark (when they inspect marks): props'
-// read declarations say so (props.TestPropertyReadsAreComplete).
+// Why violations are preserved. The key stays enabled until T moves, so
+// stuck states (deadlocks) are preserved. Take a reduced state s, with
+// the checker's cycle proviso (a state is reduced only when an ample
+// successor is new: in a breadth-first search that edge goes one level
+// deeper), and a shortest run w from s whose last step v violates a step
+// invariant (or whose last state violates an invariant). Either
+//
+//   - a transition of T occurs in w: the first one, t, was enabled in s
+//     (no step outside T enables a member of T) and commutes with the
+//     steps before it, so t followed by the rest of w, reordered, is a
+//     run from s·t one step shorter ending with the same violating step
+//     from the same state, unless t is v itself. t = v is impossible
+//     when v is visible (an enabled member of T is not), and when v's
+//     property has per-step reads, rule (i) kept the steps before v in w
+//     (outside T) from changing R(v): v taken in s is a violation too.
+//   - or none does: then the new ample successor s·t (t enabled in T)
+//     commutes with all of w, and w from s·t is a run as long, one level
+//     deeper, ending with v from the state it had in w with t's writes
+//     added. For an invisible t the visible bytes are unchanged; for the
+//     per-step reads, t writes no byte of R(v) (else v, which may occur
+//     before T moves, would be in T by rule (ii)), so v is a violation
+//     there too.
+//
+// The pair (length of w, minus the level) decreases, so the reduced
+// search reaches a violation. This needs only the per-step argument of
+// the property, not that the property's bytes stay unchanged by T's
+// members: a member of T may well write what a property reads, as long
+// as the steps that read it cannot occur before T moves (they are
+// further along the same actor, say, like libxl's completion after its
+// own commit creates the device directories).
+//
+// Step invariants without per-step reads must hold on every step that
+// writes none of the bytes they read and carries no mark (when they
+// inspect marks): props' read declarations say so
+// (props.TestPropertyReadsAreComplete; TestStepReadsAreComplete for the
+// per-step reads).
 //
 // With symmetry reduction, the checker computes T in the representative
 // it expands and canonicalizes the successors: the argument above holds
@@ -49,6 +104,11 @@ package model
 type POR struct {
 	s       *System
 	visible []bool // per state offset
+	// stepReads[t] is what the step properties with per-step reads read
+	// on a step by t (Visibility.Steps); stepReaders[o] lists the
+	// transitions whose stepReads hold offset o.
+	stepReads   [][]int32
+	stepReaders [][]int32
 	// recordOf[o] is the actor whose transaction record holds offset o,
 	// or -1.
 	recordOf []int32
@@ -65,10 +125,19 @@ type POR struct {
 	conds     [][]PathID
 	// excluded[t]: a timer under LastResort timers (never in T, see POR).
 	excluded []bool
-	// exits[a][l]: a's transitions that can fire at l and leave it;
-	// reach[a][l][m]: a can get from l to m.
-	exits [][][]int32
-	reach [][][]bool
+	// exits[a][l]: the transitions that can fire while a is at l and move
+	// it elsewhere (a's own, and other actors' that set a's location,
+	// setsLoc); reach[a][l][m]: a can get from l to m.
+	exits   [][][]int32
+	reach   [][][]bool
+	setsLoc [][]locSet
+	foreign []bool // foreign[a]: another actor's transition sets a's location
+}
+
+// A locSet is a transition's setting of another actor's location.
+type locSet struct {
+	actor int32
+	to    LocID
 }
 
 type accessor struct {
@@ -107,10 +176,54 @@ type porScratch struct {
 // state offsets in visible (see VisibleOffsets) and, when marks is true,
 // inspect transitions' marks.
 func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
-	p := &POR{s: s, marks: marks, permanent: s.permanentPaths(), visible: make([]bool, s.size)}
-	for o := range visible {
+	return s.NewPORFor(Visibility{Offsets: visible, Marks: marks})
+}
+
+// Visibility is what the properties a partial-order reduction preserves
+// look at (see POR).
+type Visibility struct {
+	// Offsets are the state offsets read by the invariants and the step
+	// invariants that declare no per-step reads, and Marks says whether
+	// one of those inspects transitions' marks: a transition that writes
+	// one of these bytes, or carries a mark, is never in a reduced set.
+	Offsets map[int]bool
+	Marks   bool
+	// Steps, indexed by transition id (nil when no property declares
+	// per-step reads), lists for each transition t the state offsets
+	// that the step invariants with per-step reads read on a step by t:
+	// each such property's value on a step by t, taken in a state where t
+	// is enabled (and with the state after it being t's result), is a
+	// function of these bytes of the state before. A transition whose
+	// list is empty is a step on which none of them can change its value
+	// (a step it does not judge, or one that cannot fail).
+	Steps [][]int
+}
+
+// NewPORFor prepares partial-order reduction for properties that read
+// what v says.
+func (s *System) NewPORFor(v Visibility) *POR {
+	p := &POR{s: s, marks: v.Marks, permanent: s.permanentPaths(), visible: make([]bool, s.size)}
+	for o := range v.Offsets {
 		if o >= 0 && o < s.size {
 			p.visible[o] = true
+		}
+	}
+	if v.Steps != nil {
+		p.stepReads = make([][]int32, len(s.Trans))
+		p.stepReaders = make([][]int32, s.size)
+		for ti := range s.Trans {
+			if ti >= len(v.Steps) {
+				break
+			}
+			seen := map[int]bool{}
+			for _, o := range v.Steps[ti] {
+				if o < 0 || o >= s.size || seen[o] {
+					continue
+				}
+				seen[o] = true
+				p.stepReads[ti] = append(p.stepReads[ti], int32(o))
+				p.stepReaders[o] = append(p.stepReaders[o], int32(ti))
+			}
 		}
 	}
 	p.recordOf = make([]int32, s.size)
@@ -153,6 +266,28 @@ func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
 			}
 		}
 	}
+	// Another actor's transition may set an actor's location (Builder.Chain
+	// starts an operation when another completes; a destroy starts its
+	// removals): from any location of the actor, as far as the set knows.
+	p.setsLoc = make([][]locSet, len(s.Trans))
+	locOwner := map[int]int{}
+	for ai := range s.Actors {
+		locOwner[s.varBase+int(s.Actors[ai].Loc)] = ai
+	}
+	foreign := make([][]int32, len(s.Actors))
+	for ti := range s.Trans {
+		t := &s.Trans[ti]
+		for _, set := range t.Sets {
+			if b, ok := locOwner[s.varBase+int(set.Var)]; ok && b != t.Actor {
+				p.setsLoc[ti] = append(p.setsLoc[ti], locSet{int32(b), LocID(set.Val)})
+				foreign[b] = append(foreign[b], int32(ti))
+			}
+		}
+	}
+	p.foreign = make([]bool, len(s.Actors))
+	for ai := range s.Actors {
+		p.foreign[ai] = len(foreign[ai]) > 0
+	}
 	p.exits = make([][][]int32, len(s.Actors))
 	p.reach = make([][][]bool, len(s.Actors))
 	for ai := range s.Actors {
@@ -172,6 +307,17 @@ func (s *System) NewPOR(visible map[int]bool, marks bool) *POR {
 				succ[l] = append(succ[l], int(t.To))
 				if !p.excluded[ti] {
 					p.exits[ai][l] = append(p.exits[ai][l], int32(ti))
+				}
+			}
+			for _, ti := range foreign[ai] {
+				for _, ls := range p.setsLoc[ti] {
+					if int(ls.actor) != ai || int(ls.to) == l || int(ls.to) >= n {
+						continue
+					}
+					succ[l] = append(succ[l], int(ls.to))
+					if !p.excluded[ti] {
+						p.exits[ai][l] = append(p.exits[ai][l], ti)
+					}
 				}
 			}
 		}
@@ -363,14 +509,38 @@ func (p *POR) closure(st State, sc *porScratch, seed, limit int) (int, bool) {
 		f := sc.f
 		f.reset()
 		p.footNow(st, sc.cur, t, f)
+		if p.stepReads != nil {
+			// What the step properties read on a step by t: no
+			// transition outside the set may change it.
+			for _, o := range p.stepReads[ti] {
+				p.keepRead(st, sc, int(o), add)
+			}
+		}
 		for _, o := range f.offs {
 			k := f.kind[o]
 			if k&accWrites != 0 && p.visible[o] && p.recordOf[o] != int32(t.Actor) {
 				return 0, false
 			}
+			if k&accWrites != 0 && p.stepReaders != nil {
+				// The steps whose properties read what t writes, if they
+				// may occur before the set moves, join it.
+				for _, v := range p.stepReaders[o] {
+					if sc.inT[v] != sc.tEpoch && p.mayOccur(st, sc, int(v)) {
+						add(int(v))
+					}
+				}
+			}
+			// A node that exists in st, that t neither removes nor
+			// creates, keeps existing until T moves (every transition
+			// that may remove it conflicts with t here and joins T): the
+			// accesses that only create it if missing leave it alone.
+			keeps := k&(accWr|accEns) == 0 && int(o) < len(s.Paths) && st[o] != byte(Absent)
 			for _, acc := range p.accessors[o] {
 				u := int(acc.t)
 				if sc.inT[u] == sc.tEpoch || !conflicting(k, acc.kind) || !p.mayOccur(st, sc, u) {
+					continue
+				}
+				if keeps && acc.kind&accEns != 0 && !conflicting(k, acc.kind&^accEns) {
 					continue
 				}
 				if acc.cond >= 0 && p.keepPresent(st, sc, acc.cond, add) {
@@ -381,6 +551,28 @@ func (p *POR) closure(st State, sc *porScratch, seed, limit int) (int, bool) {
 		}
 	}
 	return len(sc.members), true
+}
+
+// keepRead adds the transitions that may occur and change byte o, a byte
+// a step property reads on the step of an enabled member of the set: then
+// o keeps its value in st until the set moves. A node that exists in st
+// keeps existing, and keeps its value, under the accesses that only
+// create it if missing (accEns); a conditional access whose condition a
+// node existing in st keeps from happening is handled as in closure.
+func (p *POR) keepRead(st State, sc *porScratch, o int, add func(int)) {
+	for _, acc := range p.writers[o] {
+		u := int(acc.t)
+		if sc.inT[u] == sc.tEpoch || !p.mayOccur(st, sc, u) {
+			continue
+		}
+		if acc.kind&accWrites == accEns && o < len(p.s.Paths) && st[o] != byte(Absent) {
+			continue
+		}
+		if acc.cond >= 0 && p.keepPresent(st, sc, acc.cond, add) {
+			continue
+		}
+		add(u)
+	}
 }
 
 // keepPresent handles a conditional access that conflicts: when a node of

@@ -46,6 +46,17 @@ type Def struct {
 	// step never changes the predicate's value. Eventually-properties
 	// have none (the checker never reduces a search that has one).
 	reads func(s *model.System, add func(off int)) (marks bool)
+	// stepReads, when set (step invariants only), refines reads per
+	// transition for partial-order reduction (model.Visibility.Steps): it
+	// lists what the predicate reads on a step by t, so that its value on
+	// such a step, taken in any state where t is enabled with the state
+	// after it being t's result, is a function of these bytes of the
+	// state before; nothing for a step it cannot fail on. Then the
+	// reduction need only keep these bytes from changing around t's own
+	// steps instead of keeping every writer of reads out of its sets.
+	// TestStepReadsAreComplete ties it to the predicate; reads stays the
+	// union, for the other users of Visible.
+	stepReads func(s *model.System, t *model.Transition, add func(off int))
 	// promela, for a step invariant, is its translation for SPIN: the
 	// conditions the predicate checks on a step, all of which must hold,
 	// written over the bytes before and after it (model.PromelaCheck).
@@ -104,6 +115,36 @@ func Visible(s *model.System, names []string) (offs map[int]bool, marks, ok bool
 		}
 	}
 	return offs, marks, true
+}
+
+// VisibilityOf returns what the named properties read, for partial-order
+// reduction: the step invariants that declare per-step reads (Def's
+// stepReads) per transition, the others' reads (as Visible) in Offsets
+// and Marks. ok is false for an unknown property.
+func VisibilityOf(s *model.System, names []string) (v model.Visibility, ok bool) {
+	v.Offsets = map[int]bool{}
+	for _, n := range names {
+		d, known := Defs[n]
+		if known && d.Kind == checker.Eventually {
+			continue
+		}
+		if d.stepReads != nil {
+			if v.Steps == nil {
+				v.Steps = make([][]int, len(s.Trans))
+			}
+			for ti := range s.Trans {
+				d.stepReads(s, &s.Trans[ti], func(o int) { v.Steps[ti] = append(v.Steps[ti], o) })
+			}
+			continue
+		}
+		if d.reads == nil {
+			return model.Visibility{}, false
+		}
+		if d.reads(s, func(o int) { v.Offsets[o] = true }) {
+			v.Marks = true
+		}
+	}
+	return v, true
 }
 
 // Build returns the named properties for s.
@@ -215,6 +256,17 @@ func deviceReads(also int, paths ...func(d *model.Device) model.PathID) func(s *
 func feDir(d *model.Device) model.PathID   { return d.FEDir }
 func beDir(d *model.Device) model.PathID   { return d.BEDir }
 func beState(d *model.Device) model.PathID { return d.BEState }
+
+// commitTxn adds, when t is a commit, its actor's open-transaction record:
+// which body the commit applies (forOps, and what the step leaves in the
+// store).
+func commitTxn(s *model.System, t *model.Transition, add func(int)) {
+	if t.Kind == model.Commit {
+		for _, o := range s.TxnOffsets(t.Actor) {
+			add(o)
+		}
+	}
+}
 
 // toolstackTxns adds the open-transaction records of the toolstack's
 // actors: a predicate that looks at the operations a step applies

@@ -138,3 +138,125 @@ func TestPropertyReadsAreComplete(t *testing.T) {
 func describe(sys *model.System, o int) string {
 	return sys.OffsetName(o)
 }
+
+// TestStepReadsAreComplete ties the per-step reads of the step invariants
+// that declare them (model.Visibility.Steps, which partial-order reduction
+// trusts: it keeps only these bytes from changing around the property's
+// own steps) to their predicates: on every reachable transition of every
+// scenario (every k-th of the large ones), changing any byte of the state
+// before the step that the property does not declare for that transition,
+// in a state where the transition is still enabled, and taking the
+// transition's result as the state after, never changes the predicate's
+// value. A change that leaves a node without its parent, or a missing
+// node with a child, is no state and is not tried. Some property must
+// declare per-step reads, and some step must declare some, or the test
+// shows nothing.
+func TestStepReadsAreComplete(t *testing.T) {
+	files, _ := filepath.Glob("../scenarios/*.toml")
+	declared, judged := 0, 0
+	for _, f := range files {
+		c, err := scenario.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := c.System
+		pathAt := map[int]model.PathID{}
+		for i := range sys.Paths {
+			pathAt[sys.PathOffset(model.PathID(i))] = model.PathID(i)
+		}
+		steps := reachable(sys)
+		if len(steps) > maxSteps {
+			var some []step
+			for i := 0; i < len(steps); i += len(steps)/maxSteps + 1 {
+				some = append(some, steps[i])
+			}
+			steps = some
+		}
+		for _, name := range props.Names() {
+			if props.Defs[name].Kind != checker.StepInvariant {
+				continue
+			}
+			v, ok := props.VisibilityOf(sys, []string{name})
+			if !ok {
+				t.Fatalf("%s: no reads declared", name)
+			}
+			if v.Steps == nil {
+				continue
+			}
+			declared++
+			ps, err := props.Build(sys, []string{name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := ps[0]
+			eval := func(pre model.State, id int32) (v bool, ok bool) {
+				defer func() {
+					if recover() != nil {
+						ok = false
+					}
+				}()
+				return p.Step(pre, id, sys.Apply(pre, &sys.Trans[id])), true
+			}
+			bad := map[string]bool{}
+			for _, s := range steps {
+				tr := &sys.Trans[s.id]
+				reads := map[int]bool{}
+				for _, o := range v.Steps[s.id] {
+					reads[o] = true
+				}
+				if len(reads) > 0 {
+					judged++
+				}
+				want := p.Step(s.pre, s.id, s.post)
+				pre := append(model.State(nil), s.pre...)
+				for o := range pre {
+					if reads[o] {
+						continue
+					}
+					orig := pre[o]
+					for _, x := range perturbations(orig) {
+						if x == orig {
+							continue
+						}
+						pre[o] = x
+						if q, isPath := pathAt[o]; isPath && !wellFormed(sys, pre, q) {
+							pre[o] = orig
+							continue
+						}
+						got, ok := eval(pre, s.id)
+						if ok && got != want && sys.Enabled(pre, tr) {
+							bad[fmt.Sprintf("byte %d (%s) on %q", o, describe(sys, o), tr.Name)] = true
+						}
+						pre[o] = orig
+					}
+				}
+			}
+			if len(bad) > 0 {
+				var list []string
+				for k := range bad {
+					list = append(list, k)
+				}
+				sort.Strings(list)
+				t.Errorf("%s: %s reads on a step what it does not declare for it: %v", filepath.Base(f), name, list)
+			}
+		}
+	}
+	if declared == 0 || judged == 0 {
+		t.Errorf("%d properties declare per-step reads, on %d steps: the test shows nothing", declared, judged)
+	}
+}
+
+// wellFormed reports whether node q, in st, has its parent if it exists
+// and no child if it is missing.
+func wellFormed(sys *model.System, st model.State, q model.PathID) bool {
+	if sys.Exists(st, q) {
+		par := sys.Paths[q].Parent
+		return par == model.NoPath || sys.Exists(st, par)
+	}
+	for _, c := range sys.Paths[q].Children {
+		if sys.Exists(st, c) {
+			return false
+		}
+	}
+	return true
+}

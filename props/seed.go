@@ -51,6 +51,34 @@ var seedProperties = []Def{
 			}
 			return true
 		},
+		// On a completion of device d: d's directories, the rc and, for a
+		// commit, the body it applies (what is left of the directories).
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			judged := false
+			for _, m := range t.Marks {
+				if m.Kind != model.MarkComplete || m.Device < 0 {
+					continue
+				}
+				d := &s.Devices[m.Device]
+				switch m.Op {
+				case "remove":
+					add(s.PathOffset(d.FEDir))
+					if d.LibxlDir != model.NoPath {
+						add(s.PathOffset(d.LibxlDir))
+					}
+				case "add", "pci-add":
+					add(s.PathOffset(d.FEDir))
+					add(s.PathOffset(d.BEDir))
+				default:
+					continue
+				}
+				add(s.VarOffset(m.Var))
+				judged = true
+			}
+			if judged {
+				commitTxn(s, t, add)
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
@@ -98,6 +126,26 @@ var seedProperties = []Def{
 			return true
 		},
 		reads: deviceReads(withTxns, feDir, beDir),
+		// On a toolstack step: the device directories it may create and,
+		// for a commit, the body it applies.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			if !byToolstack(s, t) {
+				return
+			}
+			judged := false
+			for i := range s.Devices {
+				d := &s.Devices[i]
+				for _, dir := range [2]model.PathID{d.FEDir, d.BEDir} {
+					if s.MayCreate(t, dir) {
+						add(s.PathOffset(dir))
+						judged = true
+					}
+				}
+			}
+			if judged {
+				commitTxn(s, t, add)
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			ops := model.StepOps(t, body)
 			var cs []string
@@ -198,6 +246,14 @@ var seedProperties = []Def{
 			return true
 		},
 		reads: deviceReads(withMarks, beState),
+		// On a step that invokes libxl__wait_for_backend: its node.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			for _, m := range t.Marks {
+				if m.Kind == model.MarkWaitForBackend {
+					add(s.PathOffset(m.Path))
+				}
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for _, m := range t.Marks {
@@ -222,6 +278,23 @@ var seedProperties = []Def{
 			return true
 		},
 		reads: deviceReads(0, beDir),
+		// On another actor's step: the backend directories it may create
+		// and, for a commit, the body it applies.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			if byToolstack(s, t) {
+				return
+			}
+			judged := false
+			for i := range s.Devices {
+				if d := &s.Devices[i]; s.MayCreate(t, d.BEDir) {
+					add(s.PathOffset(d.BEDir))
+					judged = true
+				}
+			}
+			if judged {
+				commitTxn(s, t, add)
+			}
+		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string
 			for i := range s.Devices {
@@ -287,6 +360,18 @@ var seedProperties = []Def{
 				}
 			}
 			return true
+		},
+		// On a step that raises "already connected": that device's
+		// frontend-id.
+		stepReads: func(s *model.System, t *model.Transition, add func(int)) {
+			for _, m := range t.Marks {
+				if m.Kind != model.MarkRaise {
+					continue
+				}
+				if p, ok := s.PathByName(s.Paths[s.Devices[m.Device].BEDir].Name + "/frontend-id"); ok {
+					add(s.PathOffset(p))
+				}
+			}
 		},
 		promela: func(s *model.System, t, body *model.Transition, pre, post func(int) string) []string {
 			var cs []string

@@ -51,6 +51,10 @@ func Build(sp *Spec) (*Compiled, error) {
 		return nil, &Error{File: sp.File, Line: sp.Line("check", -1, "properties"), Msg: err.Error()}
 	}
 	c := &Compiled{Spec: sp, System: sys, Properties: ps}
+	// The properties' whole reads, not their per-step reads
+	// (props.VisibilityOf): on the benchmark family the per-step reads'
+	// larger choice of sets leads the smallest-set choice to more states
+	// (N = 3 with symmetry: 52,878 classes against 44,498).
 	if offs, marks, ok := props.Visible(sys, sp.Check.Properties); ok {
 		c.POR = sys.NewPOR(offs, marks)
 	}
