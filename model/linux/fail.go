@@ -231,3 +231,43 @@ func netfrontTalkFails(dr *driver, be, fe model.PathID, guard []model.Cond, talk
 		From: closed, To: dr.unbound, Guard: and(model.StateIn(be, model.StateClosed, model.StateUnknown)),
 		Ops: ops(model.Read(be)), Sets: []model.Set{reset}})
 }
+
+// probeTxnFails adds, when the fault is allowed, the variant of a
+// frontend's probe (from unbound, guard given) whose publishing
+// transaction in publish fails: the transaction is replaced by
+// xenbus_dev_fatal's switch to Closing and what followed it (the switch
+// to Initialised) is dropped; the probe returns the error, so the driver
+// is not bound and the device is never probed again (probe-failed, as
+// for a missing key). Linux 6.1, the same shape in each:
+//
+//   - pcifront_publish_info (drivers/pci/xen-pcifront.c): a failed start
+//     ("xenbus_dev_fatal(pdev->xdev, err, "Error writing configuration for
+//     backend (start transaction)"); goto out;"), a failed write of
+//     pci-op-ref, event-channel or magic ("xenbus_transaction_end(trans,
+//     1); xenbus_dev_fatal(...); goto out;") or a commit failing other than
+//     with EAGAIN ("xenbus_dev_fatal(pdev->xdev, err, "Error completing
+//     transaction for backend"); goto out;") returns err before
+//     xenbus_switch_state(Initialised); pcifront_xenbus_probe "if (err)
+//     goto out;" frees the device and returns it;
+//   - xenkbd_connect_backend (drivers/input/misc/xen-kbdfront.c) and
+//     xenfb_connect_backend (drivers/video/fbdev/xen-fbfront.c): a failed
+//     start ("xenbus_dev_fatal(dev, ret, "starting transaction"); goto
+//     error_irqh;"), write ("goto error_xenbus;" → "xenbus_transaction_end
+//     (xbt, 1); xenbus_dev_fatal(dev, ret, "writing xenstore");") or commit
+//     ("xenbus_dev_fatal(dev, ret, "completing transaction"); goto
+//     error_irqh;") returns the error; the probe's "if (ret < 0) goto
+//     error;" removes the driver's state and returns it.
+//
+// xenbus_dev_probe then only logs ("xenbus_dev_error(dev, err,
+// "xenbus_dev_probe on %s", dev->nodename)": the error node is not
+// modelled, docs/model.md).
+func probeTxnFails(dr *driver, fn string, guard []model.Cond, publish []model.Op) {
+	os := failTxn(publish, false, dr.switchTo(dr.d.FEState, model.StateClosing))
+	if !dr.b.Allowed(model.RequestFailFault) || os == nil {
+		return
+	}
+	dr.a.T(dr.b.RequestFails(model.Transition{Name: "probe (transaction fails)",
+		Desc: fn + ": a request of the publishing transaction fails: xenbus_dev_fatal → Closing, nothing written; the probe fails, the device stays registered, unprobed",
+		From: dr.unbound, To: dr.probeFailed(dr.d.FEDir), Guard: guard, Ops: os,
+		Sets: []model.Set{{Var: dr.cached, Val: uint8(model.StateInitialising)}}}))
+}

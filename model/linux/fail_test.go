@@ -136,3 +136,61 @@ func TestBlkbackConnectFails(t *testing.T) {
 		}
 	}
 }
+
+// TestFrontendPublishFails: pcifront's, kbdfront's and fbfront's
+// publishing transaction fails in their probe: xenbus_dev_fatal writes
+// Closing, none of the keys are written, the driver is not bound (it
+// stays probe-failed), and the run's one failure is spent; without the
+// fault there is no such variant.
+func TestFrontendPublishFails(t *testing.T) {
+	for _, c := range []struct {
+		driver, kind, beKind string
+		add                  func(*model.Builder, int, linux.Bound) int
+		key                  string
+	}{
+		{"pcifront", "pci", "pci", linux.Pcifront, "pci-op-ref"},
+		{"kbdfront", "vkbd", "vkbd", linux.Kbdfront, "page-ref"},
+		{"fbfront", "vfb", "vfb", linux.Fbfront, "page-ref"},
+	} {
+		for _, allowed := range []bool{true, false} {
+			b := model.NewBuilder(t.Name())
+			b.Domain(0, "dom0", model.DomainRunning)
+			b.Domain(1, "G", model.DomainRunning)
+			di := b.NewDevice(model.DeviceSpec{Name: "dev", Kind: c.kind, BEKind: c.beKind, DevID: 0, FEDom: 1, BEDom: 0})
+			b.InitEntries(b.FrontendEntries(di))
+			b.InitEntries(b.BackendEntries(di))
+			dev := b.Sys().Devices[di]
+			b.Init(dev.FEState, model.StateInitialising.Value())
+			b.Init(dev.BEState, model.StateInitWait.Value())
+			if allowed {
+				b.Allow(model.RequestFailFault)
+			}
+			ai := c.add(b, di, linux.Bound{})
+			sys, err := b.Build()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !allowed {
+				for i := range sys.Trans {
+					if tr := &sys.Trans[i]; tr.Actor == ai && tr.Fault != "" {
+						t.Errorf("%s without the fault: transition %q", c.driver, tr.Name)
+					}
+				}
+				continue
+			}
+			st := take(t, sys, sys.Initial(), ai, "probe (transaction fails)")
+			if v := sys.Get(st, dev.FEState); v == model.Absent || model.XenbusState(v-2) != model.StateClosing {
+				t.Errorf("%s: frontend state %v; want Closing", c.driver, v)
+			}
+			if p, ok := sys.PathByName(sys.Paths[dev.FEDir].Name + "/" + c.key); ok && sys.Exists(st, p) {
+				t.Errorf("%s: %s written", c.driver, c.key)
+			}
+			if got := sys.Actors[ai].LocName(sys.LocOf(st, ai)); got != "probe-failed" {
+				t.Errorf("%s: at %s; want probe-failed", c.driver, got)
+			}
+			if sys.VarValue(st, varNamed(sys, "xenstored.failures-left")) != 0 {
+				t.Errorf("%s: the failure is not spent", c.driver)
+			}
+		}
+	}
+}

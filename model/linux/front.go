@@ -122,10 +122,11 @@ func Pcifront(b *model.Builder, di int, start Bound) int {
 	S := func(x model.XenbusState) model.Value { return x.Value() }
 	backendKey := b.FEKey(di, "backend")
 	probeFails(dr, fe, dev.BEDir, backendKey)
-	dr.probe("probe", "pcifront_publish_info: one transaction writes pci-op-ref, event-channel, magic → Initialised",
-		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir)),
-		ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "pci-op-ref"), b.Value("8")),
-			model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised)))
+	publish := ops(model.Read(fe), model.Read(backendKey), model.TxnStart(), model.Write(b.FEKey(di, "pci-op-ref"), b.Value("8")),
+		model.Write(b.FEKey(di, "event-channel"), b.Value("17")), model.TxnCommit(), dr.switchTo(fe, model.StateInitialised))
+	canProbe := and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir))
+	dr.probe("probe", "pcifront_publish_info: one transaction writes pci-op-ref, event-channel, magic → Initialised", canProbe, publish)
+	probeTxnFails(dr, "pcifront_publish_info", canProbe, publish)
 	dr.on("sees Connected", "pcifront_try_connect (FE == Initialised): scan the roots → Connected",
 		and(model.Eq(be, S(model.StateConnected)), model.VarEq(dr.cached, uint8(model.StateInitialised))),
 		ops(model.Read(be), dr.switchTo(fe, model.StateConnected)))
@@ -171,8 +172,9 @@ func pvFront(b *model.Builder, di int, name string, start Bound) int {
 		onInitWait = append(onInitWait, model.Write(req, b.Value("1"))) // request-abs-pointer on InitWait
 	}
 	publish = append(publish, model.TxnCommit(), dr.switchTo(fe, model.StateInitialised))
-	dr.probe("probe", "connect_backend: publish page-ref and event-channel → Initialised",
-		and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir)), publish)
+	canProbe := and(model.Eq(fe, S(model.StateInitialising)), model.Present(backendKey), model.Present(dev.BEDir))
+	dr.probe("probe", "connect_backend: publish page-ref and event-channel → Initialised", canProbe, publish)
+	probeTxnFails(dr, map[string]string{"kbdfront": "xenkbd_connect_backend", "fbfront": "xenfb_connect_backend"}[name], canProbe, publish)
 	dr.on("sees InitWait", "backend InitWait → Connected",
 		and(model.Eq(be, S(model.StateInitWait)), cachedNotIn(dr.cached, model.StateConnected)),
 		append(append(ops(model.Read(be)), onInitWait...), dr.switchTo(fe, model.StateConnected)))
