@@ -307,9 +307,10 @@ func Pciback(b *model.Builder, di int, start Bound, slots int) int {
 			and(model.VarEq(dr.cached, uint8(model.StateInitWait)), model.Eq(be, S(model.StateInitWait)), model.IsAbsent(missing)),
 			ops(model.Read(missing), dr.switchTo(be, model.StateClosing)))
 	}
+	setup := and(model.VarEq(dr.cached, uint8(model.StateInitWait)), model.Eq(be, S(model.StateInitWait)), model.Present(numDevs), model.Present(b.BEKey(di, "dev-0")))
 	dr.on("setup backend", "xen_pcibk_setup_backend (BE == InitWait, num_devs present): export devices, state-N := 3 → Initialised",
-		and(model.VarEq(dr.cached, uint8(model.StateInitWait)), model.Eq(be, S(model.StateInitWait)), model.Present(numDevs), model.Present(b.BEKey(di, "dev-0"))),
-		append(export, dr.switchTo(be, model.StateInitialised)))
+		setup, append(export, dr.switchTo(be, model.StateInitialised)))
+	pcibackSetupFails(dr, setup, export)
 	dr.on("attach", "xen_pcibk_attach (BE == Initialised, FE == Initialised): map the ring → Connected",
 		and(model.VarEq(dr.cached, uint8(model.StateInitialised)), model.Eq(be, S(model.StateInitialised)), model.Eq(fe, S(model.StateInitialised))),
 		ops(model.Read(be), model.Read(fe), model.Read(b.FEKey(di, "pci-op-ref")), dr.switchTo(be, model.StateConnected)))

@@ -1,6 +1,10 @@
 package linux
 
-import "github.com/xbcheck/xbcheck/model"
+import (
+	"fmt"
+
+	"github.com/xbcheck/xbcheck/model"
+)
 
 // Failing requests (model.RequestFailFault) of the drivers' own
 // transactions, beside the xenbus_switch_state failures model.Builder
@@ -270,4 +274,40 @@ func probeTxnFails(dr *driver, fn string, guard []model.Cond, publish []model.Op
 		Desc: fn + ": a request of the publishing transaction fails: xenbus_dev_fatal → Closing, nothing written; the probe fails, the device stays registered, unprobed",
 		From: dr.unbound, To: dr.probeFailed(dr.d.FEDir), Guard: guard, Ops: os,
 		Sets: []model.Set{{Var: dr.cached, Val: uint8(model.StateInitialising)}}}))
+}
+
+// pcibackSetupFails adds, when the fault is allowed, the variants of
+// pciback's xen_pcibk_setup_backend (drivers/xen/xen-pciback/xenbus.c,
+// Linux 6.1) where one of its own requests fails; export is the step's
+// read of num_devs followed by its writes of state-N, in order. Every
+// failure is xenbus_dev_fatal, a switch to Closing, after the writes
+// made before it ("goto out", no switch to Initialised, no attach):
+//
+//   - the read of num_devs ("if (err != 1) { ... xenbus_dev_fatal(
+//     pdev->xdev, err, "Error reading number of devices"); goto out; }"):
+//     nothing written;
+//   - device i's read of dev-i ("Error reading device configuration") or
+//     write of state-i ("Error switching substate of dev-%d"): state-0 to
+//     state-(i-1) written;
+//   - xen_pcibk_publish_pci_roots' requests (root_num, root-N: keys the
+//     model does not have; "Error while publish PCI root buses for
+//     frontend"): every state-N written.
+func pcibackSetupFails(dr *driver, guard []model.Cond, export []model.Op) {
+	if !dr.b.Allowed(model.RequestFailFault) {
+		return
+	}
+	writes := export[1:]
+	for k := 0; k <= len(writes); k++ {
+		how := "reading num_devs or dev-0 fails, or writing state-0: nothing written"
+		switch {
+		case k == len(writes) && k > 0:
+			how = "publishing the PCI roots fails: every state-N written"
+		case k > 0:
+			how = fmt.Sprintf("reading dev-%d or writing state-%d fails: state-0 to state-%d written", k, k, k-1)
+		}
+		os := append(append([]model.Op{export[0]}, writes[:k]...), dr.switchTo(dr.d.BEState, model.StateClosing))
+		dr.a.T(dr.b.RequestFails(model.Transition{Name: fmt.Sprintf("setup backend (request fails after %d writes)", k),
+			Desc: "xen_pcibk_setup_backend: " + how + "; xenbus_dev_fatal → Closing, no Initialised",
+			From: dr.bound, To: model.SameLoc, Guard: guard, Ops: os}))
+	}
 }

@@ -1,6 +1,7 @@
 package linux_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/xbcheck/xbcheck/model"
@@ -190,6 +191,49 @@ func TestFrontendPublishFails(t *testing.T) {
 			}
 			if sys.VarValue(st, varNamed(sys, "xenstored.failures-left")) != 0 {
 				t.Errorf("%s: the failure is not spent", c.driver)
+			}
+		}
+	}
+}
+
+// TestPcibackSetupFails: a failed request of xen_pcibk_setup_backend
+// switches pciback to Closing after the state-N writes made before it,
+// and never to Initialised.
+func TestPcibackSetupFails(t *testing.T) {
+	const slots = 2
+	for k := 0; k <= slots; k++ {
+		b := model.NewBuilder(t.Name())
+		b.Domain(0, "dom0", model.DomainRunning)
+		b.Domain(1, "G", model.DomainRunning)
+		di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0})
+		b.InitEntries(b.FrontendEntries(di))
+		b.InitEntries(b.BackendEntries(di))
+		dev := b.Sys().Devices[di]
+		b.Init(dev.FEState, model.StateInitialising.Value())
+		b.Init(dev.BEState, model.StateInitWait.Value())
+		base := b.Sys().Paths[dev.BEDir].Name
+		keys := map[string]string{"num_devs": "2", "dev-0": "0000:00:01.0", "dev-1": "0000:00:02.0", "state-0": "1", "state-1": "1"}
+		for key, v := range keys {
+			b.Init(b.Path(base+"/"+key), b.Value(v))
+		}
+		b.Allow(model.RequestFailFault)
+		ai := linux.Pciback(b, di, linux.Bound{Bound: true, Cached: model.StateInitWait}, slots)
+		sys, err := b.Build()
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := take(t, sys, sys.Initial(), ai, fmt.Sprintf("setup backend (request fails after %d writes)", k))
+		if v := sys.Get(st, dev.BEState); v == model.Absent || model.XenbusState(v-2) != model.StateClosing {
+			t.Errorf("after %d writes: backend state %v; want Closing", k, v)
+		}
+		for i := 0; i < slots; i++ {
+			want := "1"
+			if i < k {
+				want = "3"
+			}
+			p := pathNamed(t, sys, fmt.Sprintf("%s/state-%d", base, i))
+			if v, ok := sys.ValueByName(want); !ok || sys.Get(st, p) != v {
+				t.Errorf("after %d writes: state-%d is not %q", k, i, want)
 			}
 		}
 	}
