@@ -40,7 +40,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		if s.sset != nil {
 			table = s.sset.growthBytes(lv.ncand)
 		} else {
-			table = s.fset.growthBytes(&counts, workers)
+			table = s.fset.growthBytes(&counts)
 		}
 		// The old table and the new one are both held while it grows.
 		if need := b.held() + aux + table; need > b.ctl.budget.limit {
@@ -64,7 +64,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 			return chunks[ci].states[i*size : (i+1)*size]
 		}
 	} else {
-		s.fset.reserve(&counts, workers)
+		s.fset.reserve(&counts)
 	}
 	sinks := make([]uint64, workers)
 	found := make([]int, workers) // the new states each worker found
@@ -81,9 +81,14 @@ func (b *bfs) insert(lv *levelWork) bool {
 		go func(w int) {
 			defer wg.Done()
 			n := 0
-			if s.sset == nil {
-				var sink uint64
-				for _, c := range chunks {
+			var sink uint64
+			for ci, c := range chunks {
+				if s.sset == nil {
+					// The home slots of the chunk's fingerprints first:
+					// independent loads whose cache misses overlap, few
+					// enough that their lines are still cached when the
+					// inserts below probe them (a pass over the whole
+					// level first would have evicted them again).
 					for _, fp := range c.fps {
 						if mine(fp, w) {
 							g, i := s.fset.segOf(fp)
@@ -91,9 +96,6 @@ func (b *bfs) insert(lv *levelWork) bool {
 						}
 					}
 				}
-				sinks[w] = sink
-			}
-			for ci, c := range chunks {
 				for i, fp := range c.fps {
 					if !mine(fp, w) {
 						continue
@@ -112,6 +114,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 					n++
 				}
 			}
+			sinks[w] = sink
 			found[w] = n
 		}(w)
 	}
