@@ -241,7 +241,6 @@ func destroyFailures(a *model.ActorBuilder, b *model.Builder, di int, destroy, d
 // built from GenericAddOps): those are not failed. pci lists the body's
 // own writev (pciEntries, and the write of state = 7).
 func pciBodyFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version, body model.Transition, pci []model.Op) {
-	dev := b.Sys().Devices[di]
 	type kv struct {
 		p model.PathID
 		v model.Value
@@ -252,21 +251,9 @@ func pciBodyFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version,
 			group[kv{op.Path, op.Val}] = g + 1
 		}
 	}
-	record := map[model.PathID]bool{}
-	if dev.LibxlDir != model.NoPath {
-		for _, op := range LibxlRecordOps(b, di) {
-			record[op.Path] = true
-		}
-	}
-	for k, op := range body.Ops {
-		switch op.Kind {
-		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
-		default:
-			continue
-		}
-		if record[op.Path] {
-			continue
-		}
+	record := recordPaths(b, di)
+	for _, k := range failable(body.Ops, record) {
+		op := body.Ops[k]
 		var ops []model.Op
 		ops = append(ops, body.Ops[:k]...)
 		how := "unchecked: that request's effect is missing, the rest is committed"
@@ -314,15 +301,9 @@ func pciBodyFailures(a *model.ActorBuilder, b *model.Builder, di int, v Version,
 //   - a commit failing other than with EAGAIN: ERROR_FAIL, nothing
 //     written.
 func pciCreateAFailures(a *model.ActorBuilder, b *model.Builder, di int, create model.Transition, rc model.VarID) {
-	dev := b.Sys().Devices[di]
 	fail := []model.Set{{Var: rc, Val: RCFail}}
 	var plain []model.Op
-	record := map[model.PathID]bool{}
-	if dev.LibxlDir != model.NoPath {
-		for _, op := range LibxlRecordOps(b, di) {
-			record[op.Path] = true
-		}
-	}
+	record := recordPaths(b, di)
 	for _, op := range create.Ops {
 		if op.Kind != model.OpTxnStart && op.Kind != model.OpTxnCommit {
 			plain = append(plain, op)
@@ -342,15 +323,8 @@ func pciCreateAFailures(a *model.ActorBuilder, b *model.Builder, di int, create 
 		t.Ops, t.Sets = nil, fail
 		a.T(b.RequestFails(t))
 	}
-	for k, op := range create.Ops {
-		switch op.Kind {
-		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
-		default:
-			continue
-		}
-		if record[op.Path] {
-			continue
-		}
+	for _, k := range failable(create.Ops, record) {
+		op := create.Ops[k]
 		t = create
 		t.Name = create.Name + " (" + reqName(b, di, op) + " fails, ignored)"
 		t.Desc = create.Desc + "; " + reqName(b, di, op) + " fails, unchecked: the rest is written and committed"
@@ -458,4 +432,32 @@ func waitReadFails(a *model.ActorBuilder, b *model.Builder, di int, w model.Watc
 	name := reqName(b, di, model.Read(path)) + " fails"
 	a.T(b.RequestFails(model.Transition{Name: name, Desc: what + ": the XBT_NULL read of the watch event fails: ERROR_FAIL, device_hotplug_done",
 		From: from, To: to, Ops: []model.Op{model.Read(path), model.UnwatchOp(w)}, Sets: []model.Set{{Var: rc, Val: RCFail}}, Marks: marks}))
+}
+
+// recordPaths is the set of device di's /libxl record paths (none when
+// the version keeps no record): generic_add checks their requests, so
+// their failures are not the unchecked ones.
+func recordPaths(b *model.Builder, di int) map[model.PathID]bool {
+	record := map[model.PathID]bool{}
+	if b.Sys().Devices[di].LibxlDir != model.NoPath {
+		for _, op := range LibxlRecordOps(b, di) {
+			record[op.Path] = true
+		}
+	}
+	return record
+}
+
+// failable returns the indexes in ops of the requests that change the
+// store (WRITE, RM, MKDIR, SET_PERMS) and are not on a path of skip.
+func failable(ops []model.Op, skip map[model.PathID]bool) []int {
+	var ks []int
+	for k, op := range ops {
+		switch op.Kind {
+		case model.OpWrite, model.OpRm, model.OpMkdir, model.OpSetPerms:
+			if !skip[op.Path] {
+				ks = append(ks, k)
+			}
+		}
+	}
+	return ks
 }
