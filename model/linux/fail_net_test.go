@@ -13,20 +13,8 @@ import (
 // keys, with the fault request-fail allowed.
 func netSystem(t *testing.T, feCached, beCached, feState, beState model.XenbusState, keys map[string]string) (sys *model.System, front, back int, dev model.Device) {
 	t.Helper()
-	b := model.NewBuilder(t.Name())
-	b.Domain(0, "dom0", model.DomainRunning)
-	b.Domain(1, "G", model.DomainRunning)
-	di := b.NewDevice(model.DeviceSpec{Name: "eth0", Kind: "vif", BEKind: "vif", DevID: 0, FEDom: 1, BEDom: 0})
-	b.InitEntries(b.FrontendEntries(di))
-	b.InitEntries(b.BackendEntries(di))
-	dev = b.Sys().Devices[di]
-	b.Init(dev.FEState, feState.Value())
-	b.Init(dev.BEState, beState.Value())
+	b, di, dev := deviceBuilder(t, "eth0", "vif", 0, feState, beState, keys, true)
 	b.Init(b.BEKey(di, "script"), b.Value("vif-bridge"))
-	for k, v := range keys {
-		b.Init(b.Path(k), b.Value(v))
-	}
-	b.Allow(model.RequestFailFault)
 	bound := func(c model.XenbusState) linux.Bound { return linux.Bound{Bound: c != model.StateUnknown, Cached: c} }
 	front = linux.Netfront(b, di, bound(feCached), linux.FrontOptions{})
 	back = linux.Netback(b, di, bound(beCached))

@@ -8,16 +8,16 @@ import (
 	"github.com/xbcheck/xbcheck/model/linux"
 )
 
-// failSystem builds dom0, a guest, a vbd and one driver (blkfront or
-// blkback) bound with cached state cached, the store holding the
-// backend's and frontend's states and the given keys, with the fault
-// request-fail allowed.
-func failSystem(t *testing.T, front bool, cached, feState, beState model.XenbusState, keys map[string]string) (*model.System, int, model.Device) {
+// deviceBuilder starts a system of dom0, a guest G and one device of
+// kind (its backend kind the same) served by dom0, its frontend and
+// backend entries in the store with the two states given and the given
+// keys, with the fault request-fail allowed when fail is true.
+func deviceBuilder(t *testing.T, name, kind string, devid int, feState, beState model.XenbusState, keys map[string]string, fail bool) (*model.Builder, int, model.Device) {
 	t.Helper()
 	b := model.NewBuilder(t.Name())
 	b.Domain(0, "dom0", model.DomainRunning)
 	b.Domain(1, "G", model.DomainRunning)
-	di := b.NewDevice(model.DeviceSpec{Name: "xvda", Kind: "vbd", BEKind: "vbd", DevID: 51712, FEDom: 1, BEDom: 0})
+	di := b.NewDevice(model.DeviceSpec{Name: name, Kind: kind, BEKind: kind, DevID: devid, FEDom: 1, BEDom: 0})
 	b.InitEntries(b.FrontendEntries(di))
 	b.InitEntries(b.BackendEntries(di))
 	dev := b.Sys().Devices[di]
@@ -26,7 +26,19 @@ func failSystem(t *testing.T, front bool, cached, feState, beState model.XenbusS
 	for k, v := range keys {
 		b.Init(b.Path(k), b.Value(v))
 	}
-	b.Allow(model.RequestFailFault)
+	if fail {
+		b.Allow(model.RequestFailFault)
+	}
+	return b, di, dev
+}
+
+// failSystem builds dom0, a guest, a vbd and one driver (blkfront or
+// blkback) bound with cached state cached, the store holding the
+// backend's and frontend's states and the given keys, with the fault
+// request-fail allowed.
+func failSystem(t *testing.T, front bool, cached, feState, beState model.XenbusState, keys map[string]string) (*model.System, int, model.Device) {
+	t.Helper()
+	b, di, dev := deviceBuilder(t, "xvda", "vbd", 51712, feState, beState, keys, true)
 	var ai int
 	if front {
 		ai = linux.Blkfront(b, di, linux.Bound{Bound: true, Cached: cached}, linux.FrontOptions{})
@@ -145,27 +157,16 @@ func TestBlkbackConnectFails(t *testing.T) {
 // fault there is no such variant.
 func TestFrontendPublishFails(t *testing.T) {
 	for _, c := range []struct {
-		driver, kind, beKind string
-		add                  func(*model.Builder, int, linux.Bound) int
-		key                  string
+		driver, kind string
+		add          func(*model.Builder, int, linux.Bound) int
+		key          string
 	}{
-		{"pcifront", "pci", "pci", linux.Pcifront, "pci-op-ref"},
-		{"kbdfront", "vkbd", "vkbd", linux.Kbdfront, "page-ref"},
-		{"fbfront", "vfb", "vfb", linux.Fbfront, "page-ref"},
+		{"pcifront", "pci", linux.Pcifront, "pci-op-ref"},
+		{"kbdfront", "vkbd", linux.Kbdfront, "page-ref"},
+		{"fbfront", "vfb", linux.Fbfront, "page-ref"},
 	} {
 		for _, allowed := range []bool{true, false} {
-			b := model.NewBuilder(t.Name())
-			b.Domain(0, "dom0", model.DomainRunning)
-			b.Domain(1, "G", model.DomainRunning)
-			di := b.NewDevice(model.DeviceSpec{Name: "dev", Kind: c.kind, BEKind: c.beKind, DevID: 0, FEDom: 1, BEDom: 0})
-			b.InitEntries(b.FrontendEntries(di))
-			b.InitEntries(b.BackendEntries(di))
-			dev := b.Sys().Devices[di]
-			b.Init(dev.FEState, model.StateInitialising.Value())
-			b.Init(dev.BEState, model.StateInitWait.Value())
-			if allowed {
-				b.Allow(model.RequestFailFault)
-			}
+			b, di, dev := deviceBuilder(t, "dev", c.kind, 0, model.StateInitialising, model.StateInitWait, nil, allowed)
 			ai := c.add(b, di, linux.Bound{})
 			sys, err := b.Build()
 			if err != nil {
@@ -202,21 +203,12 @@ func TestFrontendPublishFails(t *testing.T) {
 func TestPcibackSetupFails(t *testing.T) {
 	const slots = 2
 	for k := 0; k <= slots; k++ {
-		b := model.NewBuilder(t.Name())
-		b.Domain(0, "dom0", model.DomainRunning)
-		b.Domain(1, "G", model.DomainRunning)
-		di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0})
-		b.InitEntries(b.FrontendEntries(di))
-		b.InitEntries(b.BackendEntries(di))
-		dev := b.Sys().Devices[di]
-		b.Init(dev.FEState, model.StateInitialising.Value())
-		b.Init(dev.BEState, model.StateInitWait.Value())
-		base := b.Sys().Paths[dev.BEDir].Name
-		keys := map[string]string{"num_devs": "2", "dev-0": "0000:00:01.0", "dev-1": "0000:00:02.0", "state-0": "1", "state-1": "1"}
-		for key, v := range keys {
-			b.Init(b.Path(base+"/"+key), b.Value(v))
+		const base = "/local/domain/0/backend/pci/1/0"
+		keys := map[string]string{}
+		for key, v := range map[string]string{"num_devs": "2", "dev-0": "0000:00:01.0", "dev-1": "0000:00:02.0", "state-0": "1", "state-1": "1"} {
+			keys[base+"/"+key] = v
 		}
-		b.Allow(model.RequestFailFault)
+		b, di, dev := deviceBuilder(t, "pci", "pci", 0, model.StateInitialising, model.StateInitWait, keys, true)
 		ai := linux.Pciback(b, di, linux.Bound{Bound: true, Cached: model.StateInitWait}, slots)
 		sys, err := b.Build()
 		if err != nil {
