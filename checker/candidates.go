@@ -8,6 +8,10 @@ type candidates struct {
 	parent []uint8 // the parent's position in the chunk
 	via    []int32
 	acc    []bool
+	// own[w], with more than one worker and without exact states, lists
+	// the candidates whose fingerprints worker w inserts (insert), in
+	// order: it visits only those, without testing every fingerprint.
+	own    [][]uint32
 	win    []uint32 // exact: the value the insert found or stored
 	slot   []uint64 // exact: the table slot of an accepted candidate
 	states []byte   // exact: the candidates, whole
@@ -32,16 +36,41 @@ type candidates struct {
 // trim lets go of the chunk's arrays that hold more than twice what this
 // level put in them (plus a little): the chunk of one number expands
 // different parts of the frontier from level to level, and would
-// otherwise keep the most any level needed, in each of its arrays.
+// otherwise keep the most any level needed, in each of its arrays. (The
+// arrays carved from the workers' slabs are the size of what they hold.)
 func (c *candidates) trim() {
-	c.fps = trimmed(c.fps)
-	c.parent = trimmed(c.parent)
-	c.via = trimmed(c.via)
-	c.acc = trimmed(c.acc)
 	c.win = trimmed(c.win)
 	c.slot = trimmed(c.slot)
-	c.states = trimmed(c.states)
-	c.enc = trimmed(c.enc)
+}
+
+// setOwners fills own: the candidates' indexes grouped by the worker
+// that inserts them (insertWorker), in order within each group, in one
+// array carved from cs.
+func (c *candidates) setOwners(workers int, cs *candSlabs) {
+	if len(cs.count) < 2*(workers+1) {
+		cs.count = make([]int, 2*(workers+1))
+	}
+	count, pos := cs.count[:workers+1], cs.count[workers+1:2*(workers+1)]
+	clear(count)
+	for _, fp := range c.fps {
+		count[insertWorker(fp, workers)+1]++
+	}
+	for w := 1; w <= workers; w++ {
+		count[w] += count[w-1]
+	}
+	idx := cs.u32.take(len(c.fps))
+	copy(pos, count)
+	for i, fp := range c.fps {
+		w := insertWorker(fp, workers)
+		idx[pos[w]] = uint32(i)
+		pos[w]++
+	}
+	if len(c.own) != workers {
+		c.own = make([][]uint32, workers)
+	}
+	for w := range c.own {
+		c.own[w] = idx[count[w]:count[w+1]]
+	}
 }
 
 func trimmed[T any](s []T) []T {
@@ -63,8 +92,8 @@ func refill[T any](dst, src []T) []T {
 
 // capBytes is the chunk's memory by capacity, without its runs.
 func (c *candidates) capBytes() int64 {
-	return int64(cap(c.fps))*8 + int64(cap(c.parent)) + int64(cap(c.via))*4 + int64(cap(c.acc)) +
-		int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.states)) + int64(cap(c.enc)) + int64(cap(c.diffs))*8 +
+	// Not the arrays carved from the workers' slabs (worker.capBytes).
+	return int64(cap(c.win))*4 + int64(cap(c.slot))*8 + int64(cap(c.diffs))*8 +
 		int64(cap(c.invs))*16 + int64(cap(c.viols))*16 + c.edges.capBytes()
 }
 
@@ -89,13 +118,25 @@ type worker struct {
 	sc        candidates
 	sacts     []int32
 	sfault    []bool
+	ex        *expander // this worker's callbacks (expandChunk)
 	// segs counts the level's candidates this worker kept per segment of
 	// the fingerprint set (for the insert phase's reserve).
 	segs [fpSegs]int
+	// slabs hold the arrays of the candidates of the chunks this worker
+	// expanded in the level.
+	slabs candSlabs
+	// run is where writeRuns writes a chunk's run, before copying it to
+	// runSlabs[depth%2]: the runs of depth d (the frontier of d+1) live
+	// until the level after, while those of d+1 are written.
+	run      run
+	runSlabs [2]struct {
+		data slab[byte]
+		keys slab[uint32]
+	}
 }
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault))
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes()
 }
 
 // A chunkSet is the fingerprints of one chunk's candidates, to keep each

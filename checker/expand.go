@@ -37,6 +37,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 	}
 	for _, wk := range b.wks {
 		clear(wk.segs[:])
+		wk.slabs.reset() // the last level's candidates are done with
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < b.workers; w++ {
@@ -89,8 +90,8 @@ func (b *bfs) expand(lv *levelWork) bool {
 // whole with exact states, otherwise as their difference from their
 // parent.
 func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
-	s, g, m, size, props := b.s, b.g, b.m, b.size, b.props
-	buf, canon, cbuf := wk.buf, wk.canon, wk.cbuf
+	s, g, m, size := b.s, b.g, b.m, b.size
+	buf, canon := wk.buf, wk.canon
 	sc := &wk.sc
 	c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
 	c.win, c.slot, c.enc, c.base = c.win[:0], c.slot[:0], c.enc[:0], fc.base
@@ -98,73 +99,25 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0], sc.diffs[:0]
 	kc := &wk.kept
 	kc.fps, kc.parent, kc.via, kc.states, kc.enc = kc.fps[:0], kc.parent[:0], kc.via[:0], kc.states[:0], kc.enc[:0]
-	sacts, sfault := wk.sacts[:0], wk.sfault[:0]
+	ex := wk.ex
+	if ex == nil {
+		ex = newExpander(b, wk)
+		wk.ex = ex
+	}
+	wk.sacts, wk.sfault = wk.sacts[:0], wk.sfault[:0]
 	n := fc.r.decode(fc.j, size, wk.block)
 	k0, k1 := fc.base, fc.base+n
-	// seen reports whether a successor (canonical under symmetry) was
-	// found before this level; isNew is the reduction's view of it.
-	seen := func(f uint64, st []byte) bool {
-		if s.sset != nil {
-			_, ok := s.sset.lookup(f, st)
-			return ok
-		}
-		return s.fset.contains(f)
-	}
-	// The state being expanded, its raw fingerprint (which its
-	// successors' update, fp.Table), and what yield counts: one closure
-	// per chunk, not per state.
-	var (
-		k           int
-		st          []byte
-		pfp         uint64
-		succ, moves int
-	)
-	// fpOf is next's fingerprint, next a successor of st (canonical under
-	// symmetry, into dst), and the mask of the words in which it differs
-	// from st (all ones under symmetry).
-	fpOf := func(next, dst []byte) ([]byte, uint64, uint64) {
-		if canon != nil {
-			canon(next, dst)
-			return dst, nonzero(b.tab.Of(dst)), ^uint64(0)
-		}
-		f, diff := b.tab.UpdateDiff(pfp, st, next)
-		return next, nonzero(f), diff
-	}
-	isNew := func(next []byte) bool {
-		next, f, _ := fpOf(next, wk.nbuf)
-		return !seen(f, next)
-	}
-	yield := func(id, actor int32, fault bool, next []byte) bool {
-		succ++
-		if !fault {
-			moves++
-		}
-		for _, pi := range b.step {
-			if !props[pi].Step(st, id, next) {
-				c.viols = append(c.viols, pending{prop: pi, k: uint32(k), id: id})
-			}
-		}
-		next, f, diff := fpOf(next, cbuf)
-		sc.fps = append(sc.fps, f)
-		sc.diffs = append(sc.diffs, diff)
-		sc.parent = append(sc.parent, uint8(k-k0))
-		sc.via = append(sc.via, id)
-		sc.states = append(sc.states, next...)
-		if g != nil {
-			sacts = append(sacts, actor)
-			sfault = append(sfault, fault)
-		}
-		return true
-	}
-	for k = k0; k < k1; k++ {
-		st = wk.block[(k-k0)*size : (k-k0+1)*size]
-		succ, moves = 0, 0
+	ex.c, ex.k0 = c, k0
+	yield, isNew := ex.yieldFn, ex.isNewFn
+	for k := k0; k < k1; k++ {
+		st := wk.block[(k-k0)*size : (k-k0+1)*size]
+		ex.k, ex.st, ex.succ, ex.moves = k, st, 0, 0
 		if canon == nil {
-			pfp = b.tab.Of(st)
+			ex.pfp = b.tab.Of(st)
 		}
 		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
-			if wk.ample(st, buf, isNew, yield) && moves > 0 {
+			if wk.ample(st, buf, isNew, yield) && ex.moves > 0 {
 				// Cycle proviso for a breadth-first search: a state none
 				// of whose ample successors is new (each was found at
 				// this level or an earlier one) is expanded fully. Then
@@ -173,14 +126,14 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 				// Options.POR).
 				again := true
 				for i, f := range sc.fps[mark:] {
-					if !seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
+					if !ex.seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
 						again = false
 						break
 					}
 				}
 				if !again {
 					b.reduced.Add(1)
-					c.trans += succ
+					c.trans += ex.succ
 					continue
 				}
 			}
@@ -188,21 +141,21 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			// is not a fault, or the proviso).
 			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
 			if g != nil {
-				sacts, sfault = sacts[:mark], sfault[:mark]
+				wk.sacts, wk.sfault = wk.sacts[:mark], wk.sfault[:mark]
 			}
 			c.viols = c.viols[:vmark]
-			succ, moves = 0, 0
+			ex.succ, ex.moves = 0, 0
 		}
 		mark := len(sc.fps)
 		m.Next(st, buf, yield)
-		c.trans += succ
+		c.trans += ex.succ
 		// Faults are optional: a state whose only moves are faults is
 		// stuck.
-		if moves == 0 && b.deadlock >= 0 && !m.Quiescent(st) {
+		if ex.moves == 0 && b.deadlock >= 0 && !m.Quiescent(st) {
 			c.viols = append(c.viols, pending{prop: b.deadlock, k: uint32(k), id: -1})
 		}
 		if g != nil {
-			c.edges.state(m, sacts[mark:], sfault[mark:])
+			c.edges.state(m, wk.sacts[mark:], wk.sfault[mark:])
 		}
 	}
 	if s.sset == nil {
@@ -213,7 +166,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		if s.sset != nil {
 			if v, ok := s.sset.lookup(f, st); ok {
 				if g != nil {
-					c.edges.add(v, sc.via[i], sacts[i], sfault[i])
+					c.edges.add(v, sc.via[i], wk.sacts[i], wk.sfault[i])
 				}
 				continue
 			}
@@ -224,7 +177,7 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			continue
 		}
 		if g != nil {
-			c.edges.add(pendingBit|uint32(len(kc.fps)), sc.via[i], sacts[i], sfault[i])
+			c.edges.add(pendingBit|uint32(len(kc.fps)), sc.via[i], wk.sacts[i], wk.sfault[i])
 		}
 		kc.fps = append(kc.fps, f)
 		kc.parent = append(kc.parent, sc.parent[i])
@@ -245,14 +198,100 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	}
 	// Into the chunk, in arrays of about their size: the chunk of one
 	// number holds different parts of the frontier from level to level.
-	c.fps = refill(c.fps, kc.fps)
-	c.parent = refill(c.parent, kc.parent)
-	c.via = refill(c.via, kc.via)
-	c.states = refill(c.states, kc.states)
-	c.enc = refill(c.enc, kc.enc)
+	cs := &wk.slabs
+	c.fps = cs.u64.copyOf(kc.fps)
+	c.acc = cs.b.take(len(kc.fps))
+	clear(c.acc)
+	if s.sset == nil && b.workers > 1 {
+		c.setOwners(b.workers, cs)
+	}
+	c.parent = cs.u8.copyOf(kc.parent)
+	c.via = cs.i32.copyOf(kc.via)
+	c.states = cs.u8.copyOf(kc.states)
+	c.enc = cs.u8.copyOf(kc.enc)
 	wk.local.reset()
-	wk.sacts, wk.sfault = sacts, sfault
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))
 	}
+}
+
+// An expander is one worker's state while it expands a chunk, with the
+// callbacks the model and the reduction call: made once per worker (a
+// closure per chunk cost allocations per chunk).
+type expander struct {
+	b  *bfs
+	wk *worker
+	c  *candidates
+	// k is the frontier position of the state being expanded, st the
+	// state, pfp its raw fingerprint (which its successors' update,
+	// fp.Table); k0 is the chunk's first position; yield counts the
+	// successors and the moves that are not faults.
+	k0, k       int
+	st          []byte
+	pfp         uint64
+	succ, moves int
+	yieldFn     func(id, actor int32, fault bool, next []byte) bool
+	isNewFn     func(next []byte) bool
+}
+
+func newExpander(b *bfs, wk *worker) *expander {
+	ex := &expander{b: b, wk: wk}
+	ex.yieldFn, ex.isNewFn = ex.yield, ex.isNew
+	return ex
+}
+
+// seen reports whether a successor (canonical under symmetry) was found
+// before this level.
+func (ex *expander) seen(f uint64, st []byte) bool {
+	s := ex.b.s
+	if s.sset != nil {
+		_, ok := s.sset.lookup(f, st)
+		return ok
+	}
+	return s.fset.contains(f)
+}
+
+// fpOf is next's fingerprint, next a successor of st (canonical under
+// symmetry, into dst), and the mask of the words in which it differs from
+// st (all ones under symmetry).
+func (ex *expander) fpOf(next, dst []byte) ([]byte, uint64, uint64) {
+	if canon := ex.wk.canon; canon != nil {
+		canon(next, dst)
+		return dst, nonzero(ex.b.tab.Of(dst)), ^uint64(0)
+	}
+	f, diff := ex.b.tab.UpdateDiff(ex.pfp, ex.st, next)
+	return next, nonzero(f), diff
+}
+
+// isNew is the reduction's view of seen.
+func (ex *expander) isNew(next []byte) bool {
+	next, f, _ := ex.fpOf(next, ex.wk.nbuf)
+	return !ex.seen(f, next)
+}
+
+// yield takes a successor of st into the worker's scratch, after the step
+// properties.
+func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
+	b, wk, c := ex.b, ex.wk, ex.c
+	sc := &wk.sc
+	ex.succ++
+	if !fault {
+		ex.moves++
+	}
+	for _, pi := range b.step {
+		if !b.props[pi].Step(ex.st, id, next) {
+			c.viols = append(c.viols, pending{prop: pi, k: uint32(ex.k), id: id})
+		}
+	}
+	next, f, diff := ex.fpOf(next, wk.cbuf)
+	sc.fps = append(sc.fps, f)
+	sc.diffs = append(sc.diffs, diff)
+	sc.parent = append(sc.parent, uint8(ex.k-ex.k0))
+	sc.via = append(sc.via, id)
+	sc.states = append(sc.states, next...)
+	if b.g != nil {
+		wk.sacts = append(wk.sacts, actor)
+		wk.sfault = append(wk.sfault, fault)
+	}
+	return true
 }

@@ -44,18 +44,6 @@ func (r *run) add(st []byte) {
 	r.n++
 }
 
-// fit copies the run's data to an array of its size when it has more
-// than a quarter of its capacity free: the run is the frontier for a
-// level, and its chunk's earlier levels may have needed much more.
-func (r *run) fit() {
-	if cap(r.data) > len(r.data)+len(r.data)/4+64 {
-		r.data = append([]byte(nil), r.data...)
-	}
-	if cap(r.keys) > 2*len(r.keys)+16 {
-		r.keys = append([]uint32(nil), r.keys...)
-	}
-}
-
 func (r *run) capBytes() int64 {
 	return int64(cap(r.data)) + int64(cap(r.keys))*4 + int64(cap(r.last))
 }

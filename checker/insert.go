@@ -5,11 +5,11 @@ import (
 	"sync/atomic"
 )
 
-// insert is phase 2: worker w inserts the candidates whose fingerprint is
-// w modulo the number of workers, in frontier order, so the first
+// insert is phase 2: worker w inserts the candidates whose fingerprints
+// fall in its range (insertWorker), in frontier order, so the first
 // occurrence of a state in frontier order is the one kept, as in the
-// sequential search; it checks invariants on the new states. False when
-// the seen set's growth would pass the memory budget.
+// sequential search. False when the seen set's growth would pass the
+// memory budget.
 func (b *bfs) insert(lv *levelWork) bool {
 	s, size, workers := b.s, b.size, b.workers
 	chunks := lv.chunks
@@ -19,7 +19,6 @@ func (b *bfs) insert(lv *levelWork) bool {
 		lv.candBase[ci] = lv.ncand
 		n := len(c.fps)
 		lv.ncand += n
-		aux += growBytes(c.acc[:0], n, 1)
 		if s.sset != nil {
 			aux += growBytes(c.win[:0], n, 4) + growBytes(c.slot[:0], n, 8)
 		}
@@ -50,7 +49,6 @@ func (b *bfs) insert(lv *levelWork) bool {
 	}
 	for _, c := range chunks {
 		n := len(c.fps)
-		c.acc = clear0(growTo(c.acc[:0], n)[:n])
 		if s.sset != nil {
 			c.win = clear0(growTo(c.win[:0], n)[:n])
 			c.slot = clear0(growTo(c.slot[:0], n)[:n])
@@ -63,55 +61,55 @@ func (b *bfs) insert(lv *levelWork) bool {
 			i := int(ref) - lv.candBase[ci]
 			return chunks[ci].states[i*size : (i+1)*size]
 		}
-	} else {
-		s.fset.reserve(&counts)
 	}
 	sinks := make([]uint64, workers)
 	found := make([]int, workers) // the new states each worker found
 	// Worker w inserts the fingerprints of the w-th of as many ranges of
 	// the fset's segments (chosen by the fingerprint's top bits) as there
-	// are workers: each segment has one writer (fpset.insert needs it),
-	// and the workers' writes do not share cache lines.
-	mine := func(fp uint64, w int) bool {
-		return int((fp>>(64-fpSegBits))*uint64(workers)>>fpSegBits) == w
-	}
+	// are workers (insertWorker): each segment has one writer
+	// (fpset.insert needs it), and the workers' writes do not share cache
+	// lines.
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func(w int) {
 			defer wg.Done()
+			if s.sset != nil {
+				found[w] = b.insertExact(lv, w)
+				return
+			}
+			// This worker's segments grow first, then take its
+			// candidates, chunk by chunk in frontier order: the home
+			// slots of a chunk's fingerprints first (independent loads
+			// whose cache misses overlap, few enough that their lines
+			// are still cached when the inserts probe them), then the
+			// inserts.
+			s.fset.reserve(&counts, (w*fpSegs+workers-1)/workers, ((w+1)*fpSegs+workers-1)/workers)
 			n := 0
 			var sink uint64
-			for ci, c := range chunks {
-				if s.sset == nil {
-					// The home slots of the chunk's fingerprints first:
-					// independent loads whose cache misses overlap, few
-					// enough that their lines are still cached when the
-					// inserts below probe them (a pass over the whole
-					// level first would have evicted them again).
-					for _, fp := range c.fps {
-						if mine(fp, w) {
-							g, i := s.fset.segOf(fp)
-							sink += g.keys[i]
+			for _, c := range chunks {
+				if workers == 1 {
+					sink += s.fset.prefetch(c.fps)
+					for i, fp := range c.fps {
+						if s.fset.insert(fp) {
+							c.acc[i] = true
+							n++
 						}
 					}
+					continue
 				}
-				for i, fp := range c.fps {
-					if !mine(fp, w) {
-						continue
+				// The chunk's candidates of this worker, listed when it
+				// was expanded (candidates.setOwners).
+				own := c.own[w]
+				for _, i := range own {
+					g, j := s.fset.segOf(c.fps[i])
+					sink += g.keys[j]
+				}
+				for _, i := range own {
+					if s.fset.insert(c.fps[i]) {
+						c.acc[i] = true
+						n++
 					}
-					if s.sset != nil {
-						st := c.states[i*size : (i+1)*size]
-						v, added, slot := s.sset.insert(fp, st, uint32(lv.candBase[ci]+i))
-						c.win[i], c.slot[i] = v, slot
-						if !added {
-							continue
-						}
-					} else if !s.fset.insert(fp) {
-						continue
-					}
-					c.acc[i] = true
-					n++
 				}
 			}
 			sinks[w] = sink
@@ -126,6 +124,36 @@ func (b *bfs) insert(lv *levelWork) bool {
 		lv.edges += len(c.edges.dst)
 	}
 	return true
+}
+
+// insertWorker is the worker that inserts fingerprint fp when there are
+// workers of them: the w-th of as many ranges of the fingerprint set's
+// segments.
+func insertWorker(fp uint64, workers int) int {
+	return int((fp >> (64 - fpSegBits)) * uint64(workers) >> fpSegBits)
+}
+
+// insertExact is insert's work for worker w with exact states: the
+// candidates of its range of the fingerprints (insertWorker), in frontier
+// order. It returns the number of new states.
+func (b *bfs) insertExact(lv *levelWork, w int) int {
+	s, size, workers := b.s, b.size, b.workers
+	n := 0
+	for ci, c := range lv.chunks {
+		for i, fp := range c.fps {
+			if insertWorker(fp, workers) != w {
+				continue
+			}
+			st := c.states[i*size : (i+1)*size]
+			v, added, slot := s.sset.insert(fp, st, uint32(lv.candBase[ci]+i))
+			c.win[i], c.slot[i] = v, slot
+			if added {
+				c.acc[i] = true
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // admit checks, before the level is committed, that what committing it
@@ -305,12 +333,17 @@ func (b *bfs) writeRuns(lv *levelWork) {
 		wg.Add(1)
 		go func(wk *worker) {
 			defer wg.Done()
+			// This worker's slabs of this parity held the runs of the
+			// frontier before the one being expanded: done with.
+			rs := &wk.runSlabs[par]
+			rs.data.reset()
+			rs.keys.reset()
 			for {
 				ci := int(next.Add(1) - 1)
 				if ci >= len(lv.chunks) {
 					return
 				}
-				c, out := lv.chunks[ci], &lv.chunks[ci].out[par]
+				c, out := lv.chunks[ci], &wk.run
 				out.reset()
 				fc := s.front.chunks[ci]
 				c.invs = c.invs[:0]
@@ -346,7 +379,9 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					}
 					g++
 				}
-				out.fit()
+				// Into the chunk's run, carved from the slabs.
+				r := &c.out[par]
+				r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
 			}
 		}(wk)
 	}

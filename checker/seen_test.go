@@ -56,13 +56,13 @@ func TestUndoRestoresTheSet(t *testing.T) {
 	fs := newFPSet(16)
 	var counts [fpSegs]int
 	segCounts(&counts, fps[:n])
-	fs.reserve(&counts)
+	fs.reserve(&counts, 0, fpSegs)
 	for _, f := range fps[:n] {
 		fs.insert(f)
 	}
 	counts = [fpSegs]int{}
 	segCounts(&counts, level)
-	fs.reserve(&counts)
+	fs.reserve(&counts, 0, fpSegs)
 	before := fs.allKeys()
 	c := &candidates{fps: append([]uint64(nil), level...)}
 	for _, f := range level {
