@@ -134,11 +134,10 @@ func (g *fpseg) grownSize(extra int) int {
 	return int(size) + 1
 }
 
-// reserve grows the segments so that counts[i] more fingerprints fit
-// under maxLoad in segment i, one segment at a time: rehashing segments
-// in parallel was slower (N=3 family, 2 workers: 250-270 ms against 100
-// ms for one goroutine), the new tables' allocation and first touch of
-// their pages not scaling.
+// reserve grows segments from..to-1 so that counts[i] more fingerprints
+// fit under maxLoad in segment i, one segment at a time. Each insert
+// worker grows its own range (insert), so with n workers n segments grow
+// at once, each with its old table held until it is done.
 func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
 	for i := from; i < to; i++ {
 		g := &s.segs[i]
@@ -180,10 +179,10 @@ func (g *fpseg) moveTo(keys []uint64) {
 	}
 }
 
-// growthBytes is what reserve(counts) adds at its peak: the segments'
-// growth, and the old table of the segment being rehashed, held until it
-// is done.
-func (s *fpset) growthBytes(counts *[fpSegs]int) int64 {
+// growthBytes is what the workers' reserve(counts) adds at its peak: the
+// segments' growth, and the old tables of the segments being rehashed
+// (one per worker), held until they are done.
+func (s *fpset) growthBytes(counts *[fpSegs]int, workers int) int64 {
 	var grow, old []int64
 	for i := range s.segs {
 		g := &s.segs[i]
@@ -197,7 +196,7 @@ func (s *fpset) growthBytes(counts *[fpSegs]int) int64 {
 		total += grow[i]
 		maxOld = max(maxOld, old[i])
 	}
-	return total + maxOld
+	return total + maxOld*int64(min(workers, len(grow)))
 }
 
 func (s *fpset) bytes() int64 {

@@ -39,7 +39,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		if s.sset != nil {
 			table = s.sset.growthBytes(lv.ncand)
 		} else {
-			table = s.fset.growthBytes(&counts)
+			table = s.fset.growthBytes(&counts, workers)
 		}
 		// The old table and the new one are both held while it grows.
 		if need := b.held() + aux + table; need > b.ctl.budget.limit {
