@@ -185,17 +185,26 @@ func read(t *testing.T, ctx context.Context) pageState {
 	return st
 }
 
+// pageWait is how long the waits below give the page: a new trace's
+// diagrams take more than a second to render on a loaded 2-core machine
+// (CI's run once showed the trace before still after 50 reads 20 ms
+// apart).
+const pageWait = 10 * time.Second
+
 // waitForHash reads the page until its location is #ID-sK (the page
 // updates it at most every 100 ms).
 func waitForHash(t *testing.T, ctx context.Context, id string, k int) {
 	t.Helper()
 	want := fmt.Sprintf("#%s-s%d", id, k)
 	var st pageState
-	for i := 0; i < 50; i++ {
-		if st = read(t, ctx); st.Hash == want {
-			return
+	for deadline := time.Now().Add(pageWait); ; {
+		if st = read(t, ctx); st.Hash == want || time.Now().After(deadline) {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+	if st.Hash == want {
+		return
 	}
 	t.Errorf("the page's location is %q; want %q", st.Hash, want)
 }
@@ -204,10 +213,13 @@ func waitForHash(t *testing.T, ctx context.Context, id string, k int) {
 func waitFor(t *testing.T, ctx context.Context, id string, k int) pageState {
 	t.Helper()
 	var st pageState
-	for i := 0; i < 50; i++ {
+	for deadline := time.Now().Add(pageWait); ; {
 		st = read(t, ctx)
 		if st.ID == id && st.Step == fmt.Sprint(k) {
 			return st
+		}
+		if time.Now().After(deadline) {
+			break
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
