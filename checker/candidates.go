@@ -80,16 +80,6 @@ func trimmed[T any](s []T) []T {
 	return s
 }
 
-// refill returns dst holding a copy of src: dst's array when it has room
-// and is at most half again the size needed, otherwise a new one of
-// about the size.
-func refill[T any](dst, src []T) []T {
-	if cap(dst) < len(src) || cap(dst) > len(src)+len(src)/2+64 {
-		dst = make([]T, 0, len(src)+len(src)/8)
-	}
-	return append(dst[:0], src...)
-}
-
 // capBytes is the chunk's memory by capacity, without its runs.
 func (c *candidates) capBytes() int64 {
 	// Not the arrays carved from the workers' slabs (worker.capBytes).
