@@ -164,6 +164,36 @@ func (r *failRun) budgetSpent() bool {
 	return spent
 }
 
+// fePermsMade reports whether the frontend directory's permissions were
+// set by SET_PERMS (not inherited by a write that made it), and the
+// state offset of that flag (-1 when the directory has no list of its
+// own).
+func (r *failRun) fePermsMade() (bool, int) {
+	off := r.sys.PermFlagOffset(r.sys.Devices[r.di].FEDir)
+	return off >= 0 && r.st[off] != 0, off
+}
+
+// take runs the operation with fail taken (run; "" takes none) and
+// reports, under name, a fail that never became enabled: then the case
+// has nothing more to check.
+func (r *failRun) take(t *testing.T, name, fail string) bool {
+	t.Helper()
+	if !r.run(t, fail) && fail != "" {
+		t.Errorf("%s: %q never enabled; ran %v", name, fail, r.ran)
+		return false
+	}
+	return true
+}
+
+// checkSpent reports, under name, a run that took fail (not "") after
+// which another request may still fail.
+func (r *failRun) checkSpent(t *testing.T, name, fail string) {
+	t.Helper()
+	if fail != "" && !r.budgetSpent() {
+		t.Errorf("%s %q: another request may still fail", name, fail)
+	}
+}
+
 // TestAddRequestFails: each failed request of the add transaction, as the
 // code of each version handles it (fail.go): before 4.19 an unchecked
 // request of libxl__device_generic_add is skipped and the rest written, a
@@ -199,23 +229,16 @@ func TestAddRequestFails(t *testing.T) {
 		{6, "write entries (WRITE BE/state fails, ignored)", libxl.LocDone, "ERROR_INVAL", "FE FE/state BE BE/online", true},
 	} {
 		r := newFailRun(t, "add", c.minor, true)
-		if c.fail != "" && !r.run(t, c.fail) {
-			t.Errorf("4.%d: %q never enabled", c.minor, c.fail)
+		name := fmt.Sprintf("4.%d", c.minor)
+		if !r.take(t, name, c.fail) {
 			continue
 		}
-		if c.fail == "" {
-			r.run(t, "")
-		}
-		fe := r.sys.Devices[r.di].FEDir
-		off := r.sys.PermFlagOffset(fe)
-		permsSet := off >= 0 && r.st[off] != 0
+		permsSet, off := r.fePermsMade()
 		if r.loc() != c.loc || r.rc() != c.rc || r.has() != c.has || (off >= 0 && permsSet != c.fePermsSet) {
 			t.Errorf("4.%d %q: at %s, rc %s, present %q, FE SET_PERMS %v (slot %d); want %s, %s, %q, %v\n\tsteps %v",
 				c.minor, c.fail, r.loc(), r.rc(), r.has(), permsSet, off, c.loc, c.rc, c.has, c.fePermsSet, r.ran)
 		}
-		if c.fail != "" && !r.budgetSpent() {
-			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
-		}
+		r.checkSpent(t, name, c.fail)
 	}
 }
 
@@ -255,8 +278,8 @@ func TestRemoveRequestFails(t *testing.T) {
 	} {
 		r := newFailRun(t, c.op, c.minor, true)
 		r.stop = c.stop
-		if !r.run(t, c.fail) && c.fail != "" {
-			t.Errorf("%s 4.%d: %q never enabled; ran %v", c.op, c.minor, c.fail, r.ran)
+		name := fmt.Sprintf("%s 4.%d", c.op, c.minor)
+		if !r.take(t, name, c.fail) {
 			continue
 		}
 		end := libxl.LocDone
@@ -267,9 +290,7 @@ func TestRemoveRequestFails(t *testing.T) {
 			t.Errorf("%s 4.%d %q: at %s, rc %s, present %q; want %s, %s, %q\n\tsteps %v",
 				c.op, c.minor, c.fail, r.loc(), r.rc(), r.has(), end, c.rc, c.has, r.ran)
 		}
-		if c.fail != "" && !r.budgetSpent() {
-			t.Errorf("%s 4.%d %q: another request may still fail", c.op, c.minor, c.fail)
-		}
+		r.checkSpent(t, name, c.fail)
 	}
 }
 
@@ -297,24 +318,6 @@ func TestRequestFailsOnlyWithFault(t *testing.T) {
 // function attached first is gone from xenstore: dev-0 is the new one and
 // num_devs is 1 (RELEASE-4.17.0).
 func TestPCINumDevsReadFails(t *testing.T) {
-	b := model.NewBuilder(t.Name())
-	b.Domain(0, "dom0", model.DomainRunning)
-	b.Domain(1, "G", model.DomainRunning)
-	di := b.NewDevice(model.DeviceSpec{Name: "pci", Kind: "pci", BEKind: "pci", DevID: 0, FEDom: 1, BEDom: 0, LibxlRecord: true})
-	b.InitEntries(b.FrontendEntries(di))
-	b.InitEntries(b.BackendEntries(di))
-	dev := b.Sys().Devices[di]
-	b.Init(dev.FEState, model.StateConnected.Value())
-	b.Init(dev.BEState, model.StateConnected.Value())
-	b.Init(b.BEKey(di, "num_devs"), b.Value("1"))
-	b.Init(b.BEKey(di, "dev-0"), b.Value("0000:02:00.0"))
-	b.Allow(model.RequestFailFault)
-	lock := b.Var("userdata-lock", 0)
-	ai := libxl.PCIAdd(b, di, libxl.PCIOptions{Version: libxl.Version{Minor: 17}, PV: true, BDF: "0000:03:00.0", Lock: lock, Slots: 2})
-	sys, err := b.Build()
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		fail        string
 		dev0, num   string
@@ -324,10 +327,11 @@ func TestPCINumDevsReadFails(t *testing.T) {
 		{"", "0000:02:00.0", "2", "writev dev-1, state = 7", false},
 		{"num_devs read fails", "0000:03:00.0", "1", "create_pci_backend, writev dev-0", true},
 	} {
-		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
-		if !r.run(t, c.fail) && c.fail != "" {
-			t.Fatalf("%q never enabled; ran %v", c.fail, r.ran)
+		r := pciFailSystem(t, 17, false)
+		if !r.take(t, "second attach", c.fail) {
+			continue
 		}
+		sys, dev := r.sys, r.sys.Devices[r.di]
 		get := func(key string) string {
 			p, _ := sys.PathByName(sys.Paths[dev.BEDir].Name + "/" + key)
 			return sys.FormatValue(sys.Get(r.st, p))
@@ -398,8 +402,8 @@ func TestPCIBodyRequestFails(t *testing.T) {
 	} {
 		r := pciFailSystem(t, c.minor, c.first)
 		r.stop = libxl.LocDone
-		if !r.run(t, c.fail) {
-			t.Errorf("4.%d: %q never enabled; ran %v", c.minor, c.fail, r.ran)
+		name := fmt.Sprintf("4.%d", c.minor)
+		if !r.take(t, name, c.fail) {
 			continue
 		}
 		dev := r.sys.Devices[r.di]
@@ -416,14 +420,12 @@ func TestPCIBodyRequestFails(t *testing.T) {
 			t.Errorf("4.%d %q: at %s, rc %s; want done, 0 (steps %v)", c.minor, c.fail, r.loc(), r.rc(), r.ran)
 		}
 		if c.first {
-			off := r.sys.PermFlagOffset(dev.FEDir)
-			if !r.sys.Exists(r.st, dev.FEDir) || off < 0 || (r.st[off] != 0) != c.fePerms {
-				t.Errorf("4.%d %q: FE present %v, SET_PERMS made %v; want present, %v", c.minor, c.fail, r.sys.Exists(r.st, dev.FEDir), off >= 0 && r.st[off] != 0, c.fePerms)
+			made, off := r.fePermsMade()
+			if !r.sys.Exists(r.st, dev.FEDir) || off < 0 || made != c.fePerms {
+				t.Errorf("4.%d %q: FE present %v, SET_PERMS made %v; want present, %v", c.minor, c.fail, r.sys.Exists(r.st, dev.FEDir), made, c.fePerms)
 			}
 		}
-		if !r.budgetSpent() {
-			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
-		}
+		r.checkSpent(t, name, c.fail)
 	}
 }
 
@@ -449,16 +451,14 @@ func TestPCICreateARequestFails(t *testing.T) {
 	} {
 		r := pciFailSystem(t, c.minor, true)
 		r.stop = libxl.LocDone
-		if !r.run(t, c.fail) && c.fail != "" {
-			t.Errorf("4.%d: %q never enabled; ran %v", c.minor, c.fail, r.ran)
+		name := fmt.Sprintf("4.%d", c.minor)
+		if !r.take(t, name, c.fail) {
 			continue
 		}
 		if r.loc() != libxl.LocDone || r.rc() != c.rc || r.has() != c.has {
 			t.Errorf("4.%d %q: at %s, rc %s, present %q; want done, %s, %q (steps %v)", c.minor, c.fail, r.loc(), r.rc(), r.has(), c.rc, c.has, r.ran)
 		}
-		if c.fail != "" && !r.budgetSpent() {
-			t.Errorf("4.%d %q: another request may still fail", c.minor, c.fail)
-		}
+		r.checkSpent(t, name, c.fail)
 	}
 }
 
@@ -490,8 +490,7 @@ func TestDevicesDestroyCbRequestFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: -1}
-		if !r.run(t, c.fail) && c.fail != "" {
-			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+		if !r.take(t, "devices_destroy_cb", c.fail) {
 			continue
 		}
 		exists := func(name string) bool {
@@ -534,8 +533,7 @@ func TestDevdRemoveRequestFails(t *testing.T) {
 			t.Fatal(err)
 		}
 		r := &failRun{sys: sys, st: sys.Initial(), ai: ai, di: di}
-		if !r.run(t, c.fail) && c.fail != "" {
-			t.Errorf("%q never enabled; ran %v", c.fail, r.ran)
+		if !r.take(t, "xl devd", c.fail) {
 			continue
 		}
 		if r.loc() != "removed" || sys.Exists(r.st, dev.BEDir) != c.be {
@@ -572,17 +570,15 @@ func TestWaitReadFails(t *testing.T) {
 		{"destroy", 17, "READ BE/state fails", "ERROR_FAIL", ""},
 	} {
 		r := newFailRun(t, c.op, c.minor, true)
-		if !r.run(t, c.fail) {
-			t.Errorf("%s 4.%d: %q never enabled; ran %v", c.op, c.minor, c.fail, r.ran)
+		name := fmt.Sprintf("%s 4.%d", c.op, c.minor)
+		if !r.take(t, name, c.fail) {
 			continue
 		}
 		if r.loc() != libxl.LocDone || r.rc() != c.rc || r.has() != c.has {
 			t.Errorf("%s 4.%d %q: at %s, rc %s, present %q; want %s, %s, %q\n\tsteps %v",
 				c.op, c.minor, c.fail, r.loc(), r.rc(), r.has(), libxl.LocDone, c.rc, c.has, r.ran)
 		}
-		if !r.budgetSpent() {
-			t.Errorf("%s 4.%d %q: another request may still fail", c.op, c.minor, c.fail)
-		}
+		r.checkSpent(t, name, c.fail)
 	}
 	// The driver-domain wait for the backend directory to go (4.4+):
 	// device_destroy_be_watch_cb's ERROR_FAIL, the entries kept (4.17,
