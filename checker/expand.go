@@ -93,8 +93,8 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	s, g, m, size := b.s, b.g, b.m, b.size
 	buf, canon := wk.buf, wk.canon
 	sc := &wk.sc
-	c.fps, c.parent, c.via, c.acc, c.states, c.viols, c.trans = c.fps[:0], c.parent[:0], c.via[:0], c.acc[:0], c.states[:0], c.viols[:0], 0
-	c.win, c.slot, c.enc, c.base = c.win[:0], c.slot[:0], c.enc[:0], fc.base
+	// (The chunk's arrays carved from the slabs are set at the end.)
+	c.viols, c.trans, c.win, c.slot, c.base = c.viols[:0], 0, c.win[:0], c.slot[:0], fc.base
 	c.edges.reset()
 	sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:0], sc.parent[:0], sc.via[:0], sc.states[:0], sc.diffs[:0]
 	kc := &wk.kept
