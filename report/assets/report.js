@@ -45,8 +45,12 @@
   // setHash makes h the page's location without a new history entry, at
   // most once per 100 ms with a trailing update: Chromium throttles a
   // page that calls the history API more than 200 times in 10 s (a held
-  // arrow key).
-  var hashTimer = null, hashWant = null, hashLast = 0;
+  // arrow key). A location the user opened meanwhile (a link, the back
+  // button, a typed hash) wins: the deferred update may run after the
+  // location changed and before its hashchange event, and then leaves it
+  // to that event. hashSeen is the location as the page last wrote or
+  // read it.
+  var hashTimer = null, hashWant = null, hashLast = 0, hashSeen = location.hash;
   function setHash(h) {
     hashWant = h;
     if (hashTimer) return;
@@ -54,7 +58,9 @@
     var apply = function () {
       hashTimer = null;
       hashLast = Date.now();
+      if (location.hash !== hashSeen) return;
       if (location.hash !== hashWant) history.replaceState(null, '', hashWant);
+      hashSeen = hashWant;
     };
     if (wait <= 0) apply();
     else hashTimer = setTimeout(apply, wait);
@@ -234,6 +240,7 @@
   }
 
   function fromHash() {
+    hashSeen = location.hash;
     var m = /^#(c\d+)(?:-s(\d+))?$/.exec(location.hash);
     if (m && views[m[1]]) { go(views[m[1]], m[2] ? parseInt(m[2], 10) : 0); return true; }
     return false;
