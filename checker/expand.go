@@ -196,8 +196,8 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	if s.sset == nil {
 		segCounts(&wk.segs, kc.fps)
 	}
-	// Into the chunk, in arrays of about their size: the chunk of one
-	// number holds different parts of the frontier from level to level.
+	// Into the chunk, in arrays carved from the worker's slabs, each of
+	// the size it holds.
 	cs := &wk.slabs
 	c.fps = cs.u64.copyOf(kc.fps)
 	c.acc = cs.b.take(len(kc.fps))

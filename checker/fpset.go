@@ -22,8 +22,7 @@ type fpset struct {
 type fpseg struct {
 	keys []uint64
 	n    int
-	next []uint64          // allocGrowth's new table, until moveGrowth
-	_    [64 - 48 - 8]byte // one cache line per segment: workers write different ones
+	_    [64 - 24 - 8]byte // one cache line per segment: workers write different ones
 }
 
 // len is the number of fingerprints in the set.
@@ -157,14 +156,9 @@ func (g *fpseg) rehash(size int) {
 	for j := 0; j < size; j += 512 {
 		keys[j] = 0
 	}
-	g.moveTo(keys)
-}
-
-// moveTo moves segment g into the empty table keys.
-func (g *fpseg) moveTo(keys []uint64) {
 	old := g.keys
 	g.keys = keys
-	n := uint64(len(keys))
+	n := uint64(size)
 	for _, k := range old {
 		if k == 0 {
 			continue

@@ -84,7 +84,8 @@ func (b *bfs) insert(lv *levelWork) bool {
 			// whose cache misses overlap, few enough that their lines
 			// are still cached when the inserts probe them), then the
 			// inserts.
-			s.fset.reserve(&counts, (w*fpSegs+workers-1)/workers, ((w+1)*fpSegs+workers-1)/workers)
+			from, to := insertSegs(w, workers)
+			s.fset.reserve(&counts, from, to)
 			n := 0
 			var sink uint64
 			for _, c := range chunks {
@@ -131,6 +132,13 @@ func (b *bfs) insert(lv *levelWork) bool {
 // segments.
 func insertWorker(fp uint64, workers int) int {
 	return int((fp >> (64 - fpSegBits)) * uint64(workers) >> fpSegBits)
+}
+
+// insertSegs is worker w's range of segments, from..to-1: those whose
+// fingerprints insertWorker gives it (segment i goes to the worker
+// floor(i*workers/fpSegs), so w's range starts at ceil(w*fpSegs/workers)).
+func insertSegs(w, workers int) (from, to int) {
+	return (w*fpSegs + workers - 1) / workers, ((w+1)*fpSegs + workers - 1) / workers
 }
 
 // insertExact is insert's work for worker w with exact states: the

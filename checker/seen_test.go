@@ -122,3 +122,27 @@ func (s *fpset) allKeys() []uint64 {
 	}
 	return out
 }
+
+// TestInsertSegs: the segments each insert worker grows (insertSegs) are
+// exactly those whose fingerprints it inserts (insertWorker), so every
+// segment has one writer and is grown before its inserts.
+func TestInsertSegs(t *testing.T) {
+	for workers := 1; workers <= 9; workers++ {
+		next := 0
+		for w := 0; w < workers; w++ {
+			from, to := insertSegs(w, workers)
+			if from != next {
+				t.Errorf("%d workers: worker %d's segments start at %d; want %d", workers, w, from, next)
+			}
+			for i := from; i < to; i++ {
+				if got := insertWorker(uint64(i)<<(64-fpSegBits)|12345, workers); got != w {
+					t.Errorf("%d workers: segment %d is worker %d's range, but insertWorker gives %d", workers, i, w, got)
+				}
+			}
+			next = to
+		}
+		if next != fpSegs {
+			t.Errorf("%d workers: the ranges end at %d; want %d", workers, next, fpSegs)
+		}
+	}
+}
