@@ -235,11 +235,13 @@ func press(t *testing.T, ctx context.Context, key string) {
 	}
 }
 
-func writeReport(t *testing.T, run *Run) string {
+// writeReport writes run's report with opts into a new directory and
+// returns its file URL.
+func writeReport(t *testing.T, run *Run, opts Options) string {
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "index.html")
-	if err := Write(path, run, Options{}); err != nil {
+	if err := Write(path, run, opts); err != nil {
 		t.Fatal(err)
 	}
 	return "file://" + path
@@ -273,7 +275,7 @@ func TestBrowserStepThrough(t *testing.T) {
 	if run.Scenarios[0].Name != "seed1-backend-gone-4.10-resurrection" || run.Scenarios[1].Name != "seed1-backend-gone-4.10" {
 		t.Fatalf("the seed scenarios begin with %s, %s; the checks of seed 1 below want seed1-backend-gone-4.10 second", run.Scenarios[0].Name, run.Scenarios[1].Name)
 	}
-	url := writeReport(t, run)
+	url := writeReport(t, run, Options{})
 	start := time.Now()
 	ctx, pl := browser(t, 1400, 1000)
 	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
@@ -521,13 +523,9 @@ func TestBrowserRealTrace(t *testing.T) {
 	real.Entries = append(real.Entries, RealEntry{Step: 3, Who: "hotplug script", Text: "second request of step 3"},
 		RealEntry{Step: -1, Who: "kernel ring of domain 2", Text: "unexplained"})
 	tr.Real = real
-	dir := t.TempDir()
-	path := filepath.Join(dir, "index.html")
-	if err := Write(path, run, Options{NoDiagrams: true}); err != nil {
-		t.Fatal(err)
-	}
+	url := writeReport(t, run, Options{NoDiagrams: true})
 	ctx, pl := browser(t, 1200, 900)
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path+"#c0-s3")); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url+"#c0-s3")); err != nil {
 		t.Fatal(err)
 	}
 	st := waitFor(t, ctx, "c0", 3)
@@ -554,14 +552,9 @@ func TestBrowserLinkAfterKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not in -short mode")
 	}
-	run := checked(t, "seed1-backend-gone-4.10-resurrection", "seed1-backend-gone-4.10")
-	dir := t.TempDir()
-	path := filepath.Join(dir, "index.html")
-	if err := Write(path, run, Options{NoDiagrams: true}); err != nil {
-		t.Fatal(err)
-	}
+	url := writeReport(t, checked(t, "seed1-backend-gone-4.10-resurrection", "seed1-backend-gone-4.10"), Options{NoDiagrams: true})
 	ctx, pl := browser(t, 1200, 900)
-	if err := chromedp.Do(ctx, chromedp.Navigate("file://"+path)); err != nil {
+	if err := chromedp.Do(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, ctx, "c0", 0)
