@@ -546,8 +546,13 @@ func TestBrowserRealTrace(t *testing.T) {
 // 100 ms (setHash); CI's run once saw the deferred update land after the
 // test had set the next trace's hash and before the page's hashchange
 // handler ran, so the page went back to the trace before. The script
-// below makes that order certain: two key presses schedule the deferred
-// update, the page is kept busy past it, then the hash is set.
+// below makes that order certain: the first key press updates the
+// location at once, a timer due at once is set to open the link, the
+// second key press defers its update by 100 ms, and the page is kept
+// busy for 150 ms. Both timers are then due, the link's first; the
+// link's hashchange event is queued after the deferred update. (With
+// the link's timer at 99 ms, or the hash set in the script itself, the
+// event came first and the old page passed.)
 func TestBrowserLinkAfterKeys(t *testing.T) {
 	if testing.Short() {
 		t.Skip("browser test: not in -short mode")
@@ -561,7 +566,7 @@ func TestBrowserLinkAfterKeys(t *testing.T) {
 	const race = `(() => {
   const key = (k) => document.dispatchEvent(new KeyboardEvent('keydown', {key: k, bubbles: true}));
   key('ArrowRight');
-  setTimeout(() => { location.hash = '#c1-s2'; }, 99);
+  setTimeout(() => { location.hash = '#c1-s2'; }, 0);
   key('ArrowRight');
   for (const until = Date.now() + 150; Date.now() < until;) {}
 })()`
