@@ -37,7 +37,9 @@ import (
 // as a unary code of the number of children of each expanded state (2
 // bits per state). A counterexample is rebuilt by following parents and
 // replaying. The exact set adds the state itself and 4 bytes of index;
-// the graph, 13 bytes per edge and the fair actors' enabled bits.
+// the graph, 13 bytes per edge and the fair actors' enabled bits; the
+// partial-order reduction's cycle check, 16 bytes per edge out of a
+// reduced state (cycle.go).
 //
 // Besides, for one or two levels at a time: the frontier and the next,
 // each state delta-coded against the one before it (frontier.go: about 22
@@ -68,14 +70,17 @@ type bfs struct {
 	deadlock int
 	newCanon func() func(st, dst []byte)
 	ample    PartialOrder
-	reduced  atomic.Int64 // states of the level expanded through an ample set
-	res      Result
-	nfound   int
-	complete bool
-	final    bool    // stopped because every safety property already fails
-	perState float64 // bytes per state of the last level's runs
-	pool     []*candidates
-	wks      []*worker
+	// cycleCheck: reduce without the breadth-first proviso and keep the
+	// reduced states' edges (plan.cycleCheck).
+	cycleCheck bool
+	reduced    atomic.Int64 // states of the level expanded through an ample set
+	res        Result
+	nfound     int
+	complete   bool
+	final      bool    // stopped because every safety property already fails
+	perState   float64 // bytes per state of the last level's runs
+	pool       []*candidates
+	wks        []*worker
 }
 
 // chunkStates is the number of frontier states a worker expands at a time.
@@ -83,8 +88,11 @@ const chunkStates = 64
 
 // explore runs the breadth-first search of m under pl and checks the
 // safety properties of props; with pl.graph it returns the state graph
-// for the eventually-properties.
-func explore(m Model, props []Property, opt Options, pl plan, ctx context.Context, start time.Time, ctl control) (Result, *graph) {
+// for the eventually-properties. With pl.cycleCheck, onCycle is the
+// number of reduced states on a cycle of reduced states or after one
+// (cycle.go): when it is not 0, the reduction may have missed a
+// violation and the search must be made again with the proviso.
+func explore(m Model, props []Property, opt Options, pl plan, ctx context.Context, start time.Time, ctl control) (res Result, g *graph, onCycle int) {
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
@@ -101,7 +109,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		s = newSearch(m, props, pl, hash)
 	}
 	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab,
-		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, complete: true}
+		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.ample != nil && pl.cycleCheck, complete: true}
 	for _, f := range s.found {
 		if f != nil {
 			b.nfound++
@@ -162,7 +170,11 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 			b.res.Reason += "; checkpoint failed: " + err.Error()
 		}
 	}
-	return b.finish()
+	if b.cycleCheck && b.complete && s.cyc.back > 0 {
+		_, onCycle = cyclic(&s.cyc, int(s.reduced))
+	}
+	res, g = b.finish()
+	return res, g, onCycle
 }
 
 // stop ends the search incomplete, for reason.
@@ -235,6 +247,9 @@ func (b *bfs) level() bool {
 	s.front, s.curN = lv.next, lv.nextN
 	s.depth++
 	s.reduced += b.reduced.Load()
+	for _, wk := range b.wks {
+		s.cyc.take(&wk.cyc, &wk.cycBack)
+	}
 	return true
 }
 

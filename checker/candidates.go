@@ -97,18 +97,25 @@ type pending struct {
 type worker struct {
 	// ample is the partial-order reduction's ample-set function for this
 	// worker (PartialOrder.NewAmple), or nil.
-	ample     func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
-	nbuf      []byte // the proviso's canonical successor
-	buf, cbuf []byte
-	block     []byte // a chunk of the frontier, decoded
-	tmp       []byte
-	local     chunkSet
-	kept      candidates // the chunk's candidates, before they are copied to it
-	canon     func(st, dst []byte)
-	sc        candidates
-	sacts     []int32
-	sfault    []bool
-	ex        *expander // this worker's callbacks (expandChunk)
+	ample func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool
+	nbuf  []byte // the proviso's canonical successor
+	// With the cycle check (plan.cycleCheck): the reduced states of the
+	// chunk being expanded (bit k-k0) and their fingerprints, and the
+	// level's edges out of reduced states.
+	reducedMask uint64 // (a chunk has at most 64 states: chunkFitsMask)
+	reducedFP   [chunkStates]uint64
+	cyc         []uint64 // source and target fingerprints
+	cycBack     int64    // edges of cyc back to a level already searched
+	buf, cbuf   []byte
+	block       []byte // a chunk of the frontier, decoded
+	tmp         []byte
+	local       chunkSet
+	kept        candidates // the chunk's candidates, before they are copied to it
+	canon       func(st, dst []byte)
+	sc          candidates
+	sacts       []int32
+	sfault      []bool
+	ex          *expander // this worker's callbacks (expandChunk)
 	// segs counts the level's candidates this worker kept per segment of
 	// the fingerprint set (for the insert phase's reserve).
 	segs [fpSegs]int
@@ -125,8 +132,12 @@ type worker struct {
 	}
 }
 
+// chunkFitsMask fails to compile unless a chunk's states fit in
+// worker.reducedMask's bits.
+var chunkFitsMask [64 - chunkStates]struct{}
+
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes()
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8
 }
 
 // A chunkSet is the fingerprints of one chunk's candidates, to keep each

@@ -40,6 +40,7 @@ func Check(m Model, props []Property, opt Options) Result {
 			// representative being expanded and its successors are
 			// canonicalized (see Options.POR).
 			pl.ample = opt.POR
+			pl.cycleCheck = !opt.BFSProviso
 		}
 	}
 	defer tuneGC()()
@@ -78,7 +79,17 @@ func Check(m Model, props []Property, opt Options) Result {
 		}
 		ctl.ck = &checkpointer{path: opt.Checkpoint, every: every, last: time.Now(), head: newCkHeader(m, props, opt, pl), prog: ctl.prog}
 	}
-	res, g := explore(m, props, opt, pl, ctx, start, ctl)
+	res, g, onCycle := explore(m, props, opt, pl, ctx, start, ctl)
+	if onCycle > 0 && (len(res.Violations) == 0 || opt.ReducedCounterexamples) {
+		// The reduced states' ample edges close a cycle: a transition
+		// left out of every ample set around it may hide a violation
+		// (cycle.go). Search again with the proviso applied as the search
+		// goes; not checkpointed, as below.
+		again := pl
+		again.cycleCheck = false
+		res, g, _ = explore(m, props, opt, again, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
+		notes = append(notes, fmt.Sprintf("partial-order reduction: %d reduced states lie on or after a cycle of reduced states, where a transition could be ignored; searched again with the breadth-first cycle proviso", onCycle))
+	}
 	res.Notes = notes
 	if len(res.Violations) > 0 && pl.reduces() && res.Stats.Reduced > 0 && !opt.ReducedCounterexamples {
 		// The reduced graph keeps the verdict, not the shortest runs. This
@@ -86,7 +97,7 @@ func Check(m Model, props []Property, opt Options) Result {
 		// again in the reduced one first.
 		full := pl
 		full.ample = nil
-		again, _ := explore(m, props, opt, full, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
+		again, _, _ := explore(m, props, opt, full, ctx, start, control{budget: ctl.budget, prog: ctl.prog})
 		again.Notes = append(notes, fmt.Sprintf("partial-order reduction found a violation after %d states; searched again without it for the shortest counterexamples", res.Stats.States))
 		res = again
 	}

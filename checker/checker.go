@@ -163,28 +163,43 @@ type Options struct {
 	// not change what a property reads, or at least nothing a property
 	// reads on a step that may occur before the set moves, with a move
 	// that is not a fault staying enabled until the set moves; model.POR
-	// says which); the checker adds the cycle
-	// proviso of a breadth-first search: a state none of whose ample
-	// successors is new (not found at its level or before) is expanded
-	// fully. Then every reduced state has an ample successor one level
-	// deeper, and a run from a reduced state r to a violation either
-	// starts, up to reordering, with an ample move (a shorter run remains)
-	// or commutes with every ample move, so that the violation is reached
-	// from the deeper successor by a run as long: the pair (length,
-	// -level) decreases, so the reduced search reaches the violation. The
-	// verdict is the same; when there is a violation the checker searches
-	// again without reduction, so the counterexamples stay the shortest
-	// (unless ReducedCounterexamples). With Symmetry, the ample set is
-	// computed in the representative being expanded and its successors
-	// are canonicalized: the argument holds in each representative, and a
-	// symmetry maps a run to a violation of a symmetric property onto
-	// another. Not used with eventually-properties; Result.Notes then
-	// says so.
+	// says which); the checker adds the cycle proviso: every cycle of the
+	// reduced graph holds a fully expanded state. It checks that after
+	// the search (cycle.go): the reduced search keeps the edges out of
+	// reduced states and looks for a cycle among them, and when it finds
+	// one it searches again with the breadth-first proviso (BFSProviso),
+	// saying so in Result.Notes. Then a run from a reduced state r to a
+	// violation either starts, up to reordering, with an ample move (a
+	// shorter run remains from that successor) or commutes with every
+	// ample move, so that the violation is reached from every ample
+	// successor by a run as long. Following ample successors while the
+	// length stays the same visits reduced states only, and they cannot go
+	// on for ever without a cycle of reduced states: the length decreases,
+	// so the reduced search reaches the violation. With BFSProviso, a
+	// state none of whose ample successors is new (not found at its level
+	// or before) is expanded fully instead, so every reduced state has an
+	// ample successor one level deeper, and the pair (length, -level)
+	// decreases. The verdict is the same; when there is a violation the
+	// checker searches again without reduction, so the counterexamples
+	// stay the shortest (unless ReducedCounterexamples). With Symmetry,
+	// the ample set is computed in the representative being expanded and
+	// its successors are canonicalized: the argument holds in each
+	// representative (a cycle of representatives is one of the quotient
+	// the search explores), and a symmetry maps a run to a violation of a
+	// symmetric property onto another. Not used with
+	// eventually-properties; Result.Notes then says so.
 	POR PartialOrder
 	// ReducedCounterexamples keeps the counterexamples the partial-order
 	// reduced search found (real runs, not always the shortest) instead of
 	// searching again without reduction: for tests of the reduction.
 	ReducedCounterexamples bool
+	// BFSProviso applies the partial-order reduction's cycle proviso as
+	// the search goes (a state none of whose ample successors is new is
+	// expanded fully) instead of checking the reduced graph for cycles
+	// after the search (see POR): sound on every graph without a second
+	// search, at the cost of many more states where paths of different
+	// lengths meet. For tests and comparisons.
+	BFSProviso bool
 	// Exact stores full states and compares them, instead of 64-bit
 	// fingerprints only: no state can be missed, at the cost of the
 	// states' bytes. Checks with eventually-properties are always exact

@@ -37,7 +37,7 @@ import (
 
 const (
 	checkpointMagic  = "xbcheck checkpoint\n"
-	checkpointFormat = 3 // 2: the fingerprint set by segment; 3: fingerprints by tabulation (fp.Table)
+	checkpointFormat = 4 // 2: the fingerprint set by segment; 3: fingerprints by tabulation (fp.Table); 4: the reduced states' edges (cycle.go)
 	// DefaultCheckpointEvery is how often a checkpoint is written when
 	// Options.CheckpointEvery is 0.
 	DefaultCheckpointEvery = 10 * time.Minute
@@ -76,25 +76,30 @@ type ckHeader struct {
 	graph    bool
 	symmetry bool
 	ample    bool
-	hashSeed uint64
-	size     int
-	wide     bool
-	init     []byte
-	props    []string // name and kind, "name/kind"
+	// cycleCheck: the reduction's cycle proviso is checked after the
+	// search (the body holds the reduced states' edges), not applied as
+	// it goes.
+	cycleCheck bool
+	hashSeed   uint64
+	size       int
+	wide       bool
+	init       []byte
+	props      []string // name and kind, "name/kind"
 }
 
 func newCkHeader(m Model, props []Property, opt Options, pl plan) ckHeader {
 	h := ckHeader{
-		version:  opt.Version,
-		identity: opt.Identity,
-		exact:    pl.exact,
-		graph:    pl.graph,
-		symmetry: pl.newCanon != nil,
-		ample:    pl.reduces(),
-		hashSeed: opt.HashSeed,
-		size:     m.Size(),
-		wide:     !narrowIDs(m),
-		init:     m.InitialState(),
+		version:    opt.Version,
+		identity:   opt.Identity,
+		exact:      pl.exact,
+		graph:      pl.graph,
+		symmetry:   pl.newCanon != nil,
+		ample:      pl.reduces(),
+		cycleCheck: pl.reduces() && pl.cycleCheck,
+		hashSeed:   opt.HashSeed,
+		size:       m.Size(),
+		wide:       !narrowIDs(m),
+		init:       m.InitialState(),
 	}
 	for _, p := range props {
 		h.props = append(h.props, p.Name+"/"+string(p.Kind))
@@ -121,6 +126,8 @@ func (h ckHeader) mismatch(want ckHeader) string {
 		return fmt.Sprintf("made with symmetry reduction %s, this check has it %s", onoff(h.symmetry), onoff(want.symmetry))
 	case h.ample != want.ample:
 		return fmt.Sprintf("made with partial-order reduction %s, this check has it %s", onoff(h.ample), onoff(want.ample))
+	case h.cycleCheck != want.cycleCheck:
+		return fmt.Sprintf("made with the breadth-first cycle proviso %s, this check has it %s", onoff(!h.cycleCheck), onoff(!want.cycleCheck))
 	case h.hashSeed != want.hashSeed:
 		return fmt.Sprintf("made with hash seed %d, this check has %d", h.hashSeed, want.hashSeed)
 	case h.graph != want.graph || fmt.Sprint(h.props) != fmt.Sprint(want.props):
@@ -181,6 +188,7 @@ func (w *ckWriter) header(h ckHeader) {
 	w.bool(h.graph)
 	w.bool(h.symmetry)
 	w.bool(h.ample)
+	w.bool(h.cycleCheck)
 	w.uint(h.hashSeed)
 	w.int(h.size)
 	w.bool(h.wide)
@@ -233,6 +241,11 @@ func (w *ckWriter) search(s *search, size int) {
 		array(w, g.edgeFault, 1, putBool)
 		array(w, g.enabled, 8, putU64)
 	}
+	w.int(len(s.cyc.blocks))
+	for _, b := range s.cyc.blocks {
+		array(w, b, 8, putU64)
+	}
+	w.int(int(s.cyc.back))
 	w.int(len(s.found))
 	for _, f := range s.found {
 		w.bool(f != nil)
@@ -257,7 +270,7 @@ func (r *ckReader) header() ckHeader {
 	var h ckHeader
 	h.version = r.str()
 	h.identity = r.str()
-	h.exact, h.graph, h.symmetry, h.ample = r.bool(), r.bool(), r.bool(), r.bool()
+	h.exact, h.graph, h.symmetry, h.ample, h.cycleCheck = r.bool(), r.bool(), r.bool(), r.bool(), r.bool()
 	h.hashSeed = r.uint()
 	h.size = r.int(1 << 30)
 	h.wide = r.bool()
@@ -349,6 +362,18 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		g.edgeFault = readArray(r, 1, getBool)
 		g.enabled = readArray(r, 8, getU64)
 		s.g = g
+	}
+	nb := r.length(1)
+	for i := 0; i < nb && r.err == nil; i++ {
+		b := readArray(r, 8, getU64)
+		if len(b) == 0 || len(b) > cycleBlock || len(b)%2 != 0 || i < nb-1 && len(b) != cycleBlock {
+			r.fail(errDamaged)
+		}
+		s.cyc.blocks = append(s.cyc.blocks, append(make([]uint64, 0, cycleBlock), b...))
+	}
+	s.cyc.back = int64(r.int(math.MaxInt64 >> 1))
+	if r.err == nil && (s.cyc.back > int64(s.cyc.n()) || !h.cycleCheck && nb > 0) {
+		r.fail(errDamaged)
 	}
 	nf := r.int(int64(len(h.props)))
 	if r.err == nil && nf != len(h.props) {

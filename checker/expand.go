@@ -36,6 +36,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 		held0 = b.held()
 	}
 	for _, wk := range b.wks {
+		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
 		wk.slabs.reset() // the last level's candidates are done with
 	}
@@ -109,13 +110,36 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	k0, k1 := fc.base, fc.base+n
 	ex.c, ex.k0 = c, k0
 	yield, isNew := ex.yieldFn, ex.isNewFn
+	cycleCheck := b.cycleCheck
+	wk.reducedMask = 0
 	for k := k0; k < k1; k++ {
 		st := wk.block[(k-k0)*size : (k-k0+1)*size]
 		ex.k, ex.st, ex.succ, ex.moves = k, st, 0, 0
 		if canon == nil {
 			ex.pfp = b.tab.Of(st)
 		}
-		if wk.ample != nil {
+		if wk.ample != nil && cycleCheck {
+			// Reduced without the proviso; its edges are kept for the
+			// cycle check (cycle.go).
+			mark, vmark := len(sc.fps), len(c.viols)
+			if wk.ample(st, buf, nil, yield) && ex.moves > 0 {
+				wk.reducedMask |= 1 << (k - k0)
+				if canon == nil {
+					wk.reducedFP[k-k0] = nonzero(ex.pfp)
+				} else {
+					wk.reducedFP[k-k0] = nonzero(b.tab.Of(st))
+				}
+				b.reduced.Add(1)
+				c.trans += ex.succ
+				continue
+			}
+			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
+			if g != nil {
+				wk.sacts, wk.sfault = wk.sacts[:mark], wk.sfault[:mark]
+			}
+			c.viols = c.viols[:vmark]
+			ex.succ, ex.moves = 0, 0
+		} else if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
 			if wk.ample(st, buf, isNew, yield) && ex.moves > 0 {
 				// Cycle proviso for a breadth-first search: a state none
@@ -164,17 +188,30 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
 		if s.sset != nil {
-			if v, ok := s.sset.lookup(f, st); ok {
+			v, ok := s.sset.lookup(f, st)
+			if wk.reducedMask>>sc.parent[i]&1 != 0 {
+				wk.cyc = append(wk.cyc, wk.reducedFP[sc.parent[i]], f)
+				wk.cycBack += int64(b2i(ok))
+			}
+			if ok {
 				if g != nil {
 					c.edges.add(v, sc.via[i], wk.sacts[i], wk.sfault[i])
 				}
 				continue
 			}
-		} else if s.fset.contains(f) || !wk.local.add(f) {
-			// Seen, or a candidate of this chunk already: a state two
-			// of the chunk's states lead to is kept once, the first in
-			// frontier order, which the insert phase would keep.
-			continue
+		} else {
+			old := s.fset.contains(f)
+			if wk.reducedMask>>sc.parent[i]&1 != 0 {
+				wk.cyc = append(wk.cyc, wk.reducedFP[sc.parent[i]], f)
+				wk.cycBack += int64(b2i(old))
+			}
+			if old || !wk.local.add(f) {
+				// Seen, or a candidate of this chunk already: a state
+				// two of the chunk's states lead to is kept once, the
+				// first in frontier order, which the insert phase would
+				// keep.
+				continue
+			}
 		}
 		if g != nil {
 			c.edges.add(pendingBit|uint32(len(kc.fps)), sc.via[i], wk.sacts[i], wk.sfault[i])

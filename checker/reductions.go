@@ -28,17 +28,19 @@ type PartialOrder interface {
 	// scratch space of its own). In state st the function yields the
 	// transitions of an ample set, as Model.Next does (next is the buffer
 	// to write the successor into), and returns true; or returns false,
-	// yielding nothing, for a full expansion. isNew says whether a
-	// successor is new, as the checker's cycle proviso decides (not found
-	// at the level being expanded or before), so that the reduction can
-	// prefer an ample set with a new successor to a full expansion.
+	// yielding nothing, for a full expansion. isNew, under the
+	// breadth-first cycle proviso (Options.BFSProviso), says whether a
+	// successor is new (not found at the level being expanded or before),
+	// so that the reduction can prefer an ample set with a new successor
+	// to a full expansion; it is nil when the checker checks for cycles
+	// after the search instead (the default), and any ample set will do.
 	//
 	// An ample set must be a persistent set whose transitions are
 	// invisible to the properties checked: no transition outside it,
 	// from st on, depends on one inside it until one inside it is taken,
 	// and none inside it changes what a property reads. The checker adds
-	// the rest: a state none of whose ample successors is new is expanded
-	// fully (the breadth-first cycle proviso, see Options.POR), and an
+	// the rest: no cycle of the reduced graph without a fully expanded
+	// state (the cycle proviso, see Options.POR), and an
 	// ample set without a transition that is not a fault is not used (a
 	// state whose only transitions are faults is stuck, which the
 	// reduction must not hide).

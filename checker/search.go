@@ -9,6 +9,10 @@ type plan struct {
 	ample    PartialOrder                // partial-order reduction, or nil
 	exact    bool
 	graph    bool
+	// cycleCheck, with ample, reduces without the breadth-first cycle
+	// proviso and checks the reduced graph for cycles after the search
+	// (cycle.go); otherwise the proviso is applied as the search goes.
+	cycleCheck bool
 }
 
 // reduces reports whether the plan uses partial-order reduction.
@@ -36,6 +40,9 @@ type search struct {
 	found       []*Counterexample
 	transitions int
 	reduced     int64
+	// cyc is, with plan.cycleCheck, the edges out of the reduced states
+	// found so far (cycle.go).
+	cyc cycleEdges
 	// elapsed is the time spent up to the last level boundary, earlier
 	// runs of a resumed search included; the others split it by phase.
 	elapsed, expandT, insertT, assembleT time.Duration
@@ -82,7 +89,7 @@ func (s *search) bytes() int64 {
 	if s.g != nil {
 		b += s.g.capBytes()
 	}
-	return b
+	return b + s.cyc.bytes()
 }
 
 // newSearch starts a search at m's initial state (its representative,

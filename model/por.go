@@ -60,11 +60,11 @@ package model
 // wins.
 //
 // Why violations are preserved. The key stays enabled until T moves, so
-// stuck states (deadlocks) are preserved. Take a reduced state s, with
-// the checker's cycle proviso (a state is reduced only when an ample
-// successor is new: in a breadth-first search that edge goes one level
-// deeper), and a shortest run w from s whose last step v violates a step
-// invariant (or whose last state violates an invariant). Either
+// stuck states (deadlocks) are preserved. Take a reduced state s, under
+// the checker's cycle proviso (every cycle of the reduced graph holds a
+// fully expanded state: checker.Options.POR), and a shortest run w from
+// s whose last step v violates a step invariant (or whose last state
+// violates an invariant). Either
 //
 //   - a transition of T occurs in w: the first one, t, was enabled in s
 //     (no step outside T enables a member of T) and commutes with the
@@ -74,16 +74,23 @@ package model
 //     when v is visible (an enabled member of T is not), and when v's
 //     property has per-step reads, rule (i) kept the steps before v in w
 //     (outside T) from changing R(v): v taken in s is a violation too.
-//   - or none does: then the new ample successor s·t (t enabled in T)
-//     commutes with all of w, and w from s·t is a run as long, one level
-//     deeper, ending with v from the state it had in w with t's writes
+//   - or none does: then every ample successor s·t (t enabled in T)
+//     commutes with all of w, and w from s·t is a run as long,
+//     ending with v from the state it had in w with t's writes
 //     added. For an invisible t the visible bytes are unchanged; for the
 //     per-step reads, t writes no byte of R(v) (else v, which may occur
 //     before T moves, would be in T by rule (ii)), so v is a violation
 //     there too.
 //
-// The pair (length of w, minus the level) decreases, so the reduced
-// search reaches a violation. This needs only the per-step argument of
+// In the second case the same run is left from a successor along an
+// edge of the reduced graph. Taking such edges while the length stays
+// the same visits only reduced states (from a fully expanded one, w's
+// first step is an edge), and an endless walk through them would close
+// a cycle of reduced states, which the proviso excludes: the length
+// decreases, so the reduced search reaches a violation. (Under the
+// checker's breadth-first proviso, the successor taken is the one a
+// level deeper, and the pair (length, minus the level) decreases.) This
+// needs only the per-step argument of
 // the property, not that the property's bytes stay unchanged by T's
 // members: a member of T may well write what a property reads, as long
 // as the steps that read it cannot occur before T moves (they are
@@ -360,12 +367,13 @@ func (p *POR) Ample(st, next []byte, yield func(id, actor int32, fault bool, nex
 	return p.ample(p.newScratch(), st, next, nil, yield)
 }
 
-// NewAmple returns Ample for one goroutine of a breadth-first search with
-// the cycle proviso (the checker's Options.NewAmple), with its own working
-// space: isNew says whether a successor is new (not seen at the start of
-// the level being expanded), and only a stubborn set with a new successor
-// is chosen; when none has one, it returns false (expand fully). A nil
-// isNew takes every successor as new.
+// NewAmple returns Ample for one goroutine of a breadth-first search
+// (checker.PartialOrder), with its own working space. Under the checker's
+// breadth-first cycle proviso, isNew says whether a successor is new (not
+// seen at the start of the level being expanded), and only a stubborn
+// set with a new successor is chosen; when none has one, it returns false
+// (expand fully). A nil isNew (the checker checks for cycles after the
+// search) takes every successor as new.
 func (p *POR) NewAmple() func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
 	sc := p.newScratch()
 	return func(st, next []byte, isNew func(next []byte) bool, yield func(id, actor int32, fault bool, next []byte) bool) bool {
