@@ -71,6 +71,8 @@ type config struct {
 	// porMax, porMaxSym and porSPIN bound the partial-order reduction
 	// section (por.go).
 	porMax, porMaxSym, porSPIN int
+	// porBFS bounds the comparison with the breadth-first proviso.
+	porBFS int
 }
 
 // counted holds the state counts the sections found, for the later
@@ -116,8 +118,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxSym, "max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
 	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
 	fs.IntVar(&cfg.runs, "runs", 3, "time each configuration this many times and keep the fastest (complete) run")
-	fs.IntVar(&cfg.porMax, "por-max", 4, "largest N to run with partial-order reduction alone (0: no POR section)")
-	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 5, "largest N to run with partial-order and symmetry reductions together (N = 5: minutes of CPU; N = 6 is far beyond a minute)")
+	fs.IntVar(&cfg.porMax, "por-max", 5, "largest N to run with partial-order reduction alone (0: no POR section)")
+	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 7, "largest N to run with partial-order and symmetry reductions together (N = 6: seconds; N = 7: about a minute)")
+	fs.IntVar(&cfg.porBFS, "por-bfs", 3, "largest N to run with partial-order reduction alone under the breadth-first cycle proviso too (N+1 with symmetry), for comparison")
 	fs.IntVar(&cfg.porSPIN, "por-spin", 3, "largest N to give SPIN with its own partial-order reduction")
 	only := fs.String("sections", "", "comma-separated `NAMES` of the sections to run (default: all)")
 	child := fs.String("child", "", "internal: run one xbcheck measurement (\"xbcheck\") and print it as JSON")
