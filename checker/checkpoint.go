@@ -369,7 +369,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		if len(b) == 0 || len(b) > cycleBlock || len(b)%2 != 0 || i < nb-1 && len(b) != cycleBlock {
 			r.fail(errDamaged)
 		}
-		s.cyc.blocks = append(s.cyc.blocks, append(make([]uint64, 0, cycleBlock), b...))
+		s.cyc.blocks = append(s.cyc.blocks, b)
 	}
 	s.cyc.back = int64(r.int(math.MaxInt64 >> 1))
 	if r.err == nil && (s.cyc.back > int64(s.cyc.n()) || !h.cycleCheck && nb > 0) {

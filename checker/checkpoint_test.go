@@ -226,7 +226,15 @@ func TestBudgetStopResumes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	opt := checker.Options{Identity: "family", Version: "test"}
+	// Unreduced, and with partial-order reduction (whose edges out of
+	// reduced states and their cycle check count in the budget).
+	for _, opt := range []checker.Options{{Identity: "family", Version: "test"}, {Identity: "family", Version: "test", POR: c.POR}} {
+		budgetStopResumes(t, c, opt)
+	}
+}
+
+func budgetStopResumes(t *testing.T, c *scenario.Compiled, opt checker.Options) {
+	t.Helper()
 	want := outcomeOf(checker.Check(c.System, c.Properties, opt))
 	file := filepath.Join(t.TempDir(), "b.xbckpt")
 	// A budget that stops the search after its first level and before its

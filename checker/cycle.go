@@ -34,10 +34,10 @@ import "slices"
 
 // cycleEdges is what the search keeps for the check: the pairs of
 // fingerprints of an edge's source (a reduced state) and target, in
-// blocks of cycleBlock words (a slice grown by doubling would, at its
-// last growth, hold the old and the new array at once: three times the
-// edges), and back, the number of edges whose target was found at the
-// source's level or before.
+// blocks of at most cycleBlock words, the last one grown by doubling (one
+// slice grown by doubling would, at its last growth, hold the old and
+// the new array at once: three times the edges), and back, the number of
+// edges whose target was found at the source's level or before.
 type cycleEdges struct {
 	blocks [][]uint64
 	back   int64
@@ -47,7 +47,13 @@ type cycleEdges struct {
 // million edges.
 const cycleBlock = 1 << 20
 
-func (c *cycleEdges) bytes() int64 { return int64(len(c.blocks)) * cycleBlock * 8 }
+func (c *cycleEdges) bytes() int64 {
+	var n int64
+	for _, b := range c.blocks {
+		n += int64(cap(b)) * 8
+	}
+	return n
+}
 
 // n is the number of edges.
 func (c *cycleEdges) n() int {
@@ -63,15 +69,40 @@ func (c *cycleEdges) take(pairs *[]uint64, back *int64) {
 	p := *pairs
 	for len(p) > 0 {
 		if len(c.blocks) == 0 || len(c.blocks[len(c.blocks)-1]) == cycleBlock {
-			c.blocks = append(c.blocks, make([]uint64, 0, cycleBlock))
+			c.blocks = append(c.blocks, nil)
 		}
 		last := &c.blocks[len(c.blocks)-1]
 		k := min(len(p), cycleBlock-len(*last))
+		if len(*last)+k > cap(*last) {
+			grown := make([]uint64, len(*last), min(cycleBlock, max(2*cap(*last), len(*last)+k, 1024)))
+			copy(grown, *last)
+			*last = grown
+		}
 		*last = append(*last, p[:k]...)
 		p = p[k:]
 	}
 	c.back += *back
 	*pairs, *back = (*pairs)[:0], 0
+}
+
+// growthBytes is what c grows by, at most, when edges more are taken:
+// twice the words beyond its capacity (the last block doubles, and its
+// old array is garbage until the next collection).
+func (c *cycleEdges) growthBytes(edges int) int64 {
+	free := int64(0)
+	if len(c.blocks) > 0 {
+		last := c.blocks[len(c.blocks)-1]
+		free = int64(cap(last) - len(last))
+	}
+	return max(0, 2*int64(edges)-free) * 8 * 2
+}
+
+// cycleCheckBytes is what cyclic allocates, at most, for edges edges out
+// of reduced reduced states: the table (at most 8/3 slots of 12 bytes per
+// node), 12 bytes per edge (sources, targets, adjacency) and 16 per node
+// (offsets, in-degrees, fill pointers, queue).
+func cycleCheckBytes(edges, reduced int) int64 {
+	return int64(edges)*12 + int64(reduced)*(32+16) + 64
 }
 
 // each calls f with every edge, in the order they were kept.

@@ -189,9 +189,22 @@ func (b *bfs) admit(lv *levelWork) bool {
 		kept += g.growthBytes(curN, lv.edges)
 	}
 	extra += b.runGrowth(lv)
+	var edges int // the level's edges out of reduced states
+	if b.cycleCheck {
+		for _, wk := range b.wks {
+			edges += len(wk.cyc) / 2
+		}
+		kept += s.cyc.growthBytes(edges)
+	}
 	need := b.held() + kept + extra
 	if g != nil {
 		if after := s.bytes() + kept + int64(s.total+nextN)*analysisBytesPerState; after > need {
+			need = after
+		}
+	}
+	if b.cycleCheck {
+		// The cycle check after the search, on the edges so far.
+		if after := s.bytes() + kept + cycleCheckBytes(s.cyc.n()+edges, int(s.reduced+b.reduced.Load())); after > need {
 			need = after
 		}
 	}
