@@ -111,6 +111,9 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	ex.c, ex.k0 = c, k0
 	yield, isNew := ex.yieldFn, ex.isNewFn
 	cycleCheck := b.cycleCheck
+	if cycleCheck {
+		isNew = nil // any ample set will do
+	}
 	wk.reducedMask = 0
 	for k := k0; k < k1; k++ {
 		st := wk.block[(k-k0)*size : (k-k0+1)*size]
@@ -118,51 +121,24 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		if canon == nil {
 			ex.pfp = b.tab.Of(st)
 		}
-		if wk.ample != nil && cycleCheck {
-			// Reduced without the proviso; its edges are kept for the
-			// cycle check (cycle.go).
+		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
-			if wk.ample(st, buf, nil, yield) && ex.moves > 0 {
-				wk.reducedMask |= 1 << (k - k0)
-				if canon == nil {
-					wk.reducedFP[k-k0] = nonzero(ex.pfp)
-				} else {
-					wk.reducedFP[k-k0] = nonzero(b.tab.Of(st))
+			if wk.ample(st, buf, isNew, yield) && ex.moves > 0 && (cycleCheck || ex.someNew(mark)) {
+				if cycleCheck {
+					// Its edges are kept for the cycle check (cycle.go).
+					wk.reducedMask |= 1 << (k - k0)
+					if canon == nil {
+						wk.reducedFP[k-k0] = nonzero(ex.pfp)
+					} else {
+						wk.reducedFP[k-k0] = nonzero(b.tab.Of(st))
+					}
 				}
 				b.reduced.Add(1)
 				c.trans += ex.succ
 				continue
 			}
-			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
-			if g != nil {
-				wk.sacts, wk.sfault = wk.sacts[:mark], wk.sfault[:mark]
-			}
-			c.viols = c.viols[:vmark]
-			ex.succ, ex.moves = 0, 0
-		} else if wk.ample != nil {
-			mark, vmark := len(sc.fps), len(c.viols)
-			if wk.ample(st, buf, isNew, yield) && ex.moves > 0 {
-				// Cycle proviso for a breadth-first search: a state none
-				// of whose ample successors is new (each was found at
-				// this level or an earlier one) is expanded fully. Then
-				// some ample successor of every reduced state is one
-				// level deeper, which is what the argument needs (see
-				// Options.POR).
-				again := true
-				for i, f := range sc.fps[mark:] {
-					if !ex.seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
-						again = false
-						break
-					}
-				}
-				if !again {
-					b.reduced.Add(1)
-					c.trans += ex.succ
-					continue
-				}
-			}
 			// Not reducible here (no ample set, one without a move that
-			// is not a fault, or the proviso).
+			// is not a fault, or the breadth-first proviso).
 			sc.fps, sc.parent, sc.via, sc.states, sc.diffs = sc.fps[:mark], sc.parent[:mark], sc.via[:mark], sc.states[:mark*size], sc.diffs[:mark]
 			if g != nil {
 				wk.sacts, wk.sfault = wk.sacts[:mark], wk.sfault[:mark]
@@ -298,6 +274,22 @@ func (ex *expander) fpOf(next, dst []byte) ([]byte, uint64, uint64) {
 	}
 	f, diff := ex.b.tab.UpdateDiff(ex.pfp, ex.st, next)
 	return next, nonzero(f), diff
+}
+
+// someNew is the breadth-first cycle proviso (Options.BFSProviso): some
+// ample successor of the state being expanded, those from mark on in the
+// worker's scratch, is new (not found at this level or an earlier one).
+// A state none of whose ample successors is new is expanded fully; then
+// some ample successor of every reduced state is one level deeper, which
+// is what the argument needs (see Options.POR).
+func (ex *expander) someNew(mark int) bool {
+	sc, size := &ex.wk.sc, ex.b.size
+	for i, f := range sc.fps[mark:] {
+		if !ex.seen(f, sc.states[(mark+i)*size:(mark+i+1)*size]) {
+			return true
+		}
+	}
+	return false
 }
 
 // isNew is the reduction's view of seen.
