@@ -152,7 +152,7 @@ func TestInterruptAndResume(t *testing.T) {
 	for _, tc := range []struct {
 		file   string
 		points []int
-	}{{three, []int{8_000}}, {lasso, []int{100, 3_000, 12_000}}} { // three: 13,553 classes with symmetry and POR
+	}{{three, []int{4_000}}, {lasso, []int{100, 3_000, 12_000}}} { // three: 8,115 classes with symmetry and POR
 		full := inProcess(t, tc.file)
 		want := outcomeOf(full)
 		if !full.Stats.Complete {
