@@ -109,7 +109,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		s = newSearch(m, props, pl, hash)
 	}
 	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab,
-		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.ample != nil && pl.cycleCheck, complete: true}
+		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.checksCycles(), complete: true}
 	for _, f := range s.found {
 		if f != nil {
 			b.nfound++
@@ -171,7 +171,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 	}
 	if b.cycleCheck && b.complete && s.cyc.back > 0 {
-		_, onCycle = cyclic(&s.cyc, int(s.reduced))
+		onCycle = cyclic(&s.cyc, int(s.reduced))
 	}
 	res, g = b.finish()
 	return res, g, onCycle

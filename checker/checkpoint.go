@@ -95,7 +95,7 @@ func newCkHeader(m Model, props []Property, opt Options, pl plan) ckHeader {
 		graph:      pl.graph,
 		symmetry:   pl.newCanon != nil,
 		ample:      pl.reduces(),
-		cycleCheck: pl.reduces() && pl.cycleCheck,
+		cycleCheck: pl.checksCycles(),
 		hashSeed:   opt.HashSeed,
 		size:       m.Size(),
 		wide:       !narrowIDs(m),

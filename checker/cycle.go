@@ -114,8 +114,8 @@ func (c *cycleEdges) each(f func(src, dst uint64)) {
 	}
 }
 
-// cyclic reports whether the edges among the sources (the reduced states)
-// form a cycle, and how many of those states lie on a cycle or after one.
+// cyclic returns how many of the sources (the reduced states) lie on a
+// cycle of the edges among them, or after one: 0 when there is none.
 // Edges to a state that is not a source end at a fully expanded state (or
 // one with no successor), which no cycle without a full expansion passes
 // through, and are dropped. Kahn's algorithm over a compressed sparse
@@ -126,10 +126,10 @@ func (c *cycleEdges) each(f func(src, dst uint64)) {
 // edges, hundreds of bytes per node where this uses about 50 bytes per
 // edge (the states are counted in millions: on the benchmark family at
 // N = 6 with symmetry, 2 million edges take 0.17 s).
-func cyclic(c *cycleEdges, reduced int) (bool, int) {
+func cyclic(c *cycleEdges, reduced int) int {
 	n := c.n()
 	if n == 0 {
-		return false, 0
+		return 0
 	}
 	// The sources are the nodes, numbered in the order they come, in an
 	// open-addressing table keyed by fingerprint (never 0, and already
@@ -170,7 +170,7 @@ func cyclic(c *cycleEdges, reduced int) (bool, int) {
 		full = int(nodes) > size*3/4
 	})
 	if full {
-		return true, int(nodes)
+		return int(nodes)
 	}
 	// Edges between nodes, as node ids, and in-degrees.
 	off := make([]int32, nodes+1)
@@ -214,6 +214,5 @@ func cyclic(c *cycleEdges, reduced int) (bool, int) {
 			}
 		}
 	}
-	left := int(nodes) - len(queue)
-	return left > 0, left
+	return int(nodes) - len(queue)
 }

@@ -163,31 +163,28 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	}
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
+		var v uint32
+		var old bool
 		if s.sset != nil {
-			v, ok := s.sset.lookup(f, st)
-			if wk.reducedMask>>sc.parent[i]&1 != 0 {
-				wk.cyc = append(wk.cyc, wk.reducedFP[sc.parent[i]], f)
-				wk.cycBack += int64(b2i(ok))
-			}
-			if ok {
-				if g != nil {
-					c.edges.add(v, sc.via[i], wk.sacts[i], wk.sfault[i])
-				}
-				continue
-			}
+			v, old = s.sset.lookup(f, st)
 		} else {
-			old := s.fset.contains(f)
-			if wk.reducedMask>>sc.parent[i]&1 != 0 {
-				wk.cyc = append(wk.cyc, wk.reducedFP[sc.parent[i]], f)
-				wk.cycBack += int64(b2i(old))
+			old = s.fset.contains(f)
+		}
+		if wk.reducedMask>>sc.parent[i]&1 != 0 {
+			wk.cyc = append(wk.cyc, wk.reducedFP[sc.parent[i]], f)
+			wk.cycBack += int64(b2i(old))
+		}
+		if old {
+			if g != nil { // (the graph is recorded with exact states only)
+				c.edges.add(v, sc.via[i], wk.sacts[i], wk.sfault[i])
 			}
-			if old || !wk.local.add(f) {
-				// Seen, or a candidate of this chunk already: a state
-				// two of the chunk's states lead to is kept once, the
-				// first in frontier order, which the insert phase would
-				// keep.
-				continue
-			}
+			continue
+		}
+		if s.sset == nil && !wk.local.add(f) {
+			// A candidate of this chunk already: a state two of the
+			// chunk's states lead to is kept once, the first in
+			// frontier order, which the insert phase would keep.
+			continue
 		}
 		if g != nil {
 			c.edges.add(pendingBit|uint32(len(kc.fps)), sc.via[i], wk.sacts[i], wk.sfault[i])

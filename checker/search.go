@@ -18,6 +18,10 @@ type plan struct {
 // reduces reports whether the plan uses partial-order reduction.
 func (pl plan) reduces() bool { return pl.ample != nil }
 
+// checksCycles reports whether the plan reduces and checks its cycle
+// proviso after the search.
+func (pl plan) checksCycles() bool { return pl.ample != nil && pl.cycleCheck }
+
 // search is the explorer's state at the start of a level: everything a
 // checkpoint saves (checkpoint.go) and a resumed search starts from.
 type search struct {
