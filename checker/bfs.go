@@ -54,19 +54,22 @@ import (
 
 // bfs is one run of the explorer: what every level's phases share.
 type bfs struct {
-	m        Model
-	props    []Property
-	opt      Options
-	ctx      context.Context
-	ctl      control
-	s        *search
-	g        *graph
-	workers  int
-	size     int
-	seed     uint64
-	tab      *fp.Table // the fingerprint function (seeded by seed)
-	inv      []int     // the properties' indexes, by kind
-	step     []int
+	m       Model
+	props   []Property
+	opt     Options
+	ctx     context.Context
+	ctl     control
+	s       *search
+	g       *graph
+	workers int
+	size    int
+	seed    uint64
+	tab     *fp.Table // the fingerprint function (seeded by seed)
+	inv     []int     // the properties' indexes, by kind
+	step    []int
+	// stepOf, when not nil, is per transition id the step invariants
+	// that judge it (Property.Judges): the only ones yield calls.
+	stepOf   [][]int32
 	deadlock int
 	newCanon func() func(st, dst []byte)
 	ample    PartialOrder
@@ -109,7 +112,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		s = newSearch(m, props, pl, hash)
 	}
 	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab,
-		inv: inv, step: step, deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.checksCycles(), complete: true}
+		inv: inv, step: step, stepOf: stepJudges(m, props, step), deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.checksCycles(), complete: true}
 	for _, f := range s.found {
 		if f != nil {
 			b.nfound++
@@ -278,4 +281,31 @@ func (b *bfs) finish() (Result, *graph) {
 		}
 	}
 	return b.res, g
+}
+
+// stepJudges is, per transition id of m, the step invariants of step
+// that judge it (Property.Judges; those without Judges judge every
+// transition); nil when m does not count its transitions or no step
+// invariant has Judges, and then every step invariant judges every step.
+func stepJudges(m Model, props []Property, step []int) [][]int32 {
+	tc, ok := m.(TransitionCounter)
+	if !ok {
+		return nil
+	}
+	some := false
+	for _, pi := range step {
+		some = some || props[pi].Judges != nil
+	}
+	if !some {
+		return nil
+	}
+	out := make([][]int32, tc.NumTransitions())
+	for id := range out {
+		for _, pi := range step {
+			if j := props[pi].Judges; j == nil || j(int32(id)) {
+				out[id] = append(out[id], int32(pi))
+			}
+		}
+	}
+	return out
 }

@@ -85,6 +85,13 @@ type Property struct {
 	// Step is the predicate of StepInvariant properties; step is the
 	// transition id the Model yielded.
 	Step func(pre []byte, step int32, post []byte) bool
+	// Judges, when set, says on which transitions Step can fail: Step
+	// holds on every other one without being called. For a model that
+	// counts its transitions (TransitionCounter) the checker asks it once
+	// per transition id, before the search, and calls Step on a step only
+	// when it said true for the step's id; for other models it is not
+	// used.
+	Judges func(step int32) bool
 	// Symmetric says the predicate treats states (and transitions) equal
 	// up to the model's symmetry alike, so that symmetry reduction may be
 	// used. Deadlock needs no declaration: the model's symmetry covers

@@ -97,6 +97,39 @@ func TestStepInvariant(t *testing.T) {
 	}
 }
 
+// countedToy is a toy that counts its transition ids, so that the
+// checker asks a step invariant's Judges.
+type countedToy struct{ *toy }
+
+func (m countedToy) NumTransitions() int { return 2 * len(m.limits) }
+
+// TestStepJudges: a step invariant is called only on the transitions its
+// Judges names, so one that fails on every step passes when it judges
+// none, and fails first where it judges.
+func TestStepJudges(t *testing.T) {
+	m := countedToy{newToy(3, 2)}
+	calls := 0
+	fails := func(judged int32) Property {
+		return Property{Name: "fails", Kind: StepInvariant,
+			Step:   func([]byte, int32, []byte) bool { calls++; return false },
+			Judges: func(id int32) bool { return id == judged }}
+	}
+	if res := Check(m, []Property{fails(-1)}, Options{Workers: 1}); res.Verdict != Ok || calls != 0 {
+		t.Errorf("judging no step: verdict %s after %d calls; want ok after 0", res.Verdict, calls)
+	}
+	res := Check(m, []Property{fails(2)}, Options{Workers: 1})
+	if res.Verdict != Violation {
+		t.Fatalf("judging actor 1's increment: verdict %s; want violation", res.Verdict)
+	}
+	if diff := cmp.Diff([]int32{2}, res.Violations[0].Path); diff != "" {
+		t.Errorf("path mismatch (-want +got):\n%s", diff)
+	}
+	// A model that does not count its transitions: Judges is not used.
+	if res := Check(m.toy, []Property{fails(-1)}, Options{Workers: 1}); res.Verdict != Violation {
+		t.Errorf("without NumTransitions: verdict %s; want violation", res.Verdict)
+	}
+}
+
 func TestDeadlock(t *testing.T) {
 	m := newToy(3, 2)
 	m.quiescent = func(st []byte) bool { return st[0] == 0 } // the end (3,2) is not quiescent

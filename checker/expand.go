@@ -304,9 +304,17 @@ func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
 	if !fault {
 		ex.moves++
 	}
-	for _, pi := range b.step {
-		if !b.props[pi].Step(ex.st, id, next) {
-			c.viols = append(c.viols, pending{prop: pi, k: uint32(ex.k), id: id})
+	if b.stepOf != nil {
+		for _, pi := range b.stepOf[id] {
+			if !b.props[pi].Step(ex.st, id, next) {
+				c.viols = append(c.viols, pending{prop: int(pi), k: uint32(ex.k), id: id})
+			}
+		}
+	} else {
+		for _, pi := range b.step {
+			if !b.props[pi].Step(ex.st, id, next) {
+				c.viols = append(c.viols, pending{prop: pi, k: uint32(ex.k), id: id})
+			}
 		}
 	}
 	next, f, diff := ex.fpOf(next, wk.cbuf)

@@ -158,6 +158,7 @@ func Build(s *model.System, names []string) ([]checker.Property, error) {
 		var p checker.Property
 		if d.step != nil {
 			p = stepProp(s, d.step, d.by)
+			p.Judges = judges(s, d)
 		} else {
 			p = d.make(s)
 		}
@@ -193,6 +194,26 @@ func stepProp(s *model.System, f func(s *model.System, pre model.State, t *model
 		t := &s.Trans[id]
 		return !by.judges(s, t) || f(s, pre, t, post)
 	}}
+}
+
+// judges is step invariant d's Property.Judges on s: the transitions its
+// by says it judges and, when it declares per-step reads, that it reads
+// something on (stepReads lists nothing for a step it cannot fail on;
+// TestStepReadsAreComplete checks that it holds on those).
+func judges(s *model.System, d Def) func(id int32) bool {
+	j := make([]bool, len(s.Trans))
+	for id := range s.Trans {
+		t := &s.Trans[id]
+		if !d.by.judges(s, t) {
+			continue
+		}
+		if d.stepReads == nil {
+			j[id] = true
+			continue
+		}
+		d.stepReads(s, t, func(int) { j[id] = true })
+	}
+	return func(id int32) bool { return j[id] }
 }
 
 func stateProp(f func(st model.State) bool) checker.Property {

@@ -208,6 +208,14 @@ func TestStepReadsAreComplete(t *testing.T) {
 					judged++
 				}
 				want := p.Step(s.pre, s.id, s.post)
+				if len(reads) == 0 && !want {
+					// The checker does not call Step on such a step
+					// (Property.Judges).
+					bad[fmt.Sprintf("fails on %q, a step it declares no reads for", tr.Name)] = true
+				}
+				if p.Judges(s.id) != (len(reads) > 0) {
+					bad[fmt.Sprintf("Judges(%q) is %v with %d reads declared", tr.Name, p.Judges(s.id), len(reads))] = true
+				}
 				pre := append(model.State(nil), s.pre...)
 				for o := range pre {
 					if reads[o] {
