@@ -8,6 +8,7 @@ package fingerprint
 import (
 	"encoding/binary"
 	"math/bits"
+	"unsafe"
 )
 
 const (
@@ -105,11 +106,12 @@ func word(st []byte, j int) uint64 {
 func (t *Table) Of(st []byte) uint64 {
 	st = st[:t.size]
 	var h uint64
-	j := 0
-	for ; j*8+8 <= len(st); j++ {
-		h ^= fmix(binary.LittleEndian.Uint64(st[j*8:]) + t.keys[j])
+	full := len(st) / 8
+	p := unsafe.Pointer(unsafe.SliceData(st))
+	for j, k := range t.keys[:full] {
+		h ^= fmix(load64(st, p, j) + k)
 	}
-	if j < len(t.keys) {
+	if j := full; j < len(t.keys) {
 		h ^= fmix(word(st, j) + t.keys[j])
 	}
 	return h
@@ -148,19 +150,31 @@ func (t *Table) UpdateDiff(h uint64, from, to []byte) (uint64, uint64) {
 	}
 	n := t.size
 	from, to = from[:n], to[:n]
+	full := n / 8
+	keys := t.keys[:full]
 	var mask uint64
-	j := 0
-	for ; j*8+8 <= n; j++ {
-		a, b := binary.LittleEndian.Uint64(from[j*8:]), binary.LittleEndian.Uint64(to[j*8:])
+	pf, pt := unsafe.Pointer(unsafe.SliceData(from)), unsafe.Pointer(unsafe.SliceData(to))
+	for j := range keys { // (from and to hold 8*len(keys) bytes at least)
+		a, b := load64(from, pf, j), load64(to, pt, j)
 		if a != b {
-			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
+			h ^= fmix(a+keys[j]) ^ fmix(b+keys[j])
 			mask |= 1 << j
 		}
 	}
-	if j < len(t.keys) {
-		if a, b := word(from, j), word(to, j); a != b {
-			h ^= fmix(a+t.keys[j]) ^ fmix(b+t.keys[j])
-			mask |= 1 << j
+	if r := n % 8; r != 0 {
+		// The last, partial word: at the top of an 8-byte load that
+		// ends with the state when there is one, zero-padded.
+		var a, b uint64
+		if n >= 8 {
+			a = binary.LittleEndian.Uint64(from[n-8:]) >> (64 - 8*r)
+			b = binary.LittleEndian.Uint64(to[n-8:]) >> (64 - 8*r)
+		} else {
+			a, b = word(from, full), word(to, full)
+		}
+		if a != b {
+			k := t.keys[full]
+			h ^= fmix(a+k) ^ fmix(b+k)
+			mask |= 1 << full
 		}
 	}
 	return h, mask

@@ -116,3 +116,23 @@ func diffMask(a, b []byte) uint64 {
 	}
 	return m
 }
+
+// BenchmarkUpdateDiff: a successor of a 146-byte state (the benchmark
+// family's at N=3) that differs in two words.
+func BenchmarkUpdateDiff(b *testing.B) {
+	const size = 146
+	tab := NewTable(size, 1)
+	from := make([]byte, size)
+	for i := range from {
+		from[i] = byte(i % 7)
+	}
+	to := append([]byte(nil), from...)
+	to[17], to[140] = 9, 9
+	h := tab.Of(from)
+	var sink uint64
+	for b.Loop() {
+		f, m := tab.UpdateDiff(h, from, to)
+		sink += f ^ m
+	}
+	_ = sink
+}
