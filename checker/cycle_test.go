@@ -2,6 +2,7 @@ package checker
 
 import (
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -156,4 +157,36 @@ func TestReducedCycleAcrossResume(t *testing.T) {
 	if r := Check(m, props, next); r.Err == nil || !strings.Contains(r.Err.Error(), "made with the breadth-first cycle proviso off, this check has it on") {
 		t.Errorf("resumed with the breadth-first proviso: %v; want the checkpoint refused", r.Err)
 	}
+}
+
+// TestCyclicWithinItsEstimate checks that cyclic allocates no more than
+// cycleCheckBytes, which the search counts against --memory before it
+// keeps a level's edges (admit): an estimate below what the check takes
+// would let a run that fits its budget during the search pass it after.
+// The reduced states are just past three quarters of a power of two, so
+// the table is at its largest per node, and there are more edges than
+// nodes, some to states that are not sources.
+func TestCyclicWithinItsEstimate(t *testing.T) {
+	const reduced = 3*(1<<14) + 1
+	const edges = 4 * reduced
+	var pairs []uint64
+	r := uint64(1)
+	for i := 0; i < edges; i++ {
+		r = r*6364136223846793005 + 1442695040888963407
+		src := uint64(i%reduced) + 1
+		dst := r>>40%(reduced+reduced/4) + 1 // a fifth are not sources
+		pairs = append(pairs, src*0x9e3779b97f4a7c15, dst*0x9e3779b97f4a7c15)
+	}
+	var c cycleEdges
+	var back int64
+	c.take(&pairs, &back)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	cyclic(&c, reduced)
+	runtime.ReadMemStats(&after)
+	got, est := int64(after.TotalAlloc-before.TotalAlloc), cycleCheckBytes(edges, reduced)
+	if got > est {
+		t.Errorf("cyclic allocated %d bytes for %d edges out of %d reduced states; cycleCheckBytes says at most %d", got, edges, reduced, est)
+	}
+	t.Logf("cyclic allocated %d bytes; cycleCheckBytes %d", got, est)
 }
