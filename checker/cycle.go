@@ -101,9 +101,10 @@ func (c *cycleEdges) growthBytes(edges int) int64 {
 // of reduced reduced states: the table (at most 8/3 slots of 12 bytes per
 // node), 12 bytes per edge (sources, targets, adjacency) and 16 per node
 // (offsets, in-degrees, fill pointers, queue), and its nine arrays each
-// rounded up to the runtime's 8 KiB pages.
+// rounded up to the runtime's pages (a large object takes whole pages).
 func cycleCheckBytes(edges, reduced int) int64 {
-	return int64(edges)*12 + int64(reduced)*(32+16) + 9*8192
+	const arrays, runtimePage = 9, 8 << 10
+	return int64(edges)*12 + int64(reduced)*(32+16) + arrays*runtimePage
 }
 
 // each calls f with every edge, in the order they were kept.

@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"math/rand/v2"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -169,13 +170,16 @@ func TestReducedCycleAcrossResume(t *testing.T) {
 func TestCyclicWithinItsEstimate(t *testing.T) {
 	const reduced = 3*(1<<14) + 1
 	const edges = 4 * reduced
+	// Fingerprints of the reduced states, then of a quarter as many
+	// more that are not sources (a fifth of the targets).
+	r := rand.New(rand.NewPCG(7, 8))
+	fps := make([]uint64, reduced+reduced/4)
+	for i := range fps {
+		fps[i] = r.Uint64() | 1
+	}
 	var pairs []uint64
-	r := uint64(1)
-	for i := 0; i < edges; i++ {
-		r = r*6364136223846793005 + 1442695040888963407
-		src := uint64(i%reduced) + 1
-		dst := r>>40%(reduced+reduced/4) + 1 // a fifth are not sources
-		pairs = append(pairs, src*0x9e3779b97f4a7c15, dst*0x9e3779b97f4a7c15)
+	for i := range edges {
+		pairs = append(pairs, fps[i%reduced], fps[r.IntN(len(fps))])
 	}
 	var c cycleEdges
 	var back int64
