@@ -337,16 +337,15 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		stored := 0
 		for i := 0; i < fpSegs && r.err == nil; i++ {
 			g := &fs.segs[i]
-			g.keys = readArray(r, 8, getU64)
-			k := 0
-			for _, key := range g.keys {
-				k += b2i(key != 0)
-			}
-			g.n = k
-			stored += k
-			if r.err == nil && len(g.keys) == 0 {
+			keys := readArray(r, 8, getU64)
+			if r.err == nil && len(keys) == 0 {
 				r.fail(errDamaged)
 			}
+			if r.err != nil {
+				break
+			}
+			g.rebuild(keys)
+			stored += g.n
 		}
 		if r.err == nil && stored != n {
 			r.fail(errDamaged)
