@@ -210,9 +210,9 @@ func (w *ckWriter) search(s *search, size int) {
 	w.int(s.curN * size)
 	s.front.each(size, w.raw)
 	if s.wide {
-		array(w, s.via32, 4, putI32)
+		pagedArrayOut(w, &s.via32, 4, putI32)
 	} else {
-		array(w, s.via16, 2, putU16)
+		pagedArrayOut(w, &s.via16, 2, putU16)
 	}
 	w.int(s.parents.n)
 	array(w, s.parents.words, 8, putU64)
@@ -293,9 +293,9 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	}
 	s.front = r.frontier(s.curN, h.size)
 	if s.wide {
-		s.via32 = readArray(r, 4, getI32)
+		s.via32 = readPagedArray(r, 4, getI32)
 	} else {
-		s.via16 = readArray(r, 2, getU16)
+		s.via16 = readPagedArray(r, 2, getU16)
 	}
 	s.parents.n = r.int(math.MaxInt64 >> 1)
 	s.parents.words = readArray(r, 8, getU64)
@@ -386,7 +386,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 			s.found[i] = &Counterexample{Path: path, Loop: loop}
 		}
 	}
-	if r.err == nil && (len(s.via16)+len(s.via32) != s.total || s.levelStart+s.curN != s.total) {
+	if r.err == nil && (s.via16.len()+s.via32.len() != s.total || s.levelStart+s.curN != s.total) {
 		r.fail(errDamaged)
 	}
 	return s

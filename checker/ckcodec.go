@@ -48,6 +48,17 @@ func (w *ckWriter) u32(v uint32) {
 // into a bounded scratch (never a copy of the whole array).
 func array[T any](w *ckWriter, s []T, elem int, put func(b []byte, v T)) {
 	w.int(len(s))
+	arrayBody(w, s, elem, put)
+}
+
+// pagedArrayOut writes a as array writes a slice of its elements.
+func pagedArrayOut[T any](w *ckWriter, a *pagedArray[T], elem int, put func(b []byte, v T)) {
+	w.int(a.len())
+	a.each(func(s []T) { arrayBody(w, s, elem, put) })
+}
+
+// arrayBody writes the elements of s.
+func arrayBody[T any](w *ckWriter, s []T, elem int, put func(b []byte, v T)) {
 	if w.arr == nil {
 		w.arr = make([]byte, 1<<16)
 	}
@@ -186,6 +197,26 @@ func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
 		}
 	}
 	return s
+}
+
+// readPagedArray reads what pagedArrayOut (or array) wrote into a
+// pagedArray, without holding it twice.
+func readPagedArray[T any](r *ckReader, elem int, get func(b []byte) T) pagedArray[T] {
+	var a pagedArray[T]
+	n := r.length(int64(elem))
+	if r.arr == nil {
+		r.arr = make([]byte, 1<<16)
+	}
+	per := len(r.arr) / elem
+	for i := 0; i < n && r.err == nil; i += per {
+		k := min(per, n-i)
+		r.raw(r.arr[:k*elem])
+		a.reserve(k)
+		for j := range k {
+			a.push(get(r.arr[j*elem:]))
+		}
+	}
+	return a
 }
 
 func getU64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }

@@ -176,9 +176,9 @@ func (b *bfs) admit(lv *levelWork) bool {
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	var extra, kept int64
 	if s.wide {
-		kept += growBytes(s.via32, nextN, 4)
+		kept += s.via32.growBytes(nextN, 4)
 	} else {
-		kept += growBytes(s.via16, nextN, 2)
+		kept += s.via16.growBytes(nextN, 2)
 	}
 	kept += growBytes(s.parents.words, (nextN+curN)/64+2, 8) + growBytes(s.parents.blockOnes, (nextN+curN)/blockBits+2, 4)
 	if s.sset != nil {
@@ -252,9 +252,9 @@ func (b *bfs) assemble(lv *levelWork) {
 	s, g, size, nextN, curN := b.s, b.g, b.size, lv.nextN, b.s.curN
 	chunks := lv.chunks
 	if s.wide {
-		s.via32 = growTo(s.via32, nextN)
+		s.via32.reserve(nextN)
 	} else {
-		s.via16 = growTo(s.via16, nextN)
+		s.via16.reserve(nextN)
 	}
 	s.parents.words = growTo(s.parents.words, (nextN+curN)/64+2)
 	s.parents.blockOnes = growTo(s.parents.blockOnes, (nextN+curN)/blockBits+2)

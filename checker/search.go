@@ -33,8 +33,8 @@ type search struct {
 	// The transition that found each state (-1 for the initial state), in
 	// 16 bits when the model's ids fit (wide is false).
 	wide  bool
-	via16 []uint16
-	via32 []int32
+	via16 pagedArray[uint16]
+	via32 pagedArray[int32]
 	// parents links every state to the one that found it.
 	parents parentLinks
 	fset    *fpset    // the seen set: fingerprints,
@@ -54,17 +54,17 @@ type search struct {
 
 func (s *search) addVia(id int32) {
 	if s.wide {
-		s.via32 = append(s.via32, id)
+		s.via32.add(id)
 	} else {
-		s.via16 = append(s.via16, uint16(id))
+		s.via16.add(uint16(id))
 	}
 }
 
 func (s *search) viaOf(g uint32) int32 {
 	if s.wide {
-		return s.via32[g]
+		return s.via32.at(int(g))
 	}
-	return int32(s.via16[g])
+	return int32(s.via16.at(int(g)))
 }
 
 // pathTo returns the transitions from the initial state to state g.
@@ -83,7 +83,7 @@ func (s *search) pathTo(g uint32) []int32 {
 
 // bytes is the memory the search holds between levels, by capacity.
 func (s *search) bytes() int64 {
-	b := s.front.bytes() + int64(cap(s.via16))*2 + int64(cap(s.via32))*4 + s.parents.bytes()
+	b := s.front.bytes() + s.via16.capBytes(2) + s.via32.capBytes(4) + s.parents.bytes()
 	if s.fset != nil {
 		b += s.fset.bytes()
 	}
