@@ -158,16 +158,26 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			c.edges.state(m, wk.sacts[mark:], wk.sfault[mark:])
 		}
 	}
-	if s.sset == nil {
+	// Without a reduction, the fingerprint set is not asked here: most
+	// successors already found are states of the next level, which only
+	// the insert phase knows (N=3 family: of 9,973,878 successors, 969,036
+	// are of earlier levels, 2,341,897 repeat one of the chunk's own and
+	// 4.6 million one of another chunk's), so that 10 million lookups, one
+	// cache miss each, spared the insert phase a tenth of its candidates.
+	// With a reduction the cycle check counts the edges back to earlier
+	// levels, and the exact set is asked for the graph's edges.
+	lookup := s.sset != nil || wk.ample != nil
+	if lookup && s.sset == nil {
 		c.sink += s.fset.prefetch(sc.fps)
 	}
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
 		var v uint32
 		var old bool
-		if s.sset != nil {
+		switch {
+		case s.sset != nil:
 			v, old = s.sset.lookup(f, st)
-		} else {
+		case lookup:
 			old = s.fset.contains(f)
 		}
 		if wk.reducedMask>>sc.parent[i]&1 != 0 {
