@@ -110,6 +110,7 @@ type worker struct {
 	block       []byte // a chunk of the frontier, decoded
 	tmp         []byte
 	local       chunkSet
+	lastChunk   int        // the last chunk expanded in the level (-1: none)
 	kept        candidates // the chunk's candidates, before they are copied to it
 	canon       func(st, dst []byte)
 	sc          candidates
@@ -137,11 +138,18 @@ type worker struct {
 var chunkFitsMask [64 - chunkStates]struct{}
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.local.bytes()
 }
 
-// A chunkSet is the fingerprints of one chunk's candidates, to keep each
-// once: a small open-addressing table, emptied slot by slot.
+// A chunkSet is the fingerprints of the candidates of the chunks a worker
+// expanded in a level, to keep each once: an open-addressing table,
+// emptied slot by slot at the start of a level, and when it holds more
+// than localMax. Most states a level finds again are of the level itself,
+// found from states near each other in frontier order: on the N=3
+// family, of 9,973,878 successors, 969,036 are of earlier levels,
+// 2,341,897 repeat a candidate of their chunk and 4.6 million one of
+// another chunk, which a set per chunk left to the insert phase, each
+// coded, stored and looked up in the fingerprint set.
 type chunkSet struct {
 	keys []uint64
 	used []uint32
@@ -170,6 +178,12 @@ func (c *chunkSet) add(fp uint64) bool {
 		}
 	}
 }
+
+// localMax bounds a worker's chunkSet: 16 MB at most (its table is at
+// most half full).
+const localMax = 1 << 20
+
+func (c *chunkSet) bytes() int64 { return int64(cap(c.keys))*8 + int64(cap(c.used))*4 }
 
 func (c *chunkSet) reset() {
 	for _, i := range c.used {

@@ -28,7 +28,18 @@ type invHit struct {
 // the search stopped (cancelled, or over the memory budget).
 func (b *bfs) expand(lv *levelWork) bool {
 	b.reduced.Store(0)
-	var nextChunk atomic.Int64
+	// Worker w takes the chunks of the w-th of as many ranges of the
+	// frontier as there are workers, in order, then those left in the
+	// others' ranges: a worker's chunks are mostly near each other in
+	// frontier order, where the states a level finds twice are found
+	// (chunkSet), and its chunks come in frontier order until it helps
+	// another range.
+	nchunks := len(lv.chunks)
+	ranges := make([]chunkRange, b.workers)
+	for w := range ranges {
+		ranges[w].next.Store(int64(w * nchunks / b.workers))
+		ranges[w].end = int64((w + 1) * nchunks / b.workers)
+	}
 	var cancelled, overLimit atomic.Bool
 	var grown atomic.Int64 // what the candidates and scratch grew by
 	var held0 int64
@@ -38,19 +49,21 @@ func (b *bfs) expand(lv *levelWork) bool {
 	for _, wk := range b.wks {
 		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
+		wk.local.reset()
 		wk.slabs.reset() // the last level's candidates are done with
 	}
 	var wg sync.WaitGroup
 	for w := 0; w < b.workers; w++ {
 		wg.Add(1)
-		go func(wk *worker) {
+		go func(w int, wk *worker) {
 			defer wg.Done()
-			for {
-				ci := int(nextChunk.Add(1) - 1)
-				if ci >= len(lv.chunks) {
+			wk.lastChunk = -1
+			for done := 0; ; done++ {
+				ci := takeChunk(ranges, w)
+				if ci < 0 {
 					return
 				}
-				if ci%64 == 0 && b.ctx.Err() != nil {
+				if done%64 == 0 && b.ctx.Err() != nil {
 					cancelled.Store(true)
 					return
 				}
@@ -62,7 +75,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 				if b.ctl.budget != nil {
 					before = c.capBytes() + wk.capBytes()
 				}
-				b.expandChunk(wk, c, b.s.front.chunks[ci])
+				b.expandChunk(wk, ci, c, b.s.front.chunks[ci])
 				if b.ctl.budget != nil {
 					if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > b.ctl.budget.limit {
 						overLimit.Store(true)
@@ -70,7 +83,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 					}
 				}
 			}
-		}(b.wks[w])
+		}(w, b.wks[w])
 	}
 	wg.Wait()
 	if cancelled.Load() {
@@ -84,13 +97,37 @@ func (b *bfs) expand(lv *levelWork) bool {
 	return true
 }
 
-// expandChunk expands frontier chunk fc into chunk c: all its states'
+// A chunkRange is a range of a level's chunks, taken in order: next is
+// the first not taken yet, end the range's end.
+type chunkRange struct {
+	next atomic.Int64
+	end  int64
+	_    [64 - 16]byte // ranges taken by different workers: different cache lines
+}
+
+// takeChunk returns the next chunk of worker w's range, or when it has
+// none left, of the next range after it that has one; -1 when every
+// range is done.
+func takeChunk(ranges []chunkRange, w int) int {
+	for i := range ranges {
+		r := &ranges[(w+i)%len(ranges)]
+		if r.next.Load() >= r.end {
+			continue
+		}
+		if ci := r.next.Add(1) - 1; ci < r.end {
+			return int(ci)
+		}
+	}
+	return -1
+}
+
+// expandChunk expands frontier chunk fc, the ci-th, into chunk c: all its states'
 // successors first, into the worker's scratch (which stays in the cache),
 // then one batch of seen-set lookups (prefetched first, so that their
 // cache misses overlap), then the unseen ones are added to the chunk:
 // whole with exact states, otherwise as their difference from their
 // parent.
-func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
+func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	s, g, m, size := b.s, b.g, b.m, b.size
 	buf, canon := wk.buf, wk.canon
 	sc := &wk.sc
@@ -106,6 +143,12 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 		wk.ex = ex
 	}
 	wk.sacts, wk.sfault = wk.sacts[:0], wk.sfault[:0]
+	if ci < wk.lastChunk {
+		// (A chunk before the last: the candidates of the set are not
+		// earlier in frontier order.)
+		wk.local.reset()
+	}
+	wk.lastChunk = ci
 	n := fc.r.decode(fc.j, size, wk.block)
 	k0, k1 := fc.base, fc.base+n
 	ex.c, ex.k0 = c, k0
@@ -191,9 +234,11 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 			continue
 		}
 		if s.sset == nil && !wk.local.add(f) {
-			// A candidate of this chunk already: a state two of the
-			// chunk's states lead to is kept once, the first in
-			// frontier order, which the insert phase would keep.
+			// A candidate of this chunk or of an earlier one this
+			// worker expanded in the level already: a state two
+			// states lead to is kept once, the first in frontier
+			// order, which the insert phase would keep (a worker's
+			// chunks come in frontier order).
 			continue
 		}
 		if g != nil {
@@ -229,7 +274,9 @@ func (b *bfs) expandChunk(wk *worker, c *candidates, fc frontierChunk) {
 	c.via = cs.i32.copyOf(kc.via)
 	c.states = cs.u8.copyOf(kc.states)
 	c.enc = cs.u8.copyOf(kc.enc)
-	wk.local.reset()
+	if len(wk.local.used) > localMax {
+		wk.local.reset()
+	}
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))
 	}
