@@ -167,7 +167,7 @@ func (c *chunkSet) add(fp uint64) bool {
 		}
 	}
 	mask := uint64(len(c.keys) - 1)
-	for i := (fp * 0x9E3779B97F4A7C15 >> 20) & mask; ; i = (i + 1) & mask {
+	for i := c.home(fp); ; i = (i + 1) & mask {
 		switch c.keys[i] {
 		case 0:
 			c.keys[i] = fp
@@ -177,6 +177,24 @@ func (c *chunkSet) add(fp uint64) bool {
 			return false
 		}
 	}
+}
+
+func (c *chunkSet) home(fp uint64) uint64 {
+	return (fp * 0x9E3779B97F4A7C15 >> 20) & uint64(len(c.keys)-1)
+}
+
+// prefetch reads the home slot of every fingerprint in fps, as
+// fpset.prefetch does: the table of a wide level is larger than the
+// caches.
+func (c *chunkSet) prefetch(fps []uint64) uint64 {
+	if len(c.keys) == 0 {
+		return 0
+	}
+	var sum uint64
+	for _, fp := range fps {
+		sum += c.keys[c.home(nonzero(fp))]
+	}
+	return sum
 }
 
 // localMax bounds a worker's chunkSet: 16 MB at most (its table is at

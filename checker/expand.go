@@ -213,6 +213,9 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	if lookup && s.sset == nil {
 		c.sink += s.fset.prefetch(sc.fps)
 	}
+	if s.sset == nil {
+		c.sink += wk.local.prefetch(sc.fps)
+	}
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
 		var v uint32
