@@ -249,8 +249,7 @@ func (b *bfs) stepViolations(lv *levelWork) {
 // the graph visitor resolves the level's edges to indexes; invariant
 // violations are reported, the first new state in frontier order.
 func (b *bfs) assemble(lv *levelWork) {
-	s, g, size, nextN, curN := b.s, b.g, b.size, lv.nextN, b.s.curN
-	chunks := lv.chunks
+	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	if s.wide {
 		s.via32.reserve(nextN)
 	} else {
@@ -261,10 +260,33 @@ func (b *bfs) assemble(lv *levelWork) {
 	if g != nil {
 		g.grow(curN, lv.edges)
 	}
-	// The parent links, the transitions and (exact) the seen set's
-	// commits go in frontier order, one after the other; with more than
-	// one worker they are done beside writeRuns, which reads the chunks
-	// and writes only their runs and invariant hits.
+	// With fingerprints and no graph, writeRuns writes the parent links
+	// and the transitions too, chunk by chunk in parallel: a chunk's
+	// place in them follows from the states before it. Otherwise they and
+	// the exact seen set's commits go in frontier order, one after the
+	// other; with more than one worker beside writeRuns, which then reads
+	// the chunks and writes only their runs and invariant hits.
+	if s.sset == nil && g == nil {
+		s.parents.extend(curN + nextN)
+		b.writeRuns(lv, true)
+		s.parents.commit(curN+nextN, nextN)
+		if s.wide {
+			s.via32.setLen(s.total + nextN)
+		} else {
+			s.via16.setLen(s.total + nextN)
+		}
+	} else {
+		b.linksBeside(lv)
+	}
+	b.invariantHits(lv)
+}
+
+// linksBeside is assemble's work when the links go in frontier order:
+// the parent links, the transitions and (exact) the seen set's commits;
+// with more than one worker beside writeRuns.
+func (b *bfs) linksBeside(lv *levelWork) {
+	s, g, size, curN := b.s, b.g, b.size, b.s.curN
+	chunks := lv.chunks
 	links := func() {
 		closed := 0            // frontier states whose unary parent code is written
 		var candIndex []uint32 // exact: flat candidate → state index
@@ -310,12 +332,18 @@ func (b *bfs) assemble(lv *levelWork) {
 			defer close(done)
 			links()
 		}()
-		b.writeRuns(lv)
+		b.writeRuns(lv, false)
 		<-done
 	} else {
 		links()
-		b.writeRuns(lv)
+		b.writeRuns(lv, false)
 	}
+}
+
+// invariantHits reports the level's invariant violations, the first new
+// state in frontier order.
+func (b *bfs) invariantHits(lv *levelWork) {
+	s, chunks := b.s, lv.chunks
 	for pi := range b.props {
 		if b.props[pi].Kind != Invariant || s.found[pi] != nil {
 			continue
@@ -338,7 +366,11 @@ func (b *bfs) assemble(lv *levelWork) {
 // into the chunks' runs, which become the next frontier: each accepted
 // candidate, whole or decoded from its parent (the frontier's chunk of
 // the same number, decoded again); it checks the invariants on them.
-func (b *bfs) writeRuns(lv *levelWork) {
+// With links, it also writes each new state's transition and the ones of
+// the parent links (after parents.extend, before parents.commit): the
+// links of chunk ci start after the states before it and their children,
+// and its candidates come in the order of their parents.
+func (b *bfs) writeRuns(lv *levelWork, links bool) {
 	s, size, par := b.s, b.size, b.s.depth%2
 	first := make([]uint32, len(lv.chunks)) // the index of each chunk's first new state
 	g := uint32(s.total)
@@ -348,6 +380,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			g += uint32(b2i(a))
 		}
 	}
+	links0 := s.parents.n // the level's first link
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for _, wk := range b.wks {
@@ -371,6 +404,11 @@ func (b *bfs) writeRuns(lv *levelWork) {
 				decoded := false
 				o := 0 // candidate i's difference is c.enc[o:]
 				g := first[ci]
+				// With links: the link of the chunk's j-th new state, a
+				// child of its p-th state, is bit at+p+j; word w holds
+				// ones not written yet.
+				at := links0 + c.base + int(g) - s.total
+				w, ones := -1, uint64(0)
 				for i := range c.fps {
 					var st []byte
 					switch {
@@ -391,6 +429,21 @@ func (b *bfs) writeRuns(lv *levelWork) {
 						st = wk.tmp
 						copy(st, wk.block[p*size:(p+1)*size])
 						o += applyDelta(st, c.enc[o:])
+						if links {
+							if s.wide {
+								s.via32.put(int(g), c.via[i])
+							} else {
+								s.via16.put(int(g), uint16(c.via[i]))
+							}
+							bit := at + p + int(g-first[ci])
+							if bit/64 != w {
+								if w >= 0 {
+									s.parents.setOnes(w, ones)
+								}
+								w, ones = bit/64, 0
+							}
+							ones |= 1 << (bit % 64)
+						}
 					}
 					out.add(st)
 					for _, pi := range b.inv {
@@ -399,6 +452,9 @@ func (b *bfs) writeRuns(lv *levelWork) {
 						}
 					}
 					g++
+				}
+				if w >= 0 {
+					s.parents.setOnes(w, ones)
 				}
 				// Into the chunk's run, carved from the slabs.
 				r := &c.out[par]

@@ -26,6 +26,13 @@ func (a *pagedArray[T]) push(v T) {
 	a.n++
 }
 
+// put sets element i, which reserve made room for (concurrent puts of
+// different elements are safe); setLen then counts it in.
+func (a *pagedArray[T]) put(i int, v T) { a.pages[i>>pageShift][i&(pageLen-1)] = v }
+
+// setLen sets the number of elements, within the room reserve made.
+func (a *pagedArray[T]) setLen(n int) { a.n = n }
+
 // add appends v, making room when it has none.
 func (a *pagedArray[T]) add(v T) {
 	if a.n == len(a.pages)*pageLen {

@@ -3,6 +3,7 @@ package checker
 import (
 	"math/bits"
 	"sort"
+	"sync/atomic"
 )
 
 // parentLinks records the parent of every state found, in about 2 bits per
@@ -75,4 +76,41 @@ func (b *parentLinks) parent(g uint32) uint32 {
 // bytes is the links' memory by capacity.
 func (b *parentLinks) bytes() int64 {
 	return int64(cap(b.words))*8 + int64(cap(b.blockOnes))*4
+}
+
+// The links of a level written in parallel (bfs.writeRuns): extend makes
+// room for a level's bits, zeroed; workers set its ones where they fall
+// (setOnes, atomically, since chunks share words at their ends); commit
+// counts them in.
+
+// extend appends nbits zero bits' worth of words, without counting them.
+func (b *parentLinks) extend(nbits int) {
+	for need := (b.n + nbits + 63) / 64; len(b.words) < need; {
+		b.words = append(b.words, 0)
+	}
+}
+
+// setOnes ors word w's ones into the links (after extend, before commit):
+// safe to call concurrently.
+func (b *parentLinks) setOnes(w int, ones uint64) {
+	if ones != 0 {
+		atomic.OrUint64(&b.words[w], ones)
+	}
+}
+
+// commit counts in nbits bits that extend made room for, ones of them
+// set: the links are as if they had been pushed.
+func (b *parentLinks) commit(nbits, ones int) {
+	n := b.n + nbits
+	for blk := len(b.blockOnes); blk*blockBits < n; blk++ {
+		before := 0
+		if blk > 0 {
+			before = int(b.blockOnes[blk-1])
+			for _, w := range b.words[(blk-1)*blockWords : blk*blockWords] {
+				before += bits.OnesCount64(w)
+			}
+		}
+		b.blockOnes = append(b.blockOnes, uint32(before))
+	}
+	b.n, b.ones = n, b.ones+ones
 }
