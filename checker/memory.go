@@ -32,8 +32,7 @@ import (
 // before a level is committed (its new frontier, parent links, graph and,
 // for the eventually-properties, the analysis that follows the search).
 // When a level would pass the limit it is abandoned, the seen set is put
-// back as it was before the level (insertion into a linear-probing table
-// without deletions is undone exactly by clearing the slots it filled),
+// back as it was before the level (fpset.undo, stateSet.undo),
 // and the verdict is unknown: the exploration's state is the one at the
 // start of that level, which a checkpoint can save.
 

@@ -191,7 +191,9 @@ func (s *stateSet) pageBytes(extra int) int64 {
 }
 
 // undo removes a level's accepted candidates, inserted (pending, not
-// committed) since the last reserve; see fpset.undo.
+// committed) since the last reserve: insertion into a linear-probing
+// table without deletions only fills empty slots, so clearing the slots
+// the level filled gives back the table as it was.
 func (s *stateSet) undo(chunks []*candidates) {
 	for _, c := range chunks {
 		for i, a := range c.acc {
