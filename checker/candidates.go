@@ -183,7 +183,7 @@ func (c *chunkSet) home(fp uint64) uint64 {
 	return (fp * 0x9E3779B97F4A7C15 >> 20) & uint64(len(c.keys)-1)
 }
 
-// prefetch reads the home slot of every fingerprint in fps, as
+// prefetch reads the home slot of every fingerprint (never 0) in fps, as
 // fpset.prefetch does: the table of a wide level is larger than the
 // caches.
 func (c *chunkSet) prefetch(fps []uint64) uint64 {
@@ -192,7 +192,7 @@ func (c *chunkSet) prefetch(fps []uint64) uint64 {
 	}
 	var sum uint64
 	for _, fp := range fps {
-		sum += c.keys[c.home(nonzero(fp))]
+		sum += c.keys[c.home(fp)]
 	}
 	return sum
 }

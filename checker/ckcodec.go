@@ -184,19 +184,9 @@ func (r *ckReader) u32() uint32 {
 
 func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
 	n := r.length(int64(elem))
-	s := make([]T, n)
-	if r.arr == nil {
-		r.arr = make([]byte, 1<<16)
-	}
-	per := len(r.arr) / elem
-	for i := 0; i < n && r.err == nil; i += per {
-		k := min(per, n-i)
-		r.raw(r.arr[:k*elem])
-		for j := range k {
-			s[i+j] = get(r.arr[j*elem:])
-		}
-	}
-	return s
+	s := make([]T, 0, n)
+	readElems(r, n, elem, get, func(v T) { s = append(s, v) })
+	return s[:n]
 }
 
 // readPagedArray reads what pagedArrayOut (or array) wrote into a
@@ -204,6 +194,13 @@ func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
 func readPagedArray[T any](r *ckReader, elem int, get func(b []byte) T) pagedArray[T] {
 	var a pagedArray[T]
 	n := r.length(int64(elem))
+	a.reserve(n)
+	readElems(r, n, elem, get, a.push)
+	return a
+}
+
+// readElems reads n elements of elem bytes, decoded by get, into put.
+func readElems[T any](r *ckReader, n, elem int, get func(b []byte) T, put func(T)) {
 	if r.arr == nil {
 		r.arr = make([]byte, 1<<16)
 	}
@@ -211,12 +208,10 @@ func readPagedArray[T any](r *ckReader, elem int, get func(b []byte) T) pagedArr
 	for i := 0; i < n && r.err == nil; i += per {
 		k := min(per, n-i)
 		r.raw(r.arr[:k*elem])
-		a.reserve(k)
 		for j := range k {
-			a.push(get(r.arr[j*elem:]))
+			put(get(r.arr[j*elem:]))
 		}
 	}
-	return a
 }
 
 func getU64(b []byte) uint64 { return binary.LittleEndian.Uint64(b) }

@@ -121,12 +121,13 @@ func takeChunk(ranges []chunkRange, w int) int {
 	return -1
 }
 
-// expandChunk expands frontier chunk fc, the ci-th, into chunk c: all its states'
-// successors first, into the worker's scratch (which stays in the cache),
-// then one batch of seen-set lookups (prefetched first, so that their
-// cache misses overlap), then the unseen ones are added to the chunk:
-// whole with exact states, otherwise as their difference from their
-// parent.
+// expandChunk expands frontier chunk fc, the ci-th, into chunk c: all
+// its states' successors first, into the worker's scratch (which stays
+// in the cache), then, with a reduction or exact states, one batch of
+// seen-set lookups (prefetched first, so that their cache misses
+// overlap), then those neither seen nor already in the worker's set of
+// candidates (chunkSet) are added to the chunk: whole with exact states,
+// otherwise as their difference from their parent.
 func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	s, g, m, size := b.s, b.g, b.m, b.size
 	buf, canon := wk.buf, wk.canon
