@@ -268,7 +268,7 @@ func (b *bfs) finish() (Result, *graph) {
 	} else {
 		stats.SeenBytes = s.fset.bytes()
 	}
-	stats.SeenBytes += int64(s.via16.len())*2 + int64(s.via32.len())*4 + int64(len(s.parents.words))*8 + int64(len(s.parents.blockOnes))*4
+	stats.SeenBytes += s.via.lenBytes() + int64(len(s.parents.words))*8 + int64(len(s.parents.blockOnes))*4
 	if g != nil {
 		stats.SeenBytes += g.bytes()
 		g.states = s.sset

@@ -109,7 +109,7 @@ type worker struct {
 	buf, cbuf   []byte
 	block       []byte // a chunk of the frontier, decoded
 	tmp         []byte
-	local       chunkSet
+	cands       candSet
 	lastChunk   int        // the last chunk expanded in the level (-1: none)
 	kept        candidates // the chunk's candidates, before they are copied to it
 	canon       func(st, dst []byte)
@@ -138,25 +138,25 @@ type worker struct {
 var chunkFitsMask [64 - chunkStates]struct{}
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.local.bytes()
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.cands.bytes()
 }
 
-// A chunkSet is the fingerprints of the candidates of the chunks a worker
+// A candSet is the fingerprints of the candidates of the chunks a worker
 // expanded in a level, to keep each once: an open-addressing table,
 // emptied slot by slot at the start of a level, and when it holds more
-// than localMax. Most states a level finds again are of the level itself,
+// than candSetMax. Most states a level finds again are of the level itself,
 // found from states near each other in frontier order: on the N=3
 // family, of 9,973,878 successors, 969,036 are of earlier levels,
 // 2,341,897 repeat a candidate of their chunk and 4.6 million one of
 // another chunk, which a set per chunk left to the insert phase, each
 // coded, stored and looked up in the fingerprint set.
-type chunkSet struct {
+type candSet struct {
 	keys []uint64
 	used []uint32
 }
 
 // add adds fp (never 0) and reports whether it was new.
-func (c *chunkSet) add(fp uint64) bool {
+func (c *candSet) add(fp uint64) bool {
 	if 2*(len(c.used)+1) > len(c.keys) {
 		old := c.keys
 		c.keys, c.used = make([]uint64, max(1024, 2*len(old))), c.used[:0]
@@ -179,14 +179,14 @@ func (c *chunkSet) add(fp uint64) bool {
 	}
 }
 
-func (c *chunkSet) home(fp uint64) uint64 {
+func (c *candSet) home(fp uint64) uint64 {
 	return (fp * 0x9E3779B97F4A7C15 >> 20) & uint64(len(c.keys)-1)
 }
 
 // prefetch reads the home slot of every fingerprint (never 0) in fps, as
 // fpset.prefetch does: the table of a wide level is larger than the
 // caches.
-func (c *chunkSet) prefetch(fps []uint64) uint64 {
+func (c *candSet) prefetch(fps []uint64) uint64 {
 	if len(c.keys) == 0 {
 		return 0
 	}
@@ -197,13 +197,13 @@ func (c *chunkSet) prefetch(fps []uint64) uint64 {
 	return sum
 }
 
-// localMax bounds a worker's chunkSet: 16 MB at most (its table is at
+// candSetMax bounds a worker's candSet: 16 MB at most (its table is at
 // most half full).
-const localMax = 1 << 20
+const candSetMax = 1 << 20
 
-func (c *chunkSet) bytes() int64 { return int64(cap(c.keys))*8 + int64(cap(c.used))*4 }
+func (c *candSet) bytes() int64 { return int64(cap(c.keys))*8 + int64(cap(c.used))*4 }
 
-func (c *chunkSet) reset() {
+func (c *candSet) reset() {
 	for _, i := range c.used {
 		c.keys[i] = 0
 	}

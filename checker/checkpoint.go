@@ -209,10 +209,10 @@ func (w *ckWriter) search(s *search, size int) {
 	// The frontier's states, whole.
 	w.int(s.curN * size)
 	s.front.each(size, w.raw)
-	if s.wide {
-		pagedArrayOut(w, &s.via32, 4, putI32)
+	if s.via.wide {
+		pagedArrayOut(w, &s.via.v32, 4, putI32)
 	} else {
-		pagedArrayOut(w, &s.via16, 2, putU16)
+		pagedArrayOut(w, &s.via.v16, 2, putU16)
 	}
 	w.int(s.parents.n)
 	array(w, s.parents.words, 8, putU64)
@@ -284,7 +284,7 @@ func (r *ckReader) header() ckHeader {
 
 // readSearch decodes the body into a search for model m.
 func (r *ckReader) search(m Model, h ckHeader) *search {
-	s := &search{wide: h.wide}
+	s := &search{via: vias{wide: h.wide}}
 	const maxN = math.MaxUint32
 	s.depth, s.levelStart, s.total, s.curN, s.transitions = r.int(maxN), r.int(maxN), r.int(maxN), r.int(maxN), r.int(math.MaxInt64>>1)
 	s.reduced = int64(r.int(maxN))
@@ -292,10 +292,10 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		*d = time.Duration(r.int(math.MaxInt64 >> 1))
 	}
 	s.front = r.frontier(s.curN, h.size)
-	if s.wide {
-		s.via32 = readPagedArray(r, 4, getI32)
+	if s.via.wide {
+		s.via.v32 = readPagedArray(r, 4, getI32)
 	} else {
-		s.via16 = readPagedArray(r, 2, getU16)
+		s.via.v16 = readPagedArray(r, 2, getU16)
 	}
 	s.parents.n = r.int(math.MaxInt64 >> 1)
 	s.parents.words = readArray(r, 8, getU64)
@@ -386,7 +386,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 			s.found[i] = &Counterexample{Path: path, Loop: loop}
 		}
 	}
-	if r.err == nil && (s.via16.len()+s.via32.len() != s.total || s.levelStart+s.curN != s.total) {
+	if r.err == nil && (s.via.len() != s.total || s.levelStart+s.curN != s.total) {
 		r.fail(errDamaged)
 	}
 	return s

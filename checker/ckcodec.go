@@ -183,33 +183,33 @@ func (r *ckReader) u32() uint32 {
 }
 
 func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
-	n := r.length(int64(elem))
-	s := make([]T, 0, n)
-	readElems(r, n, elem, get, func(v T) { s = append(s, v) })
-	return s[:n]
+	s := make([]T, r.length(int64(elem)))
+	readInto(r, s, elem, get)
+	return s
 }
 
 // readPagedArray reads what pagedArrayOut (or array) wrote into a
-// pagedArray, without holding it twice.
+// pagedArray, page by page, without holding it twice.
 func readPagedArray[T any](r *ckReader, elem int, get func(b []byte) T) pagedArray[T] {
 	var a pagedArray[T]
 	n := r.length(int64(elem))
 	a.reserve(n)
-	readElems(r, n, elem, get, a.push)
+	a.setLen(n)
+	a.each(func(s []T) { readInto(r, s, elem, get) })
 	return a
 }
 
-// readElems reads n elements of elem bytes, decoded by get, into put.
-func readElems[T any](r *ckReader, n, elem int, get func(b []byte) T, put func(T)) {
+// readInto reads len(s) elements of elem bytes, decoded by get, into s.
+func readInto[T any](r *ckReader, s []T, elem int, get func(b []byte) T) {
 	if r.arr == nil {
 		r.arr = make([]byte, 1<<16)
 	}
 	per := len(r.arr) / elem
-	for i := 0; i < n && r.err == nil; i += per {
-		k := min(per, n-i)
+	for i := 0; i < len(s) && r.err == nil; i += per {
+		k := min(per, len(s)-i)
 		r.raw(r.arr[:k*elem])
 		for j := range k {
-			put(get(r.arr[j*elem:]))
+			s[i+j] = get(r.arr[j*elem:])
 		}
 	}
 }

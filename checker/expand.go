@@ -32,7 +32,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 	// frontier as there are workers, in order, then those left in the
 	// others' ranges: a worker's chunks are mostly near each other in
 	// frontier order, where the states a level finds twice are found
-	// (chunkSet), and its chunks come in frontier order until it helps
+	// (candSet), and its chunks come in frontier order until it helps
 	// another range.
 	nchunks := len(lv.chunks)
 	ranges := make([]chunkRange, b.workers)
@@ -49,7 +49,8 @@ func (b *bfs) expand(lv *levelWork) bool {
 	for _, wk := range b.wks {
 		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
-		wk.local.reset()
+		wk.cands.reset()
+		wk.lastChunk = -1
 		wk.slabs.reset() // the last level's candidates are done with
 	}
 	var wg sync.WaitGroup
@@ -57,7 +58,6 @@ func (b *bfs) expand(lv *levelWork) bool {
 		wg.Add(1)
 		go func(w int, wk *worker) {
 			defer wg.Done()
-			wk.lastChunk = -1
 			for done := 0; ; done++ {
 				ci := takeChunk(ranges, w)
 				if ci < 0 {
@@ -126,7 +126,7 @@ func takeChunk(ranges []chunkRange, w int) int {
 // in the cache), then, with a reduction or exact states, one batch of
 // seen-set lookups (prefetched first, so that their cache misses
 // overlap), then those neither seen nor already in the worker's set of
-// candidates (chunkSet) are added to the chunk: whole with exact states,
+// candidates (candSet) are added to the chunk: whole with exact states,
 // otherwise as their difference from their parent.
 func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	s, g, m, size := b.s, b.g, b.m, b.size
@@ -147,7 +147,7 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	if ci < wk.lastChunk {
 		// (A chunk before the last: the candidates of the set are not
 		// earlier in frontier order.)
-		wk.local.reset()
+		wk.cands.reset()
 	}
 	wk.lastChunk = ci
 	n := fc.r.decode(fc.j, size, wk.block)
@@ -215,7 +215,7 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 		c.sink += s.fset.prefetch(sc.fps)
 	}
 	if s.sset == nil {
-		c.sink += wk.local.prefetch(sc.fps)
+		c.sink += wk.cands.prefetch(sc.fps)
 	}
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
@@ -237,7 +237,7 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 			}
 			continue
 		}
-		if s.sset == nil && !wk.local.add(f) {
+		if s.sset == nil && !wk.cands.add(f) {
 			// A candidate of this chunk or of an earlier one this
 			// worker expanded in the level already: a state two
 			// states lead to is kept once, the first in frontier
@@ -278,8 +278,8 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	c.via = cs.i32.copyOf(kc.via)
 	c.states = cs.u8.copyOf(kc.states)
 	c.enc = cs.u8.copyOf(kc.enc)
-	if len(wk.local.used) > localMax {
-		wk.local.reset()
+	if len(wk.cands.used) > candSetMax {
+		wk.cands.reset()
 	}
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))

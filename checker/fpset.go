@@ -100,20 +100,25 @@ func (g *fpseg) find(fp, home uint64) uint64 {
 	return i
 }
 
+// locate returns fp's segment and the slot find gives for it there.
+func (s *fpset) locate(fp uint64) (*fpseg, uint64) {
+	g, h := s.segOf(fp)
+	return g, g.find(fp, h)
+}
+
 // contains reports whether fp is in the set. Safe to call concurrently
 // with other contains calls, not with insert.
 func (s *fpset) contains(fp uint64) bool {
 	fp = nonzero(fp)
-	g, h := s.segOf(fp)
-	return g.keys[g.find(fp, h)] == fp
+	g, i := s.locate(fp)
+	return g.keys[i] == fp
 }
 
 // insert adds fp and reports whether it was new. Inserts of fingerprints
 // of one segment must not run concurrently; the set must have room.
 func (s *fpset) insert(fp uint64) bool {
 	fp = nonzero(fp)
-	g, h := s.segOf(fp)
-	i := g.find(fp, h)
+	g, i := s.locate(fp)
 	if g.keys[i] == fp {
 		return false
 	}
@@ -203,15 +208,11 @@ func (g *fpseg) rehash(homes int) {
 // or an older one, whose segments were not ordered), as an ordered
 // segment with as many home slots as keys has slots.
 func (g *fpseg) rebuild(keys []uint64) {
-	var ks []uint64
-	for _, k := range keys {
-		if k != 0 {
-			ks = append(ks, k)
-		}
-	}
+	homes := len(keys)
+	ks := slices.DeleteFunc(keys, func(k uint64) bool { return k == 0 })
 	slices.Sort(ks)
-	g.keys, g.homes, g.n = ks, uint64(len(keys)), len(ks)
-	g.rehash(len(keys))
+	g.keys, g.n = ks, len(ks)
+	g.rehash(homes)
 }
 
 // growthBytes is what the workers' reserve(counts) adds at its peak: the
@@ -255,8 +256,7 @@ func (s *fpset) undo(chunks []*candidates) {
 				continue
 			}
 			fp := nonzero(c.fps[i])
-			g, h := s.segOf(fp)
-			j := g.find(fp, h)
+			g, j := s.locate(fp)
 			for {
 				k := g.keys[j+1]
 				if k == 0 || homeIn(k, g.homes) > j {

@@ -175,11 +175,7 @@ func (b *bfs) admit(lv *levelWork) bool {
 	}
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	var extra, kept int64
-	if s.wide {
-		kept += s.via32.growBytes(nextN, 4)
-	} else {
-		kept += s.via16.growBytes(nextN, 2)
-	}
+	kept += s.via.growBytes(nextN)
 	kept += growBytes(s.parents.words, (nextN+curN)/64+2, 8) + growBytes(s.parents.blockOnes, (nextN+curN)/blockBits+2, 4)
 	if s.sset != nil {
 		kept += s.sset.pageBytes(nextN)
@@ -250,93 +246,61 @@ func (b *bfs) stepViolations(lv *levelWork) {
 // violations are reported, the first new state in frontier order.
 func (b *bfs) assemble(lv *levelWork) {
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
-	if s.wide {
-		s.via32.reserve(nextN)
-	} else {
-		s.via16.reserve(nextN)
-	}
+	s.via.reserve(nextN)
 	s.parents.words = growTo(s.parents.words, (nextN+curN)/64+2)
 	s.parents.blockOnes = growTo(s.parents.blockOnes, (nextN+curN)/blockBits+2)
+	s.parents.extend(curN + nextN)
 	if g != nil {
 		g.grow(curN, lv.edges)
 	}
-	// With fingerprints and no graph, writeRuns writes the parent links
-	// and the transitions too, chunk by chunk in parallel: a chunk's
-	// place in them follows from the states before it. Otherwise they and
-	// the exact seen set's commits go in frontier order, one after the
-	// other; with more than one worker beside writeRuns, which then reads
-	// the chunks and writes only their runs and invariant hits.
-	if s.sset == nil && g == nil {
-		s.parents.extend(curN + nextN)
-		b.writeRuns(lv, true)
-		s.parents.commit(curN+nextN, nextN)
-		if s.wide {
-			s.via32.setLen(s.total + nextN)
-		} else {
-			s.via16.setLen(s.total + nextN)
-		}
-	} else {
-		b.linksBeside(lv)
-	}
-	b.invariantHits(lv)
-}
-
-// linksBeside is assemble's work when the links go in frontier order:
-// the parent links, the transitions and (exact) the seen set's commits;
-// with more than one worker beside writeRuns.
-func (b *bfs) linksBeside(lv *levelWork) {
-	s, g, size, curN := b.s, b.g, b.size, b.s.curN
-	chunks := lv.chunks
-	links := func() {
-		closed := 0            // frontier states whose unary parent code is written
-		var candIndex []uint32 // exact: flat candidate → state index
-		if s.sset != nil {
-			candIndex = make([]uint32, lv.ncand)
-		}
-		for ci, c := range chunks {
-			for i := range c.fps {
-				if !c.acc[i] {
-					continue
-				}
-				for closed < c.base+int(c.parent[i]) {
-					s.parents.push(false)
-					closed++
-				}
-				s.parents.push(true)
-				s.addVia(c.via[i])
-				if s.sset != nil {
-					candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
-				}
-			}
-		}
-		if g != nil {
-			// The level's edges, with candidates resolved to indexes.
-			for _, c := range chunks {
-				g.appendChunk(&c.edges, func(local uint32) uint32 {
-					w := c.win[local]
-					if w&pendingBit != 0 {
-						return candIndex[w&^pendingBit]
-					}
-					return w
-				})
-			}
-		}
-		for closed < curN {
-			s.parents.push(false)
-			closed++
-		}
-	}
-	if b.workers > 1 {
+	// writeRuns writes the parent links and the transitions, chunk by
+	// chunk in parallel: a chunk's place in them follows from the states
+	// before it. The exact seen set's commits and the graph's edges go in
+	// frontier order, one after the other; with more than one worker
+	// beside writeRuns.
+	if s.sset != nil && b.workers > 1 {
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			links()
+			b.commitExact(lv)
 		}()
-		b.writeRuns(lv, false)
+		b.writeRuns(lv)
 		<-done
 	} else {
-		links()
-		b.writeRuns(lv, false)
+		if s.sset != nil {
+			b.commitExact(lv)
+		}
+		b.writeRuns(lv)
+	}
+	s.parents.commit(curN+nextN, nextN)
+	s.via.setLen(s.total + nextN)
+	b.invariantHits(lv)
+}
+
+// commitExact commits the level's new states to the exact seen set in
+// frontier order, and adds the level's edges to the graph, with
+// candidates resolved to the indexes the commits gave them.
+func (b *bfs) commitExact(lv *levelWork) {
+	s, g, size := b.s, b.g, b.size
+	candIndex := make([]uint32, lv.ncand) // flat candidate → state index
+	for ci, c := range lv.chunks {
+		for i := range c.fps {
+			if c.acc[i] {
+				candIndex[lv.candBase[ci]+i] = s.sset.commit(c.slot[i], c.states[i*size:(i+1)*size])
+			}
+		}
+	}
+	if g == nil {
+		return
+	}
+	for _, c := range lv.chunks {
+		g.appendChunk(&c.edges, func(local uint32) uint32 {
+			w := c.win[local]
+			if w&pendingBit != 0 {
+				return candIndex[w&^pendingBit]
+			}
+			return w
+		})
 	}
 }
 
@@ -366,11 +330,11 @@ func (b *bfs) invariantHits(lv *levelWork) {
 // into the chunks' runs, which become the next frontier: each accepted
 // candidate, whole or decoded from its parent (the frontier's chunk of
 // the same number, decoded again); it checks the invariants on them.
-// With links, it also writes each new state's transition and the ones of
-// the parent links (after parents.extend, before parents.commit): the
-// links of chunk ci start after the states before it and their children,
-// and its candidates come in the order of their parents.
-func (b *bfs) writeRuns(lv *levelWork, links bool) {
+// It also writes each new state's transition and the ones of the parent
+// links (after parents.extend, before parents.commit): the links of chunk
+// ci start after the states before it and their children, and its
+// candidates come in the order of their parents.
+func (b *bfs) writeRuns(lv *levelWork) {
 	s, size, par := b.s, b.size, b.s.depth%2
 	first := make([]uint32, len(lv.chunks)) // the index of each chunk's first new state
 	g := uint32(s.total)
@@ -404,47 +368,40 @@ func (b *bfs) writeRuns(lv *levelWork, links bool) {
 				decoded := false
 				o := 0 // candidate i's difference is c.enc[o:]
 				g := first[ci]
-				// With links: the link of the chunk's j-th new state, a
-				// child of its p-th state, is bit at+p+j; word w holds
-				// ones not written yet.
+				// The link of the chunk's j-th new state, a child of its
+				// p-th state, is bit at+p+j; word w holds ones not
+				// written yet.
 				at := links0 + c.base + int(g) - s.total
 				w, ones := -1, uint64(0)
 				for i := range c.fps {
-					var st []byte
-					switch {
-					case s.sset != nil:
-						if !c.acc[i] {
-							continue
+					if !c.acc[i] {
+						if s.sset == nil {
+							o += skipDelta(c.enc[o:])
 						}
-						st = c.states[i*size : (i+1)*size]
-					case !c.acc[i]:
-						o += skipDelta(c.enc[o:])
 						continue
-					default:
+					}
+					p := int(c.parent[i])
+					var st []byte
+					if s.sset != nil {
+						st = c.states[i*size : (i+1)*size]
+					} else {
 						if !decoded {
 							fc.r.decode(fc.j, size, wk.block)
 							decoded = true
 						}
-						p := int(c.parent[i])
 						st = wk.tmp
 						copy(st, wk.block[p*size:(p+1)*size])
 						o += applyDelta(st, c.enc[o:])
-						if links {
-							if s.wide {
-								s.via32.put(int(g), c.via[i])
-							} else {
-								s.via16.put(int(g), uint16(c.via[i]))
-							}
-							bit := at + p + int(g-first[ci])
-							if bit/64 != w {
-								if w >= 0 {
-									s.parents.setOnes(w, ones)
-								}
-								w, ones = bit/64, 0
-							}
-							ones |= 1 << (bit % 64)
-						}
 					}
+					s.via.put(int(g), c.via[i])
+					bit := at + p + int(g-first[ci])
+					if bit/64 != w {
+						if w >= 0 {
+							s.parents.setOnes(w, ones)
+						}
+						w, ones = bit/64, 0
+					}
+					ones |= 1 << (bit % 64)
 					out.add(st)
 					for _, pi := range b.inv {
 						if !b.props[pi].State(st) {

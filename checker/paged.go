@@ -20,26 +20,12 @@ func (a *pagedArray[T]) len() int { return a.n }
 
 func (a *pagedArray[T]) at(i int) T { return a.pages[i>>pageShift][i&(pageLen-1)] }
 
-// push appends v; the array must have room (reserve).
-func (a *pagedArray[T]) push(v T) {
-	a.pages[a.n>>pageShift][a.n&(pageLen-1)] = v
-	a.n++
-}
-
 // put sets element i, which reserve made room for (concurrent puts of
 // different elements are safe); setLen then counts it in.
 func (a *pagedArray[T]) put(i int, v T) { a.pages[i>>pageShift][i&(pageLen-1)] = v }
 
 // setLen sets the number of elements, within the room reserve made.
 func (a *pagedArray[T]) setLen(n int) { a.n = n }
-
-// add appends v, making room when it has none.
-func (a *pagedArray[T]) add(v T) {
-	if a.n == len(a.pages)*pageLen {
-		a.reserve(1)
-	}
-	a.push(v)
-}
 
 // pagesFor is the number of pages extra more elements need.
 func (a *pagedArray[T]) pagesFor(extra int) int {
@@ -69,3 +55,69 @@ func (a *pagedArray[T]) each(f func([]T)) {
 		f(a.pages[i][:min(left, pageLen)])
 	}
 }
+
+// vias is the transition that found each state (-1 for the initial
+// state), by state index: in 16 bits when the model's ids fit (wide is
+// false), in 32 otherwise.
+type vias struct {
+	wide bool
+	v16  pagedArray[uint16]
+	v32  pagedArray[int32]
+}
+
+func (v *vias) len() int { return v.v16.len() + v.v32.len() }
+
+func (v *vias) at(g int) int32 {
+	if v.wide {
+		return v.v32.at(g)
+	}
+	return int32(v.v16.at(g))
+}
+
+// put sets the transition of state g, which reserve made room for
+// (concurrent puts of different states are safe); setLen counts it in.
+func (v *vias) put(g int, id int32) {
+	if v.wide {
+		v.v32.put(g, id)
+	} else {
+		v.v16.put(g, uint16(id))
+	}
+}
+
+func (v *vias) setLen(n int) {
+	if v.wide {
+		v.v32.setLen(n)
+	} else {
+		v.v16.setLen(n)
+	}
+}
+
+// reserve makes room for extra more states.
+func (v *vias) reserve(extra int) {
+	if v.wide {
+		v.v32.reserve(extra)
+	} else {
+		v.v16.reserve(extra)
+	}
+}
+
+// add appends the transition of the next state.
+func (v *vias) add(id int32) {
+	n := v.len()
+	v.reserve(1)
+	v.put(n, id)
+	v.setLen(n + 1)
+}
+
+// growBytes is what reserve(extra) allocates.
+func (v *vias) growBytes(extra int) int64 {
+	if v.wide {
+		return v.v32.growBytes(extra, 4)
+	}
+	return v.v16.growBytes(extra, 2)
+}
+
+// capBytes is what the array holds; lenBytes what its states use.
+func (v *vias) capBytes() int64 { return v.v16.capBytes(2) + v.v32.capBytes(4) }
+
+func (v *vias) lenBytes() int64 { return int64(v.v16.len())*2 + int64(v.v32.len())*4 }

@@ -12,7 +12,9 @@ func TestPagedArray(t *testing.T) {
 	}
 	n := 3*pageLen + 5
 	for i := range n {
-		a.add(int32(i))
+		a.reserve(1)
+		a.put(i, int32(i))
+		a.setLen(i + 1)
 	}
 	if a.len() != n || len(a.pages) != 4 {
 		t.Fatalf("len %d in %d pages, want %d in 4", a.len(), len(a.pages), n)

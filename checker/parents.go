@@ -28,20 +28,6 @@ const (
 	blockWords = blockBits / 64
 )
 
-func (b *parentLinks) push(one bool) {
-	if b.n%64 == 0 {
-		b.words = append(b.words, 0)
-		if b.n%blockBits == 0 {
-			b.blockOnes = append(b.blockOnes, uint32(b.ones))
-		}
-	}
-	if one {
-		b.words[b.n/64] |= 1 << (b.n % 64)
-		b.ones++
-	}
-	b.n++
-}
-
 // reindex rebuilds the directory from words and n (after a checkpoint is
 // read).
 func (b *parentLinks) reindex() {
@@ -78,10 +64,10 @@ func (b *parentLinks) bytes() int64 {
 	return int64(cap(b.words))*8 + int64(cap(b.blockOnes))*4
 }
 
-// The links of a level written in parallel (bfs.writeRuns): extend makes
-// room for a level's bits, zeroed; workers set its ones where they fall
-// (setOnes, atomically, since chunks share words at their ends); commit
-// counts them in.
+// The links are written a level at a time, in parallel (bfs.writeRuns):
+// extend makes room for the level's bits, zeroed; workers set its ones
+// where they fall (setOnes, atomically, since chunks share words at their
+// ends); commit counts them in.
 
 // extend appends nbits zero bits' worth of words, without counting them.
 func (b *parentLinks) extend(nbits int) {

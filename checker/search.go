@@ -30,11 +30,7 @@ type search struct {
 	total      int       // the states found, numbered in breadth-first order
 	front      *frontier // the frontier: curN states (representatives under symmetry)
 	curN       int
-	// The transition that found each state (-1 for the initial state), in
-	// 16 bits when the model's ids fit (wide is false).
-	wide  bool
-	via16 pagedArray[uint16]
-	via32 pagedArray[int32]
+	via        vias // the transition that found each state
 	// parents links every state to the one that found it.
 	parents parentLinks
 	fset    *fpset    // the seen set: fingerprints,
@@ -52,21 +48,6 @@ type search struct {
 	elapsed, expandT, insertT, assembleT time.Duration
 }
 
-func (s *search) addVia(id int32) {
-	if s.wide {
-		s.via32.add(id)
-	} else {
-		s.via16.add(uint16(id))
-	}
-}
-
-func (s *search) viaOf(g uint32) int32 {
-	if s.wide {
-		return s.via32.at(int(g))
-	}
-	return int32(s.via16.at(int(g)))
-}
-
 // pathTo returns the transitions from the initial state to state g.
 func (s *search) pathTo(g uint32) []int32 {
 	var chain []uint32
@@ -76,14 +57,14 @@ func (s *search) pathTo(g uint32) []int32 {
 	}
 	p := make([]int32, len(chain))
 	for i, c := range chain {
-		p[len(chain)-1-i] = s.viaOf(c)
+		p[len(chain)-1-i] = s.via.at(int(c))
 	}
 	return p
 }
 
 // bytes is the memory the search holds between levels, by capacity.
 func (s *search) bytes() int64 {
-	b := s.front.bytes() + s.via16.capBytes(2) + s.via32.capBytes(4) + s.parents.bytes()
+	b := s.front.bytes() + s.via.capBytes() + s.parents.bytes()
 	if s.fset != nil {
 		b += s.fset.bytes()
 	}
@@ -100,7 +81,7 @@ func (s *search) bytes() int64 {
 // under symmetry).
 func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
 	size := m.Size()
-	s := &search{wide: !narrowIDs(m), found: make([]*Counterexample, len(props)), curN: 1, total: 1}
+	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1}
 	if pl.exact {
 		s.sset = newStateSet(size)
 	} else {
@@ -123,7 +104,7 @@ func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *se
 	} else {
 		s.fset.insert(hash(init))
 	}
-	s.addVia(-1)
+	s.via.add(-1)
 	for pi, p := range props {
 		if p.Kind == Invariant && !p.State(init) {
 			s.found[pi] = &Counterexample{Property: p.Name, Kind: p.Kind, Loop: -1}
