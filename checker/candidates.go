@@ -130,6 +130,7 @@ type worker struct {
 	runSlabs [2]struct {
 		data slab[byte]
 		keys slab[uint32]
+		fps  slab[uint64]
 	}
 }
 

@@ -163,7 +163,7 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 		st := wk.block[(k-k0)*size : (k-k0+1)*size]
 		ex.k, ex.st, ex.succ, ex.moves = k, st, 0, 0
 		if canon == nil {
-			ex.pfp = b.tab.Of(st)
+			ex.pfp = b.parentFP(fc, k-k0, st)
 		}
 		if wk.ample != nil {
 			mark, vmark := len(sc.fps), len(c.viols)
@@ -284,6 +284,18 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))
 	}
+}
+
+// parentFP is the raw fingerprint of st, the i-th state of frontier chunk
+// fc: the one its run keeps, unless that is 1, which nonzero also makes of
+// 0 (then, and for a run without them, computed).
+func (b *bfs) parentFP(fc frontierChunk, i int, st []byte) uint64 {
+	if fps := fc.r.fps; fps != nil {
+		if f := fps[fc.j*chunkStates+i]; f != 1 {
+			return f
+		}
+	}
+	return b.tab.Of(st)
 }
 
 // An expander is one worker's state while it expands a chunk, with the

@@ -24,12 +24,18 @@ import (
 type run struct {
 	data []byte
 	keys []uint32 // the byte offset of every chunkStates-th state, stored whole
+	// fps, when not nil, is the fingerprint of every state as the seen
+	// set holds it (nonzero): the expand phase updates a state's raw
+	// fingerprint for each successor instead of computing it whole
+	// (fingerprint.Table.UpdateDiff), and the raw one is this one except
+	// when it is 0 (see parentFP).
+	fps  []uint64
 	n    int
 	last []byte // the last state appended (the base of the next delta)
 }
 
 func (r *run) reset() {
-	r.data, r.keys, r.n = r.data[:0], r.keys[:0], 0
+	r.data, r.keys, r.fps, r.n = r.data[:0], r.keys[:0], r.fps[:0], 0
 }
 
 // add appends st.
@@ -45,7 +51,7 @@ func (r *run) add(st []byte) {
 }
 
 func (r *run) capBytes() int64 {
-	return int64(cap(r.data)) + int64(cap(r.keys))*4 + int64(cap(r.last))
+	return int64(cap(r.data)) + int64(cap(r.keys))*4 + int64(cap(r.fps))*8 + int64(cap(r.last))
 }
 
 // decode writes chunk j of r (states j*chunkStates on, at most
@@ -134,23 +140,7 @@ func appendDelta(dst, base, x []byte) []byte {
 	if len(x) > 8*fp.MaxDiffWords {
 		return appendDeltaWide(dst, base, x)
 	}
-	return appendDeltaWords(dst, base, x, diffWords(base, x))
-}
-
-// diffWords is the mask of the 8-byte words in which base and x (at most
-// fp.MaxDiffWords words) differ.
-func diffWords(base, x []byte) uint64 {
-	var mask uint64
-	n, j := len(x), 0
-	for ; j*8+8 <= n; j++ {
-		if binary.LittleEndian.Uint64(base[j*8:]) != binary.LittleEndian.Uint64(x[j*8:]) {
-			mask |= 1 << j
-		}
-	}
-	if j*8 < n && string(base[j*8:]) != string(x[j*8:]) {
-		mask |= 1 << j
-	}
-	return mask
+	return appendDeltaWords(dst, base, x, fp.DiffWords(base, x))
 }
 
 // xorWord is the xor of word j of base and x, the bytes past their end

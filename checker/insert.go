@@ -345,6 +345,9 @@ func (b *bfs) writeRuns(lv *levelWork) {
 		}
 	}
 	links0 := s.parents.n // the level's first link
+	// The states' fingerprints, for their successors' (parentFP), unless
+	// they are canonical (symmetry), whose successors' are computed whole.
+	keepFPs := b.wks[0].canon == nil
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for _, wk := range b.wks {
@@ -356,6 +359,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			rs := &wk.runSlabs[par]
 			rs.data.reset()
 			rs.keys.reset()
+			rs.fps.reset()
 			for {
 				ci := int(next.Add(1) - 1)
 				if ci >= len(lv.chunks) {
@@ -403,6 +407,9 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					}
 					ones |= 1 << (bit % 64)
 					out.add(st)
+					if keepFPs {
+						out.fps = append(out.fps, c.fps[i])
+					}
 					for _, pi := range b.inv {
 						if !b.props[pi].State(st) {
 							c.invs = append(c.invs, invHit{pi, g})
@@ -416,6 +423,10 @@ func (b *bfs) writeRuns(lv *levelWork) {
 				// Into the chunk's run, carved from the slabs.
 				r := &c.out[par]
 				r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
+				r.fps = nil
+				if keepFPs {
+					r.fps = rs.fps.copyOf(out.fps)
+				}
 			}
 		}(wk)
 	}

@@ -141,6 +141,26 @@ func (t *Table) Update(h uint64, from, to []byte) uint64 {
 // UpdateDiff reports as a mask.
 const MaxDiffWords = 64
 
+// DiffWords is the mask of the 8-byte words in which a and b, of the same
+// length and at most MaxDiffWords words, differ (bit j for bytes 8j to
+// 8j+7), as UpdateDiff gives it.
+func DiffWords(a, b []byte) uint64 {
+	n := len(b)
+	a = a[:n]
+	full := n / 8
+	var mask uint64
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	for j := 0; j < full; j++ {
+		if load64(a, pa, j) != load64(b, pb, j) {
+			mask |= 1 << j
+		}
+	}
+	if n%8 != 0 && string(a[full*8:]) != string(b[full*8:]) {
+		mask |= 1 << full
+	}
+	return mask
+}
+
 // UpdateDiff is Update that also returns the mask of the 8-byte words in
 // which from and to differ (bit j for bytes 8j to 8j+7), for states of at
 // most MaxDiffWords words; for larger ones the mask is all ones.

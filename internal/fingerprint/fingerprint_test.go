@@ -70,6 +70,11 @@ func TestTableUpdate(t *testing.T) {
 			if wantMask := diffMask(from, to); size <= 8*MaxDiffWords && mask != wantMask || mask&wantMask != wantMask {
 				t.Fatalf("size %d: UpdateDiff(%v → %v) mask %b; want %b", size, from, to, mask, wantMask)
 			}
+			if size <= 8*MaxDiffWords {
+				if got, want := DiffWords(from, to), diffMask(from, to); got != want {
+					t.Fatalf("size %d: DiffWords(%v, %v) = %b; want %b", size, from, to, got, want)
+				}
+			}
 		}
 	}
 }
