@@ -69,29 +69,34 @@ func (s *System) holds(st State, a *Actor, c *ftrans) bool {
 	return true
 }
 
-// A fdispatch is an actor's candidates at one location: by the value of
-// st[off] when off >= 0 (byVal[v] for v < len(byVal), all otherwise),
-// all of them when off < 0.
+// A fdispatch is an actor's candidates at one location, as a decision
+// tree on bytes of the state: a node dispatches on the value of st[off]
+// (byVal[v] for v < len(byVal), last for the others); a leaf (off < 0)
+// holds the candidates whose tests on the bytes dispatched on pass, in
+// declaration order, each with the rest of its guard.
 type fdispatch struct {
 	off   int32
-	byVal [][]ftrans
-	all   []ftrans
+	byVal []*fdispatch
+	last  *fdispatch
+	list  []ftrans
 }
 
 func (d *fdispatch) candidates(st State) []ftrans {
-	if d.off >= 0 {
+	for d.off >= 0 {
 		if v := int(st[d.off]); v < len(d.byVal) {
-			return d.byVal[v]
+			d = d.byVal[v]
+		} else {
+			d = d.last
 		}
 	}
-	return d.all
+	return d.list
 }
 
 // A factor is one actor's compiled tables.
 type factor struct {
 	locOff   int
 	enabled  ftrans // the actor's own guard (its domain runs)
-	byLoc    []fdispatch
+	byLoc    []*fdispatch
 	timers   [][]ftrans
 	watchOff []int
 	handlers [][]ftrans // per watch: the cases, From checked at run time
@@ -165,43 +170,39 @@ func (s *System) compileTrans(g []Cond, t *Transition) ftrans {
 	return c
 }
 
-// compileDispatch builds the candidates of one location, dispatched on
-// the byte the most compiled guards test.
-func (s *System) compileDispatch(ids []int) fdispatch {
-	d := fdispatch{off: -1}
+// compileDispatch builds the candidates of one location.
+func (s *System) compileDispatch(ids []int) *fdispatch {
+	cands := make([]ftrans, len(ids))
+	for i, id := range ids {
+		cands[i] = s.compileTrans(s.Trans[id].Guard, &s.Trans[id])
+	}
+	return dispatchTree(cands, 0)
+}
+
+// maxDispatchDepth bounds the decision trees: a location's candidates are
+// few, and each level of the tree decides the tests on one more byte.
+const maxDispatchDepth = 4
+
+// dispatchTree builds the decision tree of cands: on the byte the most of
+// their tests read, then, for the candidates each value lets through
+// (the tests on that byte removed), on the next, until one candidate is
+// left, none has a test left, or the tree is maxDispatchDepth deep.
+// Values that let the same candidates through share a subtree.
+func dispatchTree(cands []ftrans, depth int) *fdispatch {
 	count := map[int32]int{}
-	var order []int32
-	for _, id := range ids {
-		c := s.compileTrans(s.Trans[id].Guard, &s.Trans[id])
-		d.all = append(d.all, c)
-		for _, tt := range c.tests {
-			if count[tt.off] == 0 {
-				order = append(order, tt.off)
-			}
-			count[tt.off]++
-		}
-	}
 	best := int32(-1)
-	for _, off := range order {
-		if best < 0 || count[off] > count[best] {
-			best = off
-		}
-	}
-	if best < 0 || len(ids) < 2 {
-		return d
-	}
-	// Per value of the byte, the candidates it lets through (lists equal
-	// for consecutive values are shared; past the last value where the
-	// list changes, every candidate is tried with its whole guard).
-	d.off = best
-	rests := make([][]ftest, len(d.all))
-	for i, c := range d.all {
+	for _, c := range cands {
 		for _, tt := range c.tests {
-			if tt.off != best {
-				rests[i] = append(rests[i], tt)
+			count[tt.off]++
+			if best < 0 || count[tt.off] > count[best] {
+				best = tt.off
 			}
 		}
 	}
+	if best < 0 || len(cands) < 2 || depth == maxDispatchDepth {
+		return &fdispatch{off: -1, list: cands}
+	}
+	// keeps reports whether c's test on best, if any, passes v.
 	keeps := func(c *ftrans, v int) bool {
 		for _, tt := range c.tests {
 			if tt.off == best && !tt.set.has(byte(v)) {
@@ -211,35 +212,47 @@ func (s *System) compileDispatch(ids []int) fdispatch {
 		return true
 	}
 	sig := func(v int) string {
-		b := make([]byte, len(d.all))
-		for i := range d.all {
-			if keeps(&d.all[i], v) {
+		b := make([]byte, len(cands))
+		for i := range cands {
+			if keeps(&cands[i], v) {
 				b[i] = 1
 			}
 		}
 		return string(b)
 	}
+	sub := map[string]*fdispatch{}
+	child := func(v int) *fdispatch {
+		g := sig(v)
+		if d, ok := sub[g]; ok {
+			return d
+		}
+		var list []ftrans
+		for i := range cands {
+			c := &cands[i]
+			if g[i] == 0 {
+				continue
+			}
+			var rest []ftest
+			for _, tt := range c.tests {
+				if tt.off != best {
+					rest = append(rest, tt)
+				}
+			}
+			list = append(list, ftrans{t: c.t, tests: rest, interp: c.interp, moves: c.moves})
+		}
+		d := dispatchTree(list, depth+1)
+		sub[g] = d
+		return d
+	}
+	// Past the last value whose candidates differ from 255's, all share
+	// last.
+	d := &fdispatch{off: best, last: child(255)}
 	n := 256
 	for last := sig(255); n > 0 && sig(n-1) == last; n-- {
 	}
-	d.byVal = make([][]ftrans, n)
-	prev := ""
-	for v := 0; v < n; v++ {
-		if g := sig(v); v > 0 && g == prev {
-			d.byVal[v] = d.byVal[v-1]
-			continue
-		} else {
-			prev = g
-		}
-		list := []ftrans{}
-		for i := range d.all {
-			c := &d.all[i]
-			if !keeps(c, v) {
-				continue
-			}
-			list = append(list, ftrans{t: c.t, tests: rests[i], interp: c.interp, moves: c.moves})
-		}
-		d.byVal[v] = list
+	d.byVal = make([]*fdispatch, n)
+	for v := range n {
+		d.byVal[v] = child(v)
 	}
 	return d
 }
@@ -260,7 +273,7 @@ func (s *System) compile() {
 		fa := &c.actors[ai]
 		fa.locOff = s.varBase + int(a.Loc)
 		fa.enabled = s.compileTrans(a.enabled, nil)
-		fa.byLoc = make([]fdispatch, len(a.byLoc))
+		fa.byLoc = make([]*fdispatch, len(a.byLoc))
 		for l, ids := range a.byLoc {
 			fa.byLoc[l] = s.compileDispatch(ids)
 		}
