@@ -9,10 +9,12 @@ package model
 //     at offset off is in a 256-bit set"; the atoms of one guard over the
 //     same byte are intersected into one test;
 //   - per actor and location, the candidate transitions are dispatched on
-//     one byte that most of their guards test (a driver's guards all read
-//     the other end's state node): a table gives, per value of that byte,
-//     the candidates whose test on it the value passes, in declaration
-//     order, each with the rest of its guard;
+//     a decision tree: first on the byte that most of their guards test (a
+//     driver's guards all read the other end's state node), whose table
+//     gives, per value of that byte, the candidates whose test on it the
+//     value passes, then on the byte most of those test, and so on a few
+//     levels down; a leaf holds its candidates in declaration order, each
+//     with the rest of its guard;
 //   - any other atom (CondConflict, CondNoConflict, and any kind added
 //     later that this file does not know) is evaluated by the interpreter
 //     (eval) after the byte tests, so new kinds stay correct without

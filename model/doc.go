@@ -23,7 +23,8 @@
 //
 // Build also compiles the guards into tables (compile.go): each atom over
 // one byte becomes a byte-set test, and an actor's candidates at a
-// location are dispatched on the byte most of their guards read.
+// location are dispatched on a decision tree of the bytes their guards
+// read, the byte most of them read first.
 // Successors and Next use the tables; a guard with an atom the compiler
 // does not know (a transaction's conflict test, or a kind added later)
 // and every effect go through the interpreter, and a test checks that
