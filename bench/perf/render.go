@@ -152,7 +152,8 @@ func render(rows []row, withSPIN bool) string {
 	}
 	b.WriteString("\nxbcheck's peak is the seen set (one 8-byte fingerprint per slot, in 256 segments, each worker\n")
 	b.WriteString("growing one of its own at a time), the parent links and transitions (about 2.3 bytes per state), the\n")
-	b.WriteString("frontier and the next level, each state delta-coded against the one before it, the level's candidates\n")
+	b.WriteString("frontier and the next level, each state delta-coded against the one before it and its fingerprint\n")
+	b.WriteString("(which its successors' update, without symmetry), the level's candidates\n")
 	b.WriteString("(each its fingerprint, transition, difference from its parent and, with several workers, its place in\n")
 	b.WriteString("its inserting worker's list; carved from per-worker slabs reused level after level), the Go runtime,\n")
 	b.WriteString("and the collector's headroom (GOGC=25 during a check).\n")
