@@ -148,6 +148,16 @@ func (s *fpset) prefetch(fps []uint64) uint64 {
 	return sum
 }
 
+// prefetchAt is prefetch of the fingerprints fps[i], i in at.
+func (s *fpset) prefetchAt(fps []uint64, at []uint32) uint64 {
+	var sum uint64
+	for _, i := range at {
+		g, j := s.segOf(fps[i])
+		sum += g.keys[j]
+	}
+	return sum
+}
+
 // segCounts counts the fingerprints of fps per segment, into counts.
 func segCounts(counts *[fpSegs]int, fps []uint64) {
 	for _, fp := range fps {

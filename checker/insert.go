@@ -102,10 +102,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 				// The chunk's candidates of this worker, listed when it
 				// was expanded (candidates.setOwners).
 				own := c.own[w]
-				for _, i := range own {
-					g, j := s.fset.segOf(c.fps[i])
-					sink += g.keys[j]
-				}
+				sink += s.fset.prefetchAt(c.fps, own)
 				for _, i := range own {
 					if s.fset.insert(c.fps[i]) {
 						c.acc[i] = true
@@ -347,7 +344,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	links0 := s.parents.n // the level's first link
 	// The states' fingerprints, for their successors' (parentFP), unless
 	// they are canonical (symmetry), whose successors' are computed whole.
-	keepFPs := b.wks[0].canon == nil
+	keepFPs := b.newCanon == nil
 	var next atomic.Int64
 	var wg sync.WaitGroup
 	for _, wk := range b.wks {

@@ -71,8 +71,8 @@ func (b *parentLinks) bytes() int64 {
 
 // extend appends nbits zero bits' worth of words, without counting them.
 func (b *parentLinks) extend(nbits int) {
-	for need := (b.n + nbits + 63) / 64; len(b.words) < need; {
-		b.words = append(b.words, 0)
+	if need := (b.n + nbits + 63) / 64; need > len(b.words) {
+		b.words = append(b.words, make([]uint64, need-len(b.words))...)
 	}
 }
 
