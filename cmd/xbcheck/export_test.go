@@ -61,7 +61,7 @@ func TestExportPromelaRunsInSPIN(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			res, err := bench.RunSPIN(context.Background(), string(pml), bench.SPINModes[0], 1024, 18, "-O0")
+			res, err := bench.RunSPIN(context.Background(), string(pml), bench.SPINModes[0], 1024, 18, bench.CountOnly)
 			if err != nil {
 				t.Fatal(err)
 			}
