@@ -34,12 +34,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 	// frontier order, where the states a level finds twice are found
 	// (candSet), and its chunks come in frontier order until it helps
 	// another range.
-	nchunks := len(lv.chunks)
-	ranges := make([]chunkRange, b.workers)
-	for w := range ranges {
-		ranges[w].next.Store(int64(w * nchunks / b.workers))
-		ranges[w].end = int64((w + 1) * nchunks / b.workers)
-	}
+	ranges := chunkRanges(len(lv.chunks), b.workers)
 	var cancelled, overLimit atomic.Bool
 	var grown atomic.Int64 // what the candidates and scratch grew by
 	var held0 int64
@@ -103,6 +98,16 @@ type chunkRange struct {
 	next atomic.Int64
 	end  int64
 	_    [64 - 16]byte // ranges taken by different workers: different cache lines
+}
+
+// chunkRanges splits n chunks into as many ranges as there are workers.
+func chunkRanges(n, workers int) []chunkRange {
+	ranges := make([]chunkRange, workers)
+	for w := range ranges {
+		ranges[w].next.Store(int64(w * n / workers))
+		ranges[w].end = int64((w + 1) * n / workers)
+	}
+	return ranges
 }
 
 // takeChunk returns the next chunk of worker w's range, or when it has

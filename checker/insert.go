@@ -2,7 +2,6 @@ package checker
 
 import (
 	"sync"
-	"sync/atomic"
 )
 
 // insert is phase 2: worker w inserts the candidates whose fingerprints
@@ -345,11 +344,15 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	// The states' fingerprints, for their successors' (parentFP), unless
 	// they are canonical (symmetry), whose successors' are computed whole.
 	keepFPs := b.newCanon == nil
-	var next atomic.Int64
+	// Worker w writes the chunks of the w-th range first, as in expand:
+	// mostly those it expanded, whose candidates its own core's caches
+	// may still hold (N=3 family, two workers: the phase's writing took
+	// about 175 ms instead of 200 when any worker took the next chunk).
+	ranges := chunkRanges(len(lv.chunks), b.workers)
 	var wg sync.WaitGroup
-	for _, wk := range b.wks {
+	for w, wk := range b.wks {
 		wg.Add(1)
-		go func(wk *worker) {
+		go func(w int, wk *worker) {
 			defer wg.Done()
 			// This worker's slabs of this parity held the runs of the
 			// frontier before the one being expanded: done with.
@@ -358,8 +361,8 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			rs.keys.reset()
 			rs.fps.reset()
 			for {
-				ci := int(next.Add(1) - 1)
-				if ci >= len(lv.chunks) {
+				ci := takeChunk(ranges, w)
+				if ci < 0 {
 					return
 				}
 				c, out := lv.chunks[ci], &wk.run
@@ -425,7 +428,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					r.fps = rs.fps.copyOf(out.fps)
 				}
 			}
-		}(wk)
+		}(w, wk)
 	}
 	wg.Wait()
 	runs := make([]*run, len(lv.chunks))
