@@ -1,8 +1,6 @@
 package checker
 
-import (
-	"sync"
-)
+import "sync"
 
 // insert is phase 2: worker w inserts the candidates whose fingerprints
 // fall in its range (insertWorker), in frontier order, so the first
