@@ -35,7 +35,7 @@ type run struct {
 }
 
 func (r *run) reset() {
-	r.data, r.keys, r.fps, r.n = r.data[:0], r.keys[:0], r.fps[:0], 0
+	r.data, r.keys, r.n = r.data[:0], r.keys[:0], 0
 }
 
 // add appends st.

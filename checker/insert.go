@@ -330,7 +330,8 @@ func (b *bfs) invariantHits(lv *levelWork) {
 // candidates come in the order of their parents.
 func (b *bfs) writeRuns(lv *levelWork) {
 	s, size, par := b.s, b.size, b.s.depth%2
-	first := make([]uint32, len(lv.chunks)) // the index of each chunk's first new state
+	// The index of each chunk's first new state, and past the last.
+	first := make([]uint32, len(lv.chunks)+1)
 	g := uint32(s.total)
 	for ci, c := range lv.chunks {
 		first[ci] = g
@@ -338,6 +339,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			g += uint32(b2i(a))
 		}
 	}
+	first[len(lv.chunks)] = g
 	links0 := s.parents.n // the level's first link
 	// The states' fingerprints, for their successors' (parentFP), unless
 	// they are canonical (symmetry), whose successors' are computed whole.
@@ -364,7 +366,14 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					return
 				}
 				c, out := lv.chunks[ci], &wk.run
+				r := &c.out[par]
 				out.reset()
+				// The new states' fingerprints go straight into the run:
+				// their number is known.
+				r.fps = nil
+				if keepFPs {
+					r.fps = rs.fps.take(int(first[ci+1] - first[ci]))
+				}
 				fc := s.front.chunks[ci]
 				c.invs = c.invs[:0]
 				decoded := false
@@ -405,8 +414,8 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					}
 					ones |= 1 << (bit % 64)
 					out.add(st)
-					if keepFPs {
-						out.fps = append(out.fps, c.fps[i])
+					if r.fps != nil {
+						r.fps[g-first[ci]] = c.fps[i]
 					}
 					for _, pi := range b.inv {
 						if !b.props[pi].State(st) {
@@ -419,12 +428,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 					s.parents.setOnes(w, ones)
 				}
 				// Into the chunk's run, carved from the slabs.
-				r := &c.out[par]
 				r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
-				r.fps = nil
-				if keepFPs {
-					r.fps = rs.fps.copyOf(out.fps)
-				}
 			}
 		}(w, wk)
 	}
