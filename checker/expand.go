@@ -44,7 +44,7 @@ func (b *bfs) expand(lv *levelWork) bool {
 	for _, wk := range b.wks {
 		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
-		wk.cands.reset()
+		wk.cands.startLevel(b.s.depth)
 		wk.lastChunk = -1
 		wk.slabs.reset() // the last level's candidates are done with
 	}
@@ -283,9 +283,6 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	c.via = cs.i32.copyOf(kc.via)
 	c.states = cs.u8.copyOf(kc.states)
 	c.enc = cs.u8.copyOf(kc.enc)
-	if len(wk.cands.used) > candSetMax {
-		wk.cands.reset()
-	}
 	if b.ctl.prog != nil {
 		b.ctl.prog.expanded.Add(int64(k1 - k0))
 	}
