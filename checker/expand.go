@@ -159,6 +159,12 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	k0, k1 := fc.base, fc.base+n
 	ex.c, ex.k0 = c, k0
 	yield, isNew := ex.yieldFn, ex.isNewFn
+	// Without a reduction, exact states or a graph, no successor needs the
+	// seen set or the scratch: each is taken (keep) as it comes.
+	direct := s.sset == nil && wk.ample == nil && g == nil
+	if direct {
+		yield = ex.keepFn
+	}
 	cycleCheck := b.cycleCheck
 	if cycleCheck {
 		isNew = nil // any ample set will do
@@ -218,9 +224,6 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	lookup := s.sset != nil || wk.ample != nil
 	if lookup && s.sset == nil {
 		c.sink += s.fset.prefetch(sc.fps)
-	}
-	if s.sset == nil {
-		c.sink += wk.cands.prefetch(sc.fps)
 	}
 	for i, f := range sc.fps {
 		st := sc.states[i*size : (i+1)*size]
@@ -316,12 +319,13 @@ type expander struct {
 	pfp         uint64
 	succ, moves int
 	yieldFn     func(id, actor int32, fault bool, next []byte) bool
+	keepFn      func(id, actor int32, fault bool, next []byte) bool
 	isNewFn     func(next []byte) bool
 }
 
 func newExpander(b *bfs, wk *worker) *expander {
 	ex := &expander{b: b, wk: wk}
-	ex.yieldFn, ex.isNewFn = ex.yield, ex.isNew
+	ex.yieldFn, ex.keepFn, ex.isNewFn = ex.yield, ex.keep, ex.isNew
 	return ex
 }
 
@@ -373,8 +377,52 @@ func (ex *expander) isNew(next []byte) bool {
 // yield takes a successor of st into the worker's scratch, after the step
 // properties.
 func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
-	b, wk, c := ex.b, ex.wk, ex.c
+	wk := ex.wk
 	sc := &wk.sc
+	ex.step(id, fault, next)
+	next, f, diff := ex.fpOf(next, wk.cbuf)
+	sc.fps = append(sc.fps, f)
+	sc.diffs = append(sc.diffs, diff)
+	sc.parent = append(sc.parent, uint8(ex.k-ex.k0))
+	sc.via = append(sc.via, id)
+	sc.states = append(sc.states, next...)
+	if ex.b.g != nil {
+		wk.sacts = append(wk.sacts, actor)
+		wk.sfault = append(wk.sfault, fault)
+	}
+	return true
+}
+
+// keep is yield when every successor is kept unless the worker's candSet
+// holds it (expandChunk's direct case): it is looked up there at once and,
+// when new, coded as its difference from st into the worker's kept
+// candidates, without a copy in the scratch. (The set fits a core's L2
+// cache: a lookup costs less than a pass over the scratch.) The
+// successors come in the order expandChunk's loop over the scratch takes
+// them, so the same are kept.
+func (ex *expander) keep(id, actor int32, fault bool, next []byte) bool {
+	wk := ex.wk
+	ex.step(id, fault, next)
+	next, f, diff := ex.fpOf(next, wk.cbuf)
+	if !wk.cands.add(f) {
+		return true
+	}
+	kc := &wk.kept
+	kc.fps = append(kc.fps, f)
+	kc.parent = append(kc.parent, uint8(ex.k-ex.k0))
+	kc.via = append(kc.via, id)
+	if diff != ^uint64(0) {
+		kc.enc = appendDeltaWords(kc.enc, ex.st, next, diff)
+	} else {
+		kc.enc = appendDelta(kc.enc, ex.st, next)
+	}
+	return true
+}
+
+// step counts a successor of st by transition id, and checks the step
+// properties on it.
+func (ex *expander) step(id int32, fault bool, next []byte) {
+	b, c := ex.b, ex.c
 	ex.succ++
 	if !fault {
 		ex.moves++
@@ -392,15 +440,4 @@ func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
 			}
 		}
 	}
-	next, f, diff := ex.fpOf(next, wk.cbuf)
-	sc.fps = append(sc.fps, f)
-	sc.diffs = append(sc.diffs, diff)
-	sc.parent = append(sc.parent, uint8(ex.k-ex.k0))
-	sc.via = append(sc.via, id)
-	sc.states = append(sc.states, next...)
-	if b.g != nil {
-		wk.sacts = append(wk.sacts, actor)
-		wk.sfault = append(wk.sfault, fault)
-	}
-	return true
 }
