@@ -183,16 +183,6 @@ func (c *candSet) home(fp uint64) uint64 {
 	return fp * 0x9E3779B97F4A7C15 >> (64 - candSetBits)
 }
 
-// prefetch reads the slot of every fingerprint in fps, as fpset.prefetch
-// does: the table is larger than a core's L1 cache.
-func (c *candSet) prefetch(fps []uint64) uint64 {
-	var sum uint64
-	for _, fp := range fps {
-		sum += c.keys[c.home(fp)]
-	}
-	return sum
-}
-
 func (c *candSet) bytes() int64 { return int64(cap(c.keys)) * 8 }
 
 // startLevel readies the set for the level of depth d: empty, unless

@@ -126,12 +126,14 @@ func takeChunk(ranges []chunkRange, w int) int {
 	return -1
 }
 
-// expandChunk expands frontier chunk fc, the ci-th, into chunk c: all
-// its states' successors first, into the worker's scratch (which stays
-// in the cache), then, with a reduction or exact states, one batch of
-// seen-set lookups (prefetched first, so that their cache misses
-// overlap), then those neither seen nor already in the worker's set of
-// candidates (candSet) are added to the chunk: whole with exact states,
+// expandChunk expands frontier chunk fc, the ci-th, into chunk c. Without
+// a reduction, exact states or a graph, each successor not in the
+// worker's candidate cache (candSet) is kept as the model yields it
+// (expander.keep), as its difference from its parent. Otherwise all the
+// states' successors go first into the worker's scratch (which stays in
+// the cache), then one batch of seen-set lookups (prefetched first, so
+// that their cache misses overlap), then those neither seen nor in the
+// candidate cache are added to the chunk: whole with exact states,
 // otherwise as their difference from their parent.
 func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 	s, g, m, size := b.s, b.g, b.m, b.size
@@ -246,11 +248,11 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 			continue
 		}
 		if s.sset == nil && !wk.cands.add(f) {
-			// A candidate of this chunk or of an earlier one this
-			// worker expanded in the level already: a state two
-			// states lead to is kept once, the first in frontier
-			// order, which the insert phase would keep (a worker's
-			// chunks come in frontier order).
+			// A candidate of this chunk, of an earlier one this
+			// worker expanded in the level already or of an earlier
+			// level: a state two states lead to is kept once, the
+			// first in frontier order, which the insert phase would
+			// keep (a worker's chunks come in frontier order).
 			continue
 		}
 		if g != nil {
