@@ -224,8 +224,15 @@ func Judge(tr *xstrace.Trace, o *Observation) *Result {
 
 // Coarser names a group that explains several real changes with one
 // sequence of model steps, after the model's transitions that changed
-// the compared nodes: "coarser: blkfront sees InitWait".
+// the compared nodes: "coarser: blkfront sees InitWait". A group that no
+// step explains, because its changes cancel out on the compared nodes (a
+// hotplug script writes hotplug-status and the toolstack then removes the
+// backend directory), is named after its writers: "coarser: no step for
+// hotplug, toolstack (no net change)".
 func Coarser(g conform.Group) string {
+	if len(g.Trans) == 0 {
+		return "coarser: no step for " + strings.Join(g.Writers, ", ") + " (no net change)"
+	}
 	var ts []string
 	for _, t := range g.Trans {
 		ts = append(ts, actorRole(t))

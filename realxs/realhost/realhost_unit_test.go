@@ -7,6 +7,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xbcheck/xbcheck/checker"
+	"github.com/xbcheck/xbcheck/realxs/conform"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
 	"github.com/xbcheck/xbcheck/scenario"
 )
@@ -121,5 +122,24 @@ func TestXLGuests(t *testing.T) {
 	}
 	if got := xlGuests(out[:strings.Index(out, "guest1")]); len(got) != 0 {
 		t.Errorf("dom0 alone: %v", got)
+	}
+}
+
+// TestCoarserNames: a group the model explains with several steps is
+// named after them, without devices; one whose changes cancel out (no
+// step) after its writers, never as a bare "coarser: " (a C xenstored
+// run's xl destroy during xl block-detach -f: the hotplug script's
+// hotplug-status write, then the toolstack's removal of the backend).
+func TestCoarserNames(t *testing.T) {
+	for _, tc := range []struct {
+		g    conform.Group
+		want string
+	}{
+		{conform.Group{Trans: []string{"blkfront(xvdb): probe", "blkfront(xvdb): sees InitWait"}}, "coarser: blkfront: probe, blkfront: sees InitWait"},
+		{conform.Group{Writers: []string{"hotplug", "toolstack"}}, "coarser: no step for hotplug, toolstack (no net change)"},
+	} {
+		if got := Coarser(tc.g); got != tc.want {
+			t.Errorf("Coarser(%+v) = %q, want %q", tc.g, got, tc.want)
+		}
 	}
 }
