@@ -265,11 +265,7 @@ func (b *bfs) expandChunk(wk *worker, ci int, c *candidates, fc frontierChunk) {
 			kc.states = append(kc.states, st...)
 		} else {
 			p := int(sc.parent[i])
-			if d := sc.diffs[i]; d != ^uint64(0) {
-				kc.enc = appendDeltaWords(kc.enc, wk.block[p*size:(p+1)*size], st, d)
-			} else {
-				kc.enc = appendDelta(kc.enc, wk.block[p*size:(p+1)*size], st)
-			}
+			kc.enc = appendDeltaMask(kc.enc, wk.block[p*size:(p+1)*size], st, sc.diffs[i])
 		}
 	}
 	if s.sset == nil {
@@ -413,11 +409,7 @@ func (ex *expander) keep(id, actor int32, fault bool, next []byte) bool {
 	kc.fps = append(kc.fps, f)
 	kc.parent = append(kc.parent, uint8(ex.k-ex.k0))
 	kc.via = append(kc.via, id)
-	if diff != ^uint64(0) {
-		kc.enc = appendDeltaWords(kc.enc, ex.st, next, diff)
-	} else {
-		kc.enc = appendDelta(kc.enc, ex.st, next)
-	}
+	kc.enc = appendDeltaMask(kc.enc, ex.st, next, diff)
 	return true
 }
 

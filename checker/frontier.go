@@ -143,6 +143,16 @@ func appendDelta(dst, base, x []byte) []byte {
 	return appendDeltaWords(dst, base, x, fp.DiffWords(base, x))
 }
 
+// appendDeltaMask is appendDelta given the mask of the words in which
+// base and x differ (fp.Table.UpdateDiff), all ones when it is not known
+// (under symmetry, or for states wider than fp.MaxDiffWords words).
+func appendDeltaMask(dst, base, x []byte, mask uint64) []byte {
+	if mask == ^uint64(0) {
+		return appendDelta(dst, base, x)
+	}
+	return appendDeltaWords(dst, base, x, mask)
+}
+
 // xorWord is the xor of word j of base and x, the bytes past their end
 // zero.
 func xorWord(base, x []byte, j int) uint64 {
