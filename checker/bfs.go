@@ -125,6 +125,11 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	b.wks = make([]*worker, workers)
 	for w := range b.wks {
 		wk := &worker{buf: make([]byte, size), block: make([]byte, chunkStates*size), tmp: make([]byte, size)}
+		wk.slabs.setArena(s.mem)
+		for i := range wk.runSlabs {
+			rs := &wk.runSlabs[i]
+			rs.data.mem, rs.keys.mem, rs.fps.mem = s.mem, s.mem, s.mem
+		}
 		if b.newCanon != nil {
 			wk.canon, wk.cbuf, wk.nbuf = b.newCanon(), make([]byte, size), make([]byte, size)
 		}
@@ -177,6 +182,9 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		onCycle = cyclic(&s.cyc, int(s.reduced))
 	}
 	res, g = b.finish()
+	// Nothing of the search is used after it: the seen set, the frontier
+	// and the workers' slabs go back to the system.
+	s.mem.close()
 	return res, g, onCycle
 }
 
@@ -198,9 +206,10 @@ func (b *bfs) report(pi int, path []int32) {
 	}
 }
 
-// held is what the explorer holds between phases, by capacity.
+// held is what the explorer holds between phases, by capacity, and the
+// memory its arena holds resident beyond that.
 func (b *bfs) held() int64 {
-	n := b.s.bytes()
+	n := b.s.bytes() + b.s.mem.slack()
 	for _, c := range b.pool {
 		n += c.capBytes() + c.out[b.s.depth%2].capBytes() // the runs being written
 	}

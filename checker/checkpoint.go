@@ -284,7 +284,7 @@ func (r *ckReader) header() ckHeader {
 
 // readSearch decodes the body into a search for model m.
 func (r *ckReader) search(m Model, h ckHeader) *search {
-	s := &search{via: vias{wide: h.wide}}
+	s := &search{via: vias{wide: h.wide}, mem: newArena(searchArenaBytes())}
 	const maxN = math.MaxUint32
 	s.depth, s.levelStart, s.total, s.curN, s.transitions = r.int(maxN), r.int(maxN), r.int(maxN), r.int(maxN), r.int(math.MaxInt64>>1)
 	s.reduced = int64(r.int(maxN))
@@ -329,7 +329,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 		}
 		s.sset = ss
 	} else {
-		fs := &fpset{}
+		fs := &fpset{mem: s.mem}
 		n := r.int(maxN)
 		if segs := r.int(fpSegs); r.err == nil && segs != fpSegs {
 			r.fail(errDamaged)
@@ -344,7 +344,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 			if r.err != nil {
 				break
 			}
-			g.rebuild(keys)
+			g.rebuild(keys, fs.mem)
 			stored += g.n
 		}
 		if r.err == nil && stored != n {

@@ -37,6 +37,7 @@ import (
 // fingerprints a level added (undo) gives back the table as it was.
 type fpset struct {
 	segs [fpSegs]fpseg
+	mem  *arena // where the segments' tables live (nil: the Go heap)
 }
 
 type fpseg struct {
@@ -65,11 +66,11 @@ const (
 	fpSegs    = 1 << fpSegBits
 )
 
-func newFPSet(capacity int) *fpset {
-	s := &fpset{}
+func newFPSet(capacity int, mem *arena) *fpset {
+	s := &fpset{mem: mem}
 	per := max(16, int(float64(capacity)/fpSegs/maxLoad)+1)
 	for i := range s.segs {
-		s.segs[i].keys = make([]uint64, per+fpSlack)
+		s.segs[i].keys = arenaMake[uint64](mem, per+fpSlack)
 		s.segs[i].homes = uint64(per)
 	}
 	return s
@@ -128,7 +129,10 @@ func (s *fpset) insert(fp uint64) bool {
 	}
 	if j == uint64(len(g.keys))-1 {
 		// The shift would fill the last slot: more slack.
-		g.keys = append(g.keys, make([]uint64, len(g.keys)-int(g.homes))...)
+		keys := arenaMake[uint64](s.mem, 2*len(g.keys)-int(g.homes))
+		copy(keys, g.keys)
+		arenaFree(s.mem, g.keys)
+		g.keys = keys
 	}
 	copy(g.keys[i+1:j+1], g.keys[i:j])
 	g.keys[i] = fp
@@ -188,7 +192,7 @@ func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
 	for i := from; i < to; i++ {
 		g := &s.segs[i]
 		if homes := g.grownHomes(counts[i]); homes != int(g.homes) {
-			g.rehash(homes)
+			g.rehash(homes, s.mem)
 		}
 	}
 }
@@ -196,8 +200,9 @@ func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
 // rehash moves segment g into a table of homes home slots: one pass over
 // its fingerprints in order, each placed at its new home slot or just
 // after the one before, whichever is later (the ordered table's layout).
-func (g *fpseg) rehash(homes int) {
-	keys := make([]uint64, homes+fpSlack)
+// The new table comes from mem, where the old one goes back.
+func (g *fpseg) rehash(homes int, mem *arena) {
+	keys := arenaMake[uint64](mem, homes+fpSlack)
 	h := uint64(homes)
 	next := uint64(0) // the first slot after the last placed
 	for _, k := range g.keys {
@@ -206,23 +211,27 @@ func (g *fpseg) rehash(homes int) {
 		}
 		i := max(homeIn(k, h), next)
 		if i >= uint64(len(keys))-1 {
-			keys = append(keys, make([]uint64, fpSlack)...)
+			more := arenaMake[uint64](mem, len(keys)+fpSlack)
+			copy(more, keys)
+			arenaFree(mem, keys)
+			keys = more
 		}
 		keys[i] = k
 		next = i + 1
 	}
+	arenaFree(mem, g.keys)
 	g.keys, g.homes = keys, h
 }
 
 // rebuild lays out keys, read from a checkpoint (written by this version
 // or an older one, whose segments were not ordered), as an ordered
 // segment with as many home slots as keys has slots.
-func (g *fpseg) rebuild(keys []uint64) {
+func (g *fpseg) rebuild(keys []uint64, mem *arena) {
 	homes := len(keys)
 	ks := slices.DeleteFunc(keys, func(k uint64) bool { return k == 0 })
 	slices.Sort(ks)
 	g.keys, g.n = ks, len(ks)
-	g.rehash(homes)
+	g.rehash(homes, mem)
 }
 
 // growthBytes is what the workers' reserve(counts) adds at its peak: the

@@ -2,6 +2,7 @@ package checker
 
 import (
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -49,7 +50,18 @@ func checkOrdered(t *testing.T, s *fpset) {
 // lookups, growths and undos, with fingerprints crowded at the ends of
 // small segments (so that clusters run into the slack and past it), and
 // checks after each level that they agree and that the table is ordered.
+// The segments' tables come from the Go heap, then from an arena (which
+// reuses the tables that segments leave as they grow).
 func TestFPSetAgainstMap(t *testing.T) {
+	t.Run("heap", func(t *testing.T) { testFPSetAgainstMap(t, nil) })
+	t.Run("arena", func(t *testing.T) {
+		mem := newArena(64 << 20)
+		defer mem.close()
+		testFPSetAgainstMap(t, mem)
+	})
+}
+
+func testFPSetAgainstMap(t *testing.T, mem *arena) {
 	r := rand.New(rand.NewPCG(9, 10))
 	draw := func() uint64 {
 		seg := uint64(r.IntN(4)) << (64 - fpSegBits) // few segments: long clusters
@@ -62,7 +74,7 @@ func TestFPSetAgainstMap(t *testing.T) {
 			return seg | r.Uint64()>>fpSegBits
 		}
 	}
-	s := newFPSet(16)
+	s := newFPSet(16, mem)
 	in := map[uint64]bool{}
 	var all []uint64
 	for level := 0; level < 60; level++ {
@@ -113,10 +125,17 @@ func TestFPSetAgainstMap(t *testing.T) {
 			t.Fatalf("level %d: %d fingerprints, want %d", level, s.len(), len(in))
 		}
 	}
+	if mem != nil {
+		for i := range s.segs {
+			if mem.offset(arenaBytes(s.segs[i].keys)) < 0 {
+				t.Fatalf("segment %d's table is not in the arena", i)
+			}
+		}
+	}
 	// A checkpoint's segments, laid out again (rebuild): the same set.
-	var re fpset
+	re := fpset{mem: mem}
 	for i := range s.segs {
-		re.segs[i].rebuild(s.segs[i].keys)
+		re.segs[i].rebuild(slices.Clone(s.segs[i].keys), mem)
 	}
 	checkOrdered(t, &re)
 	for f := range in {

@@ -35,7 +35,10 @@ type search struct {
 	parents parentLinks
 	fset    *fpset    // the seen set: fingerprints,
 	sset    *stateSet // or full states (exact)
-	g       *graph    // the state graph, for the eventually-properties
+	// mem holds the seen set's segments and the workers' slabs; explore
+	// closes it when the search ends.
+	mem *arena
+	g   *graph // the state graph, for the eventually-properties
 	// found holds, per property, the violation found so far.
 	found       []*Counterexample
 	transitions int
@@ -81,11 +84,11 @@ func (s *search) bytes() int64 {
 // under symmetry).
 func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
 	size := m.Size()
-	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1}
+	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1, mem: newArena(searchArenaBytes())}
 	if pl.exact {
 		s.sset = newStateSet(size)
 	} else {
-		s.fset = newFPSet(1 << 10)
+		s.fset = newFPSet(1<<10, s.mem)
 	}
 	if pl.graph {
 		s.g = newGraph(m)

@@ -53,7 +53,7 @@ func TestUndoRestoresTheSet(t *testing.T) {
 	// The level: the second half, with a duplicate of an old fingerprint
 	// (not accepted) and of a new one (accepted once).
 	level := append(append([]uint64(nil), fps[n:]...), fps[0], fps[n+1])
-	fs := newFPSet(16)
+	fs := newFPSet(16, nil)
 	var counts [fpSegs]int
 	segCounts(&counts, fps[:n])
 	fs.reserve(&counts, 0, fpSegs)

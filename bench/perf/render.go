@@ -156,7 +156,11 @@ func render(rows []row, withSPIN bool) string {
 	b.WriteString("(which its successors' update, without symmetry), the level's candidates\n")
 	b.WriteString("(each its fingerprint, transition, difference from its parent and, with several workers, its place in\n")
 	b.WriteString("its inserting worker's list; carved from per-worker slabs reused level after level), the Go runtime,\n")
-	b.WriteString("and the collector's headroom (GOGC=25 during a check).\n")
+	b.WriteString("and the collector's headroom (GOGC=25 during a check). The seen set's segments and the slabs live\n")
+	b.WriteString("outside the Go heap, in one mapping of the search's own (checker/arena.go) where the system is asked\n")
+	b.WriteString("for transparent huge pages past its first 4 MB and a segment's next table reuses the ones segments\n")
+	b.WriteString("left: on this virtual machine a fault on a fresh 4 KB page costs about 11 µs, and at N = 3 on one\n")
+	b.WriteString("worker the process took 4,840 page faults instead of 14,200.\n")
 	return b.String()
 }
 

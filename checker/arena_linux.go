@@ -1,0 +1,58 @@
+package checker
+
+import (
+	"sync"
+	"syscall"
+)
+
+// hugePage is the size of a transparent huge page on x86-64 and arm64
+// with 4 KB pages: the arena's start is aligned to it.
+const hugePage = 2 << 20
+
+// madvHugepage is MADV_HUGEPAGE (linux/mman.h), which package syscall
+// does not name.
+const madvHugepage = 14
+
+// A region is an arena's mapping, unmapped once.
+type region struct {
+	once sync.Once
+	all  []byte // the whole mapping, alignment included
+}
+
+func (r *region) unmap() { r.once.Do(func() { syscall.Munmap(r.all) }) }
+
+// mapArena reserves reserve bytes of address space (MAP_NORESERVE: no
+// memory is committed until written), aligned to a huge page, and asks
+// for huge pages there. It returns nil when the system refuses.
+func mapArena(reserve int) ([]byte, *region) {
+	all, err := syscall.Mmap(-1, 0, reserve+hugePage, syscall.PROT_READ|syscall.PROT_WRITE, syscall.MAP_PRIVATE|syscall.MAP_ANON|syscall.MAP_NORESERVE)
+	if err != nil {
+		return nil, nil
+	}
+	r := &region{all: all}
+	skip := 0
+	if rem := addrOf(all) % hugePage; rem != 0 {
+		skip = int(hugePage - rem)
+	}
+	mem := all[skip : skip+reserve : skip+reserve]
+	// Huge pages past the first smallArena bytes only: a small search
+	// (most of a test suite's, a simulation's) writes little, and a huge
+	// page's first fault clears 2 MB. Without transparent huge pages (or
+	// with them off), the advice fails and changes nothing.
+	if len(mem) > smallArena {
+		_ = syscall.Madvise(mem[smallArena:], madvHugepage)
+	}
+	return mem, r
+}
+
+// smallArena is the start of an arena that stays in 4 KB pages.
+const smallArena = 4 << 20
+
+// totalMemory is the machine's memory in bytes (0 when unknown).
+func totalMemory() int64 {
+	var si syscall.Sysinfo_t
+	if syscall.Sysinfo(&si) != nil {
+		return 0
+	}
+	return int64(si.Totalram) * int64(si.Unit)
+}

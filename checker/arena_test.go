@@ -1,0 +1,94 @@
+package checker
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestArenaBlocks allocates and frees blocks of random sizes and checks
+// that the live blocks never overlap, that each comes zeroed and keeps
+// what was written to it, and that the arena's accounts (top, live, the
+// free extents) add up; then that a full arena hands out Go heap blocks.
+func TestArenaBlocks(t *testing.T) {
+	const size = 8 << 20
+	a := newArena(size)
+	defer a.close()
+	if len(a.mem) == 0 {
+		t.Skip("no mapping here") // (Linux maps it; other systems use the Go heap)
+	}
+	r := rand.New(rand.NewPCG(1, 2))
+	type block struct {
+		b   []byte
+		tag byte
+	}
+	var live []block
+	check := func(step int) {
+		t.Helper()
+		owner := make([]int8, size) // which live block covers each byte, +1
+		sum := 0
+		for i, bl := range live {
+			off := a.offset(bl.b)
+			if off < 0 || off%arenaAlign != 0 {
+				t.Fatalf("step %d: block %d at offset %d: not an aligned block of the arena", step, i, off)
+			}
+			for j := off; j < off+cap(bl.b); j++ {
+				if owner[j] != 0 {
+					t.Fatalf("step %d: blocks %d and %d overlap at %d", step, owner[j]-1, i, j)
+				}
+				owner[j] = int8(i + 1)
+			}
+			for j, v := range bl.b {
+				if v != bl.tag {
+					t.Fatalf("step %d: block %d byte %d is %d, want %d", step, i, j, v, bl.tag)
+				}
+			}
+			sum += (cap(bl.b) + arenaAlign - 1) &^ (arenaAlign - 1)
+		}
+		free := 0
+		for i, e := range a.free {
+			if i > 0 && a.free[i-1].off+a.free[i-1].n >= e.off {
+				t.Fatalf("step %d: free extents %v and %v not ordered and apart", step, a.free[i-1], e)
+			}
+			for j := e.off; j < e.off+e.n; j++ {
+				if owner[j] != 0 {
+					t.Fatalf("step %d: free extent %v holds block %d", step, e, owner[j]-1)
+				}
+			}
+			free += e.n
+		}
+		if a.live != sum || a.top != sum+free || a.high < a.top || a.slack() != int64(a.high-sum) {
+			t.Fatalf("step %d: live %d top %d high %d slack %d; want live %d top %d slack %d", step, a.live, a.top, a.high, a.slack(), sum, sum+free, a.high-sum)
+		}
+		if n := len(a.free); n > 0 && a.free[n-1].off+a.free[n-1].n == a.top {
+			t.Fatalf("step %d: a free extent ends at top", step)
+		}
+	}
+	for step := 0; step < 2000; step++ {
+		if len(live) > 0 && (r.IntN(2) == 0 || len(live) > 100) {
+			i := r.IntN(len(live))
+			a.release(live[i].b)
+			live = append(live[:i], live[i+1:]...)
+		} else {
+			n := 1 + r.IntN(40000)
+			b := a.alloc(n)
+			for j, v := range b {
+				if v != 0 {
+					t.Fatalf("step %d: a new block's byte %d is %d", step, j, v)
+				}
+			}
+			tag := byte(1 + r.IntN(255))
+			for j := range b {
+				b[j] = tag
+			}
+			live = append(live, block{b, tag})
+		}
+		check(step)
+	}
+	// Full: the Go heap.
+	big := a.alloc(size)
+	if a.offset(big) >= 0 || len(big) != size {
+		t.Fatalf("a block larger than what is left came from the arena (offset %d)", a.offset(big))
+	}
+	a.release(big) // (ignored)
+	check(-1)
+}
