@@ -84,6 +84,7 @@ type bfs struct {
 	perState   float64 // bytes per state of the last level's runs
 	pool       []*candidates
 	wks        []*worker
+	crew       *crew // runs the phases on the workers
 }
 
 // chunkStates is the number of frontier states a worker expands at a time.
@@ -138,6 +139,8 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 		}
 		b.wks[w] = wk
 	}
+	b.crew = newCrew(workers)
+	defer b.crew.close()
 	safety := len(inv) + len(step) + b2i(deadlock >= 0)
 	for s.curN > 0 {
 		stats.Depth = s.depth

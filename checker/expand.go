@@ -1,9 +1,6 @@
 package checker
 
-import (
-	"sync"
-	"sync/atomic"
-)
+import "sync/atomic"
 
 // levelWork is one level's work between its phases.
 type levelWork struct {
@@ -48,39 +45,34 @@ func (b *bfs) expand(lv *levelWork) bool {
 		wk.lastChunk = -1
 		wk.slabs.reset() // the last level's candidates are done with
 	}
-	var wg sync.WaitGroup
-	for w := 0; w < b.workers; w++ {
-		wg.Add(1)
-		go func(w int, wk *worker) {
-			defer wg.Done()
-			for done := 0; ; done++ {
-				ci := takeChunk(ranges, w)
-				if ci < 0 {
+	b.crew.run(func(w int) {
+		wk := b.wks[w]
+		for done := 0; ; done++ {
+			ci := takeChunk(ranges, w)
+			if ci < 0 {
+				return
+			}
+			if done%64 == 0 && b.ctx.Err() != nil {
+				cancelled.Store(true)
+				return
+			}
+			if overLimit.Load() {
+				return
+			}
+			c := lv.chunks[ci]
+			var before int64
+			if b.ctl.budget != nil {
+				before = c.capBytes() + wk.capBytes()
+			}
+			b.expandChunk(wk, ci, c, b.s.front.chunks[ci])
+			if b.ctl.budget != nil {
+				if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > b.ctl.budget.limit {
+					overLimit.Store(true)
 					return
-				}
-				if done%64 == 0 && b.ctx.Err() != nil {
-					cancelled.Store(true)
-					return
-				}
-				if overLimit.Load() {
-					return
-				}
-				c := lv.chunks[ci]
-				var before int64
-				if b.ctl.budget != nil {
-					before = c.capBytes() + wk.capBytes()
-				}
-				b.expandChunk(wk, ci, c, b.s.front.chunks[ci])
-				if b.ctl.budget != nil {
-					if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > b.ctl.budget.limit {
-						overLimit.Store(true)
-						return
-					}
 				}
 			}
-		}(w, b.wks[w])
-	}
-	wg.Wait()
+		}
+	})
 	if cancelled.Load() {
 		b.stop("cancelled: " + b.ctx.Err().Error())
 		return false

@@ -1,7 +1,5 @@
 package checker
 
-import "sync"
-
 // insert is phase 2: worker w inserts the candidates whose fingerprints
 // fall in its range (insertWorker), in frontier order, so the first
 // occurrence of a state in frontier order is the one kept, as in the
@@ -66,52 +64,46 @@ func (b *bfs) insert(lv *levelWork) bool {
 	// are workers (insertWorker): each segment has one writer
 	// (fpset.insert needs it), and the workers' writes do not share cache
 	// lines.
-	var wg sync.WaitGroup
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			if s.sset != nil {
-				found[w] = b.insertExact(lv, w)
-				return
-			}
-			// This worker's segments grow first, then take its
-			// candidates, chunk by chunk in frontier order: the home
-			// slots of a chunk's fingerprints first (independent loads
-			// whose cache misses overlap, few enough that their lines
-			// are still cached when the inserts probe them), then the
-			// inserts.
-			from, to := insertSegs(w, workers)
-			s.fset.reserve(&counts, from, to)
-			n := 0
-			var sink uint64
-			for _, c := range chunks {
-				if workers == 1 {
-					sink += s.fset.prefetch(c.fps)
-					for i, fp := range c.fps {
-						if s.fset.insert(fp) {
-							c.acc[i] = true
-							n++
-						}
-					}
-					continue
-				}
-				// The chunk's candidates of this worker, listed when it
-				// was expanded (candidates.setOwners).
-				own := c.own[w]
-				sink += s.fset.prefetchAt(c.fps, own)
-				for _, i := range own {
-					if s.fset.insert(c.fps[i]) {
+	b.crew.run(func(w int) {
+		if s.sset != nil {
+			found[w] = b.insertExact(lv, w)
+			return
+		}
+		// This worker's segments grow first, then take its
+		// candidates, chunk by chunk in frontier order: the home
+		// slots of a chunk's fingerprints first (independent loads
+		// whose cache misses overlap, few enough that their lines
+		// are still cached when the inserts probe them), then the
+		// inserts.
+		from, to := insertSegs(w, workers)
+		s.fset.reserve(&counts, from, to)
+		n := 0
+		var sink uint64
+		for _, c := range chunks {
+			if workers == 1 {
+				sink += s.fset.prefetch(c.fps)
+				for i, fp := range c.fps {
+					if s.fset.insert(fp) {
 						c.acc[i] = true
 						n++
 					}
 				}
+				continue
 			}
-			sinks[w] = sink
-			found[w] = n
-		}(w)
-	}
-	wg.Wait()
+			// The chunk's candidates of this worker, listed when it
+			// was expanded (candidates.setOwners).
+			own := c.own[w]
+			sink += s.fset.prefetchAt(c.fps, own)
+			for _, i := range own {
+				if s.fset.insert(c.fps[i]) {
+					c.acc[i] = true
+					n++
+				}
+			}
+		}
+		sinks[w] = sink
+		found[w] = n
+	})
 	for _, n := range found {
 		lv.nextN += n
 	}
@@ -349,90 +341,85 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	// may still hold (N=3 family, two workers: the phase's writing took
 	// about 175 ms instead of 200 when any worker took the next chunk).
 	ranges := chunkRanges(len(lv.chunks), b.workers)
-	var wg sync.WaitGroup
-	for w, wk := range b.wks {
-		wg.Add(1)
-		go func(w int, wk *worker) {
-			defer wg.Done()
-			// This worker's slabs of this parity held the runs of the
-			// frontier before the one being expanded: done with.
-			rs := &wk.runSlabs[par]
-			rs.data.reset()
-			rs.keys.reset()
-			rs.fps.reset()
-			for {
-				ci := takeChunk(ranges, w)
-				if ci < 0 {
-					return
-				}
-				c, out := lv.chunks[ci], &wk.run
-				r := &c.out[par]
-				out.reset()
-				// The new states' fingerprints go straight into the run:
-				// their number is known.
-				r.fps = nil
-				if keepFPs {
-					r.fps = rs.fps.take(int(first[ci+1] - first[ci]))
-				}
-				fc := s.front.chunks[ci]
-				c.invs = c.invs[:0]
-				decoded := false
-				o := 0 // candidate i's difference is c.enc[o:]
-				g := first[ci]
-				// The link of the chunk's j-th new state, a child of its
-				// p-th state, is bit at+p+j; word w holds ones not
-				// written yet.
-				at := links0 + c.base + int(g) - s.total
-				w, ones := -1, uint64(0)
-				for i := range c.fps {
-					if !c.acc[i] {
-						if s.sset == nil {
-							o += skipDelta(c.enc[o:])
-						}
-						continue
-					}
-					p := int(c.parent[i])
-					var st []byte
-					if s.sset != nil {
-						st = c.states[i*size : (i+1)*size]
-					} else {
-						if !decoded {
-							fc.r.decode(fc.j, size, wk.block)
-							decoded = true
-						}
-						st = wk.tmp
-						copy(st, wk.block[p*size:(p+1)*size])
-						o += applyDelta(st, c.enc[o:])
-					}
-					s.via.put(int(g), c.via[i])
-					bit := at + p + int(g-first[ci])
-					if bit/64 != w {
-						if w >= 0 {
-							s.parents.setOnes(w, ones)
-						}
-						w, ones = bit/64, 0
-					}
-					ones |= 1 << (bit % 64)
-					out.add(st)
-					if r.fps != nil {
-						r.fps[g-first[ci]] = c.fps[i]
-					}
-					for _, pi := range b.inv {
-						if !b.props[pi].State(st) {
-							c.invs = append(c.invs, invHit{pi, g})
-						}
-					}
-					g++
-				}
-				if w >= 0 {
-					s.parents.setOnes(w, ones)
-				}
-				// Into the chunk's run, carved from the slabs.
-				r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
+	b.crew.run(func(w int) {
+		wk := b.wks[w]
+		// This worker's slabs of this parity held the runs of the
+		// frontier before the one being expanded: done with.
+		rs := &wk.runSlabs[par]
+		rs.data.reset()
+		rs.keys.reset()
+		rs.fps.reset()
+		for {
+			ci := takeChunk(ranges, w)
+			if ci < 0 {
+				return
 			}
-		}(w, wk)
-	}
-	wg.Wait()
+			c, out := lv.chunks[ci], &wk.run
+			r := &c.out[par]
+			out.reset()
+			// The new states' fingerprints go straight into the run:
+			// their number is known.
+			r.fps = nil
+			if keepFPs {
+				r.fps = rs.fps.take(int(first[ci+1] - first[ci]))
+			}
+			fc := s.front.chunks[ci]
+			c.invs = c.invs[:0]
+			decoded := false
+			o := 0 // candidate i's difference is c.enc[o:]
+			g := first[ci]
+			// The link of the chunk's j-th new state, a child of its
+			// p-th state, is bit at+p+j; word w holds ones not
+			// written yet.
+			at := links0 + c.base + int(g) - s.total
+			w, ones := -1, uint64(0)
+			for i := range c.fps {
+				if !c.acc[i] {
+					if s.sset == nil {
+						o += skipDelta(c.enc[o:])
+					}
+					continue
+				}
+				p := int(c.parent[i])
+				var st []byte
+				if s.sset != nil {
+					st = c.states[i*size : (i+1)*size]
+				} else {
+					if !decoded {
+						fc.r.decode(fc.j, size, wk.block)
+						decoded = true
+					}
+					st = wk.tmp
+					copy(st, wk.block[p*size:(p+1)*size])
+					o += applyDelta(st, c.enc[o:])
+				}
+				s.via.put(int(g), c.via[i])
+				bit := at + p + int(g-first[ci])
+				if bit/64 != w {
+					if w >= 0 {
+						s.parents.setOnes(w, ones)
+					}
+					w, ones = bit/64, 0
+				}
+				ones |= 1 << (bit % 64)
+				out.add(st)
+				if r.fps != nil {
+					r.fps[g-first[ci]] = c.fps[i]
+				}
+				for _, pi := range b.inv {
+					if !b.props[pi].State(st) {
+						c.invs = append(c.invs, invHit{pi, g})
+					}
+				}
+				g++
+			}
+			if w >= 0 {
+				s.parents.setOnes(w, ones)
+			}
+			// Into the chunk's run, carved from the slabs.
+			r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
+		}
+	})
 	runs := make([]*run, len(lv.chunks))
 	var enc int64
 	for ci, c := range lv.chunks {
