@@ -86,8 +86,12 @@ type frontierChunk struct {
 }
 
 // newFrontier indexes the chunks of runs.
-func newFrontier(runs []*run) *frontier {
-	f := &frontier{}
+func newFrontier(runs []*run) *frontier { return newFrontierIn(runs, nil, nil) }
+
+// newFrontierIn is newFrontier with the frontier's arrays of chunks and
+// runs in those of chunks and rs (emptied), which must not be used after.
+func newFrontierIn(runs []*run, chunks []frontierChunk, rs []*run) *frontier {
+	f := &frontier{chunks: chunks[:0], runs: rs[:0]}
 	for _, r := range runs {
 		if r.n == 0 {
 			continue

@@ -8,7 +8,8 @@ package checker
 func (b *bfs) insert(lv *levelWork) bool {
 	s, size, workers := b.s, b.size, b.workers
 	chunks := lv.chunks
-	lv.candBase = make([]int, len(chunks)+1)
+	b.candBase = resized(b.candBase, len(chunks)+1)
+	lv.candBase = b.candBase
 	var aux int64 // what the insert phase adds to the chunks
 	for ci, c := range chunks {
 		lv.candBase[ci] = lv.ncand
@@ -323,7 +324,8 @@ func (b *bfs) invariantHits(lv *levelWork) {
 func (b *bfs) writeRuns(lv *levelWork) {
 	s, size, par := b.s, b.size, b.s.depth%2
 	// The index of each chunk's first new state, and past the last.
-	first := make([]uint32, len(lv.chunks)+1)
+	b.first = resized(b.first, len(lv.chunks)+1)
+	first := b.first
 	g := uint32(s.total)
 	for ci, c := range lv.chunks {
 		first[ci] = g
@@ -420,7 +422,8 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
 		}
 	})
-	runs := make([]*run, len(lv.chunks))
+	b.runs = resized(b.runs, len(lv.chunks))
+	runs := b.runs
 	var enc int64
 	for ci, c := range lv.chunks {
 		runs[ci] = &c.out[par]
@@ -429,7 +432,9 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	if lv.nextN > 0 {
 		b.perState = float64(enc) / float64(lv.nextN)
 	}
-	lv.next = newFrontier(runs)
+	sp := &b.spare[par]
+	lv.next = newFrontierIn(runs, sp.chunks, sp.runs)
+	sp.chunks, sp.runs = lv.next.chunks, lv.next.runs
 }
 
 // runGrowth is what writing the level's new states into the chunks' runs
