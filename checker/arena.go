@@ -47,7 +47,7 @@ type arena struct {
 // An arenaElem is a type of the elements of an arena's arrays: one
 // without pointers.
 type arenaElem interface {
-	uint8 | bool | int32 | uint32 | uint64
+	uint8 | bool | uint16 | int32 | uint32 | uint64
 }
 
 // An extent is a free range of an arena: mem[off:off+n].
@@ -212,4 +212,17 @@ func arenaFree[T arenaElem](a *arena, s []T) {
 func arenaBytes[T arenaElem](s []T) []byte {
 	var z T
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)*int(unsafe.Sizeof(z)))
+}
+
+// arenaGrowTo is growTo with the new array from a and the old one given
+// back to it.
+func arenaGrowTo[T arenaElem](a *arena, s []T, extra int) []T {
+	if cap(s)-len(s) >= extra {
+		return s
+	}
+	n := len(s) + extra
+	t := arenaMake[T](a, n+n/4)[:len(s)]
+	copy(t, s)
+	arenaFree(a, s)
+	return t
 }

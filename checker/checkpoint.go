@@ -297,6 +297,8 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	} else {
 		s.via.v16 = readPagedArray(r, 2, getU16)
 	}
+	s.via.setArena(s.mem) // (the pages read are the Go heap's)
+	s.parents.mem = s.mem
 	s.parents.n = r.int(math.MaxInt64 >> 1)
 	s.parents.words = readArray(r, 8, getU64)
 	if r.err == nil && (s.parents.n > len(s.parents.words)*64 || len(s.parents.words) > s.parents.n/64+1) {

@@ -52,7 +52,7 @@ func array[T any](w *ckWriter, s []T, elem int, put func(b []byte, v T)) {
 }
 
 // pagedArrayOut writes a as array writes a slice of its elements.
-func pagedArrayOut[T any](w *ckWriter, a *pagedArray[T], elem int, put func(b []byte, v T)) {
+func pagedArrayOut[T arenaElem](w *ckWriter, a *pagedArray[T], elem int, put func(b []byte, v T)) {
 	w.int(a.len())
 	a.each(func(s []T) { arrayBody(w, s, elem, put) })
 }
@@ -190,7 +190,7 @@ func readArray[T any](r *ckReader, elem int, get func(b []byte) T) []T {
 
 // readPagedArray reads what pagedArrayOut (or array) wrote into a
 // pagedArray, page by page, without holding it twice.
-func readPagedArray[T any](r *ckReader, elem int, get func(b []byte) T) pagedArray[T] {
+func readPagedArray[T arenaElem](r *ckReader, elem int, get func(b []byte) T) pagedArray[T] {
 	var a pagedArray[T]
 	n := r.length(int64(elem))
 	a.reserve(n)

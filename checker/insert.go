@@ -234,7 +234,7 @@ func (b *bfs) stepViolations(lv *levelWork) {
 func (b *bfs) assemble(lv *levelWork) {
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	s.via.reserve(nextN)
-	s.parents.words = growTo(s.parents.words, (nextN+curN)/64+2)
+	s.parents.words = arenaGrowTo(s.mem, s.parents.words, (nextN+curN)/64+2)
 	s.parents.blockOnes = growTo(s.parents.blockOnes, (nextN+curN)/blockBits+2)
 	s.parents.extend(curN + nextN)
 	if g != nil {

@@ -6,9 +6,10 @@ package checker
 // ran out of room, and held the old and the new array at once: 30 to 90
 // ms a run on the N=3 family, and at N=4 a 520 MB array copied into a
 // 650 MB one.)
-type pagedArray[T any] struct {
+type pagedArray[T arenaElem] struct {
 	pages [][]T
 	n     int
+	mem   *arena // where the pages come from (nil: the Go heap)
 }
 
 const (
@@ -35,7 +36,7 @@ func (a *pagedArray[T]) pagesFor(extra int) int {
 // reserve makes room for extra more elements.
 func (a *pagedArray[T]) reserve(extra int) {
 	for range a.pagesFor(extra) {
-		a.pages = append(a.pages, make([]T, pageLen))
+		a.pages = append(a.pages, arenaMake[T](a.mem, pageLen))
 	}
 }
 
@@ -64,6 +65,9 @@ type vias struct {
 	v16  pagedArray[uint16]
 	v32  pagedArray[int32]
 }
+
+// setArena makes the next pages come from mem.
+func (v *vias) setArena(mem *arena) { v.v16.mem, v.v32.mem = mem, mem }
 
 func (v *vias) len() int { return v.v16.len() + v.v32.len() }
 

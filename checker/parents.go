@@ -16,7 +16,8 @@ import (
 // popcounts, so rebuilding a path of depth d costs O(d log n), not a scan
 // of every link per step.
 type parentLinks struct {
-	words []uint64
+	words []uint64 // from mem
+	mem   *arena
 	n     int // bits
 	ones  int
 	// blockOnes[b] is the number of ones before bit b*blockBits.
@@ -72,7 +73,8 @@ func (b *parentLinks) bytes() int64 {
 // extend appends nbits zero bits' worth of words, without counting them.
 func (b *parentLinks) extend(nbits int) {
 	if need := (b.n + nbits + 63) / 64; need > len(b.words) {
-		b.words = append(b.words, make([]uint64, need-len(b.words))...)
+		b.words = arenaGrowTo(b.mem, b.words, need-len(b.words))
+		b.words = b.words[:need]
 	}
 }
 

@@ -85,6 +85,8 @@ func (s *search) bytes() int64 {
 func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
 	size := m.Size()
 	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1, mem: newArena(searchArenaBytes())}
+	s.via.setArena(s.mem)
+	s.parents.mem = s.mem
 	if pl.exact {
 		s.sset = newStateSet(size)
 	} else {
