@@ -7,18 +7,21 @@ import (
 )
 
 // An arena holds the explorer's large arrays without pointers (the seen
-// set's segments, the workers' slabs) in memory of its own, outside the
-// Go heap: one anonymous mapping, reserved at its full size but resident
+// set's segments, the workers' slabs, the transitions that found the
+// states and the parent links) in memory of its own, outside the Go
+// heap: one anonymous mapping, reserved at its full size but resident
 // only where written, which the system is asked to back with transparent
-// huge pages (2 MB) where it can. Why: a search's memory is almost all
-// written once, fresh from the system, and a first write to a 4 KB page
-// is a page fault. On the machine of docs/performance.md (a virtual
+// huge pages (2 MB) past its first 4 MB. Why: a search's memory is almost
+// all written once, fresh from the system, and a first write to a 4 KB
+// page is a page fault. On the machine of docs/performance.md (a virtual
 // machine) one costs 11 µs, and the N=3 family's one-worker check took
 // 14,200 of them (160 ms of 1.9 s), 10,900 while the seen set grew; on a
 // huge page, one fault covers 512 pages (about 1.5 ms there, when the
-// host has not backed it yet). With the arena: 4,840 faults, and the
-// insert phase, where the seen set grows, took 0.21 s instead of 0.37. The Go runtime does not ask for
-// huge pages for its heap when the system gives them only on request
+// host has not backed it yet). With the seen set and the slabs in the
+// arena: 4,840 faults, and the insert phase, where the seen set grows,
+// took 0.21 s instead of 0.37; with the transitions and the parent links
+// too, 3,320. The Go runtime does not ask for huge pages for its heap
+// when the system gives them only on request
 // (/sys/kernel/mm/transparent_hugepage/enabled is "madvise", the default
 // of Debian's kernels).
 //

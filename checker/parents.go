@@ -73,8 +73,9 @@ func (b *parentLinks) bytes() int64 {
 // extend appends nbits zero bits' worth of words, without counting them.
 func (b *parentLinks) extend(nbits int) {
 	if need := (b.n + nbits + 63) / 64; need > len(b.words) {
-		b.words = arenaGrowTo(b.mem, b.words, need-len(b.words))
-		b.words = b.words[:need]
+		n := len(b.words)
+		b.words = arenaGrowTo(b.mem, b.words, need-n)[:need]
+		clear(b.words[n:])
 	}
 }
 
