@@ -217,6 +217,15 @@ func arenaBytes[T arenaElem](s []T) []byte {
 	return unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(s))), cap(s)*int(unsafe.Sizeof(z)))
 }
 
+// arenaResize returns n elements from a that start with a copy of s
+// (the rest zero), and gives s back to a.
+func arenaResize[T arenaElem](a *arena, s []T, n int) []T {
+	t := arenaMake[T](a, n)
+	copy(t, s)
+	arenaFree(a, s)
+	return t
+}
+
 // arenaGrowTo is growTo with the new array from a and the old one given
 // back to it.
 func arenaGrowTo[T arenaElem](a *arena, s []T, extra int) []T {
@@ -224,8 +233,5 @@ func arenaGrowTo[T arenaElem](a *arena, s []T, extra int) []T {
 		return s
 	}
 	n := len(s) + extra
-	t := arenaMake[T](a, n+n/4)[:len(s)]
-	copy(t, s)
-	arenaFree(a, s)
-	return t
+	return arenaResize(a, s, n+n/4)[:len(s)]
 }

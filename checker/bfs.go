@@ -101,15 +101,6 @@ type bfs struct {
 	}
 }
 
-// resized returns s with length n, reallocated only when its capacity is
-// less.
-func resized[T any](s []T, n int) []T {
-	if cap(s) < n {
-		return make([]T, n, n+n/4)
-	}
-	return s[:n]
-}
-
 // chunkStates is the number of frontier states a worker expands at a time.
 const chunkStates = 64
 
@@ -149,11 +140,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	b.wks = make([]*worker, workers)
 	for w := range b.wks {
 		wk := &worker{buf: make([]byte, size), block: make([]byte, chunkStates*size), tmp: make([]byte, size)}
-		wk.slabs.setArena(s.mem)
-		for i := range wk.runSlabs {
-			rs := &wk.runSlabs[i]
-			rs.data.mem, rs.keys.mem, rs.fps.mem = s.mem, s.mem, s.mem
-		}
+		wk.setArena(s.mem)
 		if b.newCanon != nil {
 			wk.canon, wk.cbuf, wk.nbuf = b.newCanon(), make([]byte, size), make([]byte, size)
 		}

@@ -284,7 +284,7 @@ func (r *ckReader) header() ckHeader {
 
 // readSearch decodes the body into a search for model m.
 func (r *ckReader) search(m Model, h ckHeader) *search {
-	s := &search{via: vias{wide: h.wide}, mem: newArena(searchArenaBytes())}
+	s := &search{via: vias{wide: h.wide}}
 	const maxN = math.MaxUint32
 	s.depth, s.levelStart, s.total, s.curN, s.transitions = r.int(maxN), r.int(maxN), r.int(maxN), r.int(maxN), r.int(math.MaxInt64>>1)
 	s.reduced = int64(r.int(maxN))
@@ -297,8 +297,7 @@ func (r *ckReader) search(m Model, h ckHeader) *search {
 	} else {
 		s.via.v16 = readPagedArray(r, 2, getU16)
 	}
-	s.via.setArena(s.mem) // (the pages read are the Go heap's)
-	s.parents.mem = s.mem
+	s.setArena(newArena(searchArenaBytes())) // (what was read is the Go heap's)
 	s.parents.n = r.int(math.MaxInt64 >> 1)
 	s.parents.words = readArray(r, 8, getU64)
 	if r.err == nil && (s.parents.n > len(s.parents.words)*64 || len(s.parents.words) > s.parents.n/64+1) {

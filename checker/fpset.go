@@ -129,10 +129,7 @@ func (s *fpset) insert(fp uint64) bool {
 	}
 	if j == uint64(len(g.keys))-1 {
 		// The shift would fill the last slot: more slack.
-		keys := arenaMake[uint64](s.mem, 2*len(g.keys)-int(g.homes))
-		copy(keys, g.keys)
-		arenaFree(s.mem, g.keys)
-		g.keys = keys
+		g.keys = arenaResize(s.mem, g.keys, 2*len(g.keys)-int(g.homes))
 	}
 	copy(g.keys[i+1:j+1], g.keys[i:j])
 	g.keys[i] = fp
@@ -211,10 +208,7 @@ func (g *fpseg) rehash(homes int, mem *arena) {
 		}
 		i := max(homeIn(k, h), next)
 		if i >= uint64(len(keys))-1 {
-			more := arenaMake[uint64](mem, len(keys)+fpSlack)
-			copy(more, keys)
-			arenaFree(mem, keys)
-			keys = more
+			keys = arenaResize(mem, keys, len(keys)+fpSlack)
 		}
 		keys[i] = k
 		next = i + 1

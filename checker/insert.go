@@ -8,7 +8,7 @@ package checker
 func (b *bfs) insert(lv *levelWork) bool {
 	s, size, workers := b.s, b.size, b.workers
 	chunks := lv.chunks
-	b.candBase = resized(b.candBase, len(chunks)+1)
+	b.candBase = growTo(b.candBase[:0], len(chunks)+1)[:len(chunks)+1]
 	lv.candBase = b.candBase
 	var aux int64 // what the insert phase adds to the chunks
 	for ci, c := range chunks {
@@ -324,7 +324,7 @@ func (b *bfs) invariantHits(lv *levelWork) {
 func (b *bfs) writeRuns(lv *levelWork) {
 	s, size, par := b.s, b.size, b.s.depth%2
 	// The index of each chunk's first new state, and past the last.
-	b.first = resized(b.first, len(lv.chunks)+1)
+	b.first = growTo(b.first[:0], len(lv.chunks)+1)[:len(lv.chunks)+1]
 	first := b.first
 	g := uint32(s.total)
 	for ci, c := range lv.chunks {
@@ -422,7 +422,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
 		}
 	})
-	b.runs = resized(b.runs, len(lv.chunks))
+	b.runs = growTo(b.runs[:0], len(lv.chunks))[:len(lv.chunks)]
 	runs := b.runs
 	var enc int64
 	for ci, c := range lv.chunks {

@@ -65,6 +65,14 @@ func (s *search) pathTo(g uint32) []int32 {
 	return p
 }
 
+// setArena makes mem the search's arena, where its transitions' pages and
+// parent links grow from now on (the seen set takes it when made).
+func (s *search) setArena(mem *arena) {
+	s.mem = mem
+	s.via.setArena(mem)
+	s.parents.mem = mem
+}
+
 // bytes is the memory the search holds between levels, by capacity.
 func (s *search) bytes() int64 {
 	b := s.front.bytes() + s.via.capBytes() + s.parents.bytes()
@@ -84,9 +92,8 @@ func (s *search) bytes() int64 {
 // under symmetry).
 func newSearch(m Model, props []Property, pl plan, hash func([]byte) uint64) *search {
 	size := m.Size()
-	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1, mem: newArena(searchArenaBytes())}
-	s.via.setArena(s.mem)
-	s.parents.mem = s.mem
+	s := &search{via: vias{wide: !narrowIDs(m)}, found: make([]*Counterexample, len(props)), curN: 1, total: 1}
+	s.setArena(newArena(searchArenaBytes()))
 	if pl.exact {
 		s.sset = newStateSet(size)
 	} else {

@@ -68,6 +68,15 @@ type candSlabs struct {
 	count []int
 }
 
+// setArena makes the worker's slabs take their next blocks from mem.
+func (w *worker) setArena(mem *arena) {
+	w.slabs.setArena(mem)
+	for i := range w.runSlabs {
+		rs := &w.runSlabs[i]
+		rs.data.mem, rs.keys.mem, rs.fps.mem = mem, mem, mem
+	}
+}
+
 // setArena makes the slabs' next blocks come from mem.
 func (c *candSlabs) setArena(mem *arena) {
 	c.u64.mem, c.i32.mem, c.u32.mem, c.u8.mem, c.b.mem = mem, mem, mem, mem, mem
