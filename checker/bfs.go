@@ -65,6 +65,7 @@ type bfs struct {
 	size    int
 	seed    uint64
 	tab     *fp.Table // the fingerprint function (seeded by seed)
+	writes  []uint64  // per transition id, the words it may change (WriteMasker), or nil
 	inv     []int     // the properties' indexes, by kind
 	step    []int
 	// stepOf, when not nil, is per transition id the step invariants
@@ -126,7 +127,7 @@ func explore(m Model, props []Property, opt Options, pl plan, ctx context.Contex
 	if s == nil {
 		s = newSearch(m, props, pl, hash)
 	}
-	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab,
+	b := &bfs{m: m, props: props, opt: opt, ctx: ctx, ctl: ctl, s: s, g: s.g, workers: workers, size: size, seed: seed, tab: tab, writes: writeWords(m, size),
 		inv: inv, step: step, stepOf: stepJudges(m, props, step), deadlock: deadlock, newCanon: pl.newCanon, ample: pl.ample, cycleCheck: pl.checksCycles(), complete: true}
 	for _, f := range s.found {
 		if f != nil {

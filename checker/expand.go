@@ -330,13 +330,17 @@ func (ex *expander) seen(f uint64, st []byte) bool {
 	return s.fset.contains(f)
 }
 
-// fpOf is next's fingerprint, next a successor of st (canonical under
-// symmetry, into dst), and the mask of the words in which it differs from
-// st (all ones under symmetry).
-func (ex *expander) fpOf(next, dst []byte) ([]byte, uint64, uint64) {
+// fpOf is next's fingerprint, next a successor of st by transition id
+// (-1: not known), canonical under symmetry (into dst), and the mask of
+// the words in which it differs from st (all ones under symmetry).
+func (ex *expander) fpOf(next, dst []byte, id int32) ([]byte, uint64, uint64) {
 	if canon := ex.wk.canon; canon != nil {
 		canon(next, dst)
 		return dst, nonzero(ex.b.tab.Of(dst)), ^uint64(0)
+	}
+	if w := ex.b.writes; w != nil && id >= 0 && int(id) < len(w) {
+		f, diff := ex.b.tab.UpdateMasked(ex.pfp, ex.st, next, w[id])
+		return next, nonzero(f), diff
 	}
 	f, diff := ex.b.tab.UpdateDiff(ex.pfp, ex.st, next)
 	return next, nonzero(f), diff
@@ -360,7 +364,7 @@ func (ex *expander) someNew(mark int) bool {
 
 // isNew is the reduction's view of seen.
 func (ex *expander) isNew(next []byte) bool {
-	next, f, _ := ex.fpOf(next, ex.wk.nbuf)
+	next, f, _ := ex.fpOf(next, ex.wk.nbuf, -1)
 	return !ex.seen(f, next)
 }
 
@@ -370,7 +374,7 @@ func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
 	wk := ex.wk
 	sc := &wk.sc
 	ex.step(id, fault, next)
-	next, f, diff := ex.fpOf(next, wk.cbuf)
+	next, f, diff := ex.fpOf(next, wk.cbuf, id)
 	sc.fps = append(sc.fps, f)
 	sc.diffs = append(sc.diffs, diff)
 	sc.parent = append(sc.parent, uint8(ex.k-ex.k0))
@@ -393,7 +397,7 @@ func (ex *expander) yield(id, actor int32, fault bool, next []byte) bool {
 func (ex *expander) keep(id, actor int32, fault bool, next []byte) bool {
 	wk := ex.wk
 	ex.step(id, fault, next)
-	next, f, diff := ex.fpOf(next, wk.cbuf)
+	next, f, diff := ex.fpOf(next, wk.cbuf, id)
 	if !wk.cands.add(f) {
 		return true
 	}

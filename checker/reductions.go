@@ -1,11 +1,13 @@
 package checker
 
+import fp "github.com/xbcheck/xbcheck/internal/fingerprint"
+
 // The reductions a model may offer the checker, each an interface of its
 // own. The checker asks for nothing else: a model is explored unreduced
 // unless it implements Symmetric (and Options.Symmetry asks for it), and
 // a partial-order reduction is used only when Options.POR gives one.
-// *model.System implements Symmetric and TransitionCounter
-// (model/canonical.go, model/step.go); *model.POR implements PartialOrder
+// *model.System implements Symmetric, TransitionCounter and WriteMasker
+// (model/canonical.go, model/next.go); *model.POR implements PartialOrder
 // (model/por.go).
 
 // A Symmetric model has a symmetry: a group of permutations of its states
@@ -59,4 +61,29 @@ type TransitionCounter interface {
 func narrowIDs(m Model) bool {
 	tc, ok := m.(TransitionCounter)
 	return ok && tc.NumTransitions() < 1<<16
+}
+
+// A WriteMasker is a model that says which 8-byte words of the state each
+// transition may change, in any state (bit j: bytes 8j to 8j+7), indexed
+// by transition id. The checker then updates a successor's fingerprint
+// from its parent's by those words alone, instead of comparing every word
+// (fp.Table.UpdateMasked). A mask must cover every word its transition
+// changes in some state: a changed word left out would not be hashed, and
+// two different states could share a fingerprint.
+type WriteMasker interface {
+	WriteWords() []uint64
+}
+
+// writeWords is m's WriteWords when m offers them for every transition
+// id and states of at most fp.MaxDiffWords words; nil otherwise.
+func writeWords(m Model, size int) []uint64 {
+	wm, ok := m.(WriteMasker)
+	tc, ok2 := m.(TransitionCounter)
+	if !ok || !ok2 || (size+7)/8 > fp.MaxDiffWords {
+		return nil
+	}
+	if w := wm.WriteWords(); len(w) == tc.NumTransitions() {
+		return w
+	}
+	return nil
 }

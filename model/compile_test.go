@@ -29,7 +29,9 @@ func successors(sys *model.System, st model.State) []succ {
 // TestCompiledMatchesInterpreter: on every reachable state of every
 // scenario, and of the benchmark family for N = 2, under both timer
 // semantics, the compiled guards (compile.go) yield exactly the
-// interpreter's successors, transitions and states, in the same order.
+// interpreter's successors, transitions and states, in the same order;
+// and every byte a successor changes is in a word its transition's
+// WriteWords give (which the checker's fingerprints rely on).
 func TestCompiledMatchesInterpreter(t *testing.T) {
 	files, _ := filepath.Glob("../scenarios/*.toml")
 	type system struct {
@@ -57,6 +59,7 @@ func TestCompiledMatchesInterpreter(t *testing.T) {
 	for _, sc := range systems {
 		for _, timers := range []model.TimerSemantics{model.LastResort, model.AnyTime} {
 			fast := sc.sys.WithTimers(timers)
+			ww := fast.WriteWords()
 			slow := fast.Interpreted()
 			init := fast.Initial()
 			seen := map[string]bool{string(init): true}
@@ -70,6 +73,16 @@ func TestCompiledMatchesInterpreter(t *testing.T) {
 				if !slices.Equal(got, want) {
 					diff := cmp.Diff(want, got)
 					t.Fatalf("%s (timers %d): the compiled successors of\n%s\ndiffer from the interpreter's (-interpreted +compiled):\n%s", sc.name, timers, fast.Describe(st), diff)
+				}
+				for _, sc2 := range want {
+					if ww == nil {
+						break
+					}
+					for o := range st {
+						if st[o] != sc2.Next[o] && ww[sc2.ID]&(1<<(o/8)) == 0 {
+							t.Fatalf("%s: %s changes %s, outside its WriteWords", sc.name, fast.Trans[sc2.ID].Name, fast.OffsetName(o))
+						}
+					}
 				}
 				total++
 				slow.Successors(st, make(model.State, slow.Size()), func(_ *model.Transition, next model.State) bool {

@@ -100,3 +100,33 @@ func (s *System) Walk(state func(st State) bool, step func(st State, t *Transiti
 		}
 	}
 }
+
+// WriteWords returns, per transition id, the mask of the 8-byte words of
+// the state (bit j: bytes 8j to 8j+7) that the transition may change, in
+// any state: the writes of its static footprint (por_static.go), which
+// TestFootprintsCoverEffects checks against what steps change. nil for
+// states of more than 64 words. (checker's WriteMasker: the fingerprint
+// of a successor is updated from those words only.)
+func (s *System) WriteWords() []uint64 {
+	if (s.size+7)/8 > 64 {
+		return nil
+	}
+	p := s.NewPORFor(Visibility{})
+	out := make([]uint64, len(s.Trans))
+	for ti, f := range p.static {
+		var m uint64
+		add := func(g *foot) {
+			for _, o := range g.offs {
+				if g.kind[o]&accWrites != 0 {
+					m |= 1 << (o / 8)
+				}
+			}
+		}
+		add(f)
+		for _, c := range f.conds {
+			add(c.acc)
+		}
+		out[ti] = m
+	}
+	return out
+}

@@ -199,3 +199,43 @@ func (t *Table) UpdateDiff(h uint64, from, to []byte) (uint64, uint64) {
 	}
 	return h, mask
 }
+
+// UpdateMasked is UpdateDiff when from and to can differ only in the
+// words of may (bit j for bytes 8j to 8j+7): it looks at those words
+// only. For states of at most MaxDiffWords words.
+func (t *Table) UpdateMasked(h uint64, from, to []byte, may uint64) (uint64, uint64) {
+	n := t.size
+	from, to = from[:n], to[:n]
+	full := n / 8
+	keys := t.keys[:full]
+	var mask uint64
+	pf, pt := unsafe.Pointer(unsafe.SliceData(from)), unsafe.Pointer(unsafe.SliceData(to))
+	m := may
+	if full < 64 {
+		m &= 1<<full - 1
+	}
+	for ; m != 0; m &= m - 1 {
+		j := bits.TrailingZeros64(m)
+		a, b := load64(from, pf, j), load64(to, pt, j)
+		if a != b {
+			k := keys[j]
+			h ^= fmix(a+k) ^ fmix(b+k)
+			mask |= 1 << j
+		}
+	}
+	if r := n % 8; r != 0 && may&(1<<full) != 0 {
+		var a, b uint64
+		if n >= 8 {
+			a = binary.LittleEndian.Uint64(from[n-8:]) >> (64 - 8*r)
+			b = binary.LittleEndian.Uint64(to[n-8:]) >> (64 - 8*r)
+		} else {
+			a, b = word(from, full), word(to, full)
+		}
+		if a != b {
+			k := t.keys[full]
+			h ^= fmix(a+k) ^ fmix(b+k)
+			mask |= 1 << full
+		}
+	}
+	return h, mask
+}

@@ -46,7 +46,8 @@ func TestSeeds(t *testing.T) {
 // TestTableUpdate: updating a parent's fingerprint by the bytes that
 // differ gives the child's fingerprint from scratch, for changes at
 // every position (both ends of a word, the tail past the last whole
-// word) and for several changes at once.
+// word) and for several changes at once; and so does UpdateMasked, given
+// a mask that holds the words that differ.
 func TestTableUpdate(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, size := range []int{1, 7, 8, 9, 136, 141, 512, 513, 600} {
@@ -73,6 +74,13 @@ func TestTableUpdate(t *testing.T) {
 			if size <= 8*MaxDiffWords {
 				if got, want := DiffWords(from, to), diffMask(from, to); got != want {
 					t.Fatalf("size %d: DiffWords(%v, %v) = %b; want %b", size, from, to, got, want)
+				}
+				// UpdateMasked, told the words that differ and some
+				// others that do not, gives the same.
+				may := diffMask(from, to) | rng.Uint64()
+				got, mask := tab.UpdateMasked(tab.Of(from), from, to, may)
+				if want, wantMask := tab.Of(to), diffMask(from, to); got != want || mask != wantMask {
+					t.Fatalf("size %d: UpdateMasked(%v → %v, %b) = %x, %b; want %x, %b", size, from, to, may, got, mask, want, wantMask)
 				}
 			}
 		}
