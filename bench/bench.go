@@ -4,9 +4,7 @@
 package bench
 
 import (
-	"fmt"
-	"strings"
-
+	"github.com/xbcheck/xbcheck/bench/family"
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
@@ -14,26 +12,8 @@ import (
 // once its add has completed, removed (operation add-remove), all disks
 // concurrently. The properties are the safety ones that hold and deadlock
 // freedom, so the checker explores the whole state space.
-func AttachDetach(n int) (*scenario.Compiled, error) {
-	sp, err := scenario.Parse(fmt.Sprintf("attach-detach-%d.toml", n), []byte(AttachDetachSource(n)))
-	if err != nil {
-		return nil, err
-	}
-	return scenario.Build(sp)
-}
+func AttachDetach(n int) (*scenario.Compiled, error) { return family.Build(n) }
 
 // AttachDetachSource is the scenario file of AttachDetach(n), for running
 // the family through xbcheck.
-func AttachDetachSource(n int) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "name = \"attach-detach-%d\"\n[toolstack]\nkind = \"libxl\"\nversion = \"4.17\"\n", n)
-	b.WriteString("[[domain]]\nname = \"G\"\nid = 1\nkind = \"pv\"\n")
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "[[device]]\nname = \"xvd%c\"\nkind = \"vbd\"\nfrontend = \"G\"\ndevid = %d\nstate = \"absent\"\n", 'a'+i, 51712+16*i)
-	}
-	for i := 0; i < n; i++ {
-		fmt.Fprintf(&b, "[[operation]]\nkind = \"add-remove\"\ndevice = \"xvd%c\"\n", 'a'+i)
-	}
-	b.WriteString("[check]\nproperties = [\"result-reflects-state\", \"no-resurrection\", \"deadlock\"]\nexpect = \"ok\"\n")
-	return b.String()
-}
+func AttachDetachSource(n int) string { return family.Source(n) }

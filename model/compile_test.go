@@ -106,13 +106,18 @@ func TestCompiledMatchesInterpreter(t *testing.T) {
 
 // BenchmarkSuccessors generates the successors of the first 100,000
 // states (breadth-first) of the benchmark family for N = 3, through the
-// compiled guards and through the interpreter alone.
+// compiled guards, the guards generated to Go (gen.go) and the
+// interpreter alone.
 func BenchmarkSuccessors(b *testing.B) {
 	c, err := bench.AttachDetach(3)
 	if err != nil {
 		b.Fatal(err)
 	}
 	sys := c.System
+	gen, err := bench.AttachDetachGenerated(3)
+	if err != nil {
+		b.Fatal(err)
+	}
 	init := sys.Initial()
 	seen := map[string]bool{string(init): true}
 	states := []model.State{init}
@@ -133,7 +138,7 @@ func BenchmarkSuccessors(b *testing.B) {
 	for _, sc := range []struct {
 		name string
 		sys  *model.System
-	}{{"compiled", sys}, {"interpreted", sys.Interpreted()}} {
+	}{{"compiled", sys}, {"generated", gen.System}, {"interpreted", sys.Interpreted()}} {
 		b.Run(sc.name, func(b *testing.B) {
 			n, size := 0, sys.Size()
 			yield := func(*model.Transition, model.State) bool { n++; return true }

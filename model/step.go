@@ -13,15 +13,8 @@ import "bytes"
 // call: yield must copy it to keep it. Successors stops when yield returns
 // false.
 func (s *System) Successors(st, next State, yield func(t *Transition, next State) bool) {
-	urgent := false
-	for ai := range s.Actors {
-		u, stop := s.actorMoves(st, next, ai, yield)
-		if stop {
-			return
-		}
-		urgent = urgent || u
-	}
-	if urgent && s.Timers == LastResort {
+	urgent, stop := s.moves(st, next, yield)
+	if stop || urgent && s.Timers == LastResort {
 		return
 	}
 	for ai := range s.Actors {
@@ -29,6 +22,43 @@ func (s *System) Successors(st, next State, yield func(t *Transition, next State
 			return
 		}
 	}
+}
+
+// moves yields every actor's moves in st other than timers, and reports
+// whether one of them holds LastResort timers back (see actorMoves) and
+// whether yield asked to stop.
+func (s *System) moves(st, next State, yield func(t *Transition, next State) bool) (urgent, stop bool) {
+	if s.gen != nil {
+		// The generated guards (gen.go): an actor with nothing to do
+		// costs one call.
+		for ai := range s.Actors {
+			var u, stop bool
+			switch m, c, loc, how := s.gen.moves(s, st, ai); how {
+			case GenIdle:
+				continue
+			case GenMasks:
+				if m|c == 0 {
+					continue
+				}
+				u, stop = s.genTake(st, next, ai, m, c, loc, yield)
+			default:
+				u, stop = s.actorMoves(st, next, ai, yield)
+			}
+			if stop {
+				return urgent, true
+			}
+			urgent = urgent || u
+		}
+		return urgent, false
+	}
+	for ai := range s.Actors {
+		u, stop := s.actorMoves(st, next, ai, yield)
+		if stop {
+			return urgent, true
+		}
+		urgent = urgent || u
+	}
+	return urgent, false
 }
 
 // actorTimers yields actor ai's enabled timer transitions in st (whatever

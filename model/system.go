@@ -366,6 +366,9 @@ type System struct {
 	// fast holds the compiled guards (compile.go), nil for the
 	// interpreter alone.
 	fast *compiled
+	// gen, when not nil, replaces fast's guards of the actors' moves with
+	// Go generated for this System (gen.go).
+	gen *generated
 }
 
 // TimerSemantics says when a timer (a transition with a Timeout) may fire.
