@@ -54,6 +54,7 @@ type row struct {
 	N             int
 	States, Trans int
 	X             map[int]measure // by workers
+	G             map[int]measure // by workers, with the guards generated to Go (none past bench.MaxGenerated)
 	SPIN          map[string]*bench.SPINResult
 	SPINErr       map[string]string
 }
@@ -127,11 +128,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	n := fs.Int("n", 0, "internal: N of the child's run")
 	workers := fs.Int("workers", 0, "internal: workers of the child's run")
 	symmetry := fs.Bool("symmetry", false, "internal: symmetry reduction in the child's run")
+	generated := fs.Bool("generated", false, "internal: the child's run uses the guards generated to Go (bench.AttachDetachGenerated)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
 	if *child != "" {
-		return runChild(*n, *workers, *symmetry, stdout, stderr)
+		return runChild(*n, *workers, *symmetry, *generated, stdout, stderr)
 	}
 	if cfg.useSPIN && !bench.HaveSPIN() {
 		fmt.Fprintln(stderr, "perf: spin or gcc missing (make bench-deps); running without SPIN")
@@ -172,19 +174,33 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
 	var rows []row
 	for n := 1; n <= cfg.maxN; n++ {
-		r := row{N: n, X: map[int]measure{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
-		for _, w := range []int{1, 2} {
-			m, err := bestOf(cfg.runs, func() (measure, error) { return measureChild(ctx, n, w, false) })
-			if err != nil {
-				return "", fmt.Errorf("N=%d: %v", n, err)
+		r := row{N: n, X: map[int]measure{}, G: map[int]measure{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
+		for _, generated := range []bool{false, true} {
+			if generated && n > bench.MaxGenerated {
+				break
 			}
-			if m.Verdict != checker.Ok {
-				return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
+			for _, w := range []int{1, 2} {
+				m, err := bestOf(cfg.runs, func() (measure, error) { return measureChild(ctx, n, w, false, generated) })
+				if err != nil {
+					return "", fmt.Errorf("N=%d: %v", n, err)
+				}
+				if m.Verdict != checker.Ok {
+					return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
+				}
+				if generated && (m.Stats.States != r.States || m.Stats.Transitions != r.Trans) {
+					return "", fmt.Errorf("N=%d: %d states and %d transitions with the generated guards, %d and %d with the tables", n, m.Stats.States, m.Stats.Transitions, r.States, r.Trans)
+				}
+				how := "tables"
+				if generated {
+					r.G[w] = m
+					how = "generated guards"
+				} else {
+					r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
+				}
+				counted.unreduced[n] = m.Stats.States
+				fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s), %s: %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
+					n, w, how, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
 			}
-			r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
-			counted.unreduced[n] = m.Stats.States
-			fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s): %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
-				n, w, m.Stats.States, m.Stats.Elapsed.Round(time.Millisecond), mb(m.PeakRSS), m.Stats.BytesPerState)
 		}
 		if cfg.useSPIN {
 			runSPIN(ctx, &r, cfg.spinMem, cfg.runs, stderr)
@@ -204,7 +220,7 @@ type largeRow struct {
 func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
 	var rows []largeRow
 	for n := cfg.maxN + 1; n <= cfg.maxLarge; n++ {
-		m, err := measureChild(ctx, n, 0, false)
+		m, err := measureChild(ctx, n, 0, false, false)
 		if err != nil {
 			return "", fmt.Errorf("N=%d: %v", n, err)
 		}
@@ -230,7 +246,7 @@ func runSymmetry(ctx context.Context, cfg config, stderr io.Writer) (string, err
 		if n >= 4 {
 			runsHere = 1 // a minute or more each
 		}
-		m, err := bestOf(runsHere, func() (measure, error) { return measureChild(ctx, n, 0, true) })
+		m, err := bestOf(runsHere, func() (measure, error) { return measureChild(ctx, n, 0, true, false) })
 		if err != nil {
 			return "", fmt.Errorf("N=%d symmetry: %v", n, err)
 		}
@@ -246,8 +262,12 @@ func runSymmetry(ctx context.Context, cfg config, stderr io.Writer) (string, err
 }
 
 // runChild is the child process: one check, printed as JSON.
-func runChild(n, workers int, symmetry bool, stdout, stderr io.Writer) int {
-	c, err := bench.AttachDetach(n)
+func runChild(n, workers int, symmetry, generated bool, stdout, stderr io.Writer) int {
+	build := bench.AttachDetach
+	if generated {
+		build = bench.AttachDetachGenerated
+	}
+	c, err := build(n)
 	if err != nil {
 		fmt.Fprintln(stderr, "perf:", err)
 		return 1
@@ -262,12 +282,12 @@ func runChild(n, workers int, symmetry bool, stdout, stderr io.Writer) int {
 
 // measureChild runs one measurement in a child process and adds its peak
 // resident set.
-func measureChild(ctx context.Context, n, workers int, symmetry bool) (measure, error) {
+func measureChild(ctx context.Context, n, workers int, symmetry, generated bool) (measure, error) {
 	self, err := os.Executable()
 	if err != nil {
 		return measure{}, err
 	}
-	cmd := exec.CommandContext(ctx, self, "-child", "xbcheck", "-n", fmt.Sprint(n), "-workers", fmt.Sprint(workers), fmt.Sprintf("-symmetry=%v", symmetry))
+	cmd := exec.CommandContext(ctx, self, "-child", "xbcheck", "-n", fmt.Sprint(n), "-workers", fmt.Sprint(workers), fmt.Sprintf("-symmetry=%v", symmetry), fmt.Sprintf("-generated=%v", generated))
 	if workers > 0 {
 		// As many cores as workers: the garbage collector and the
 		// runtime share them (with the default, a 1-worker run's

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xbcheck/xbcheck/bench"
 	"github.com/xbcheck/xbcheck/checker"
 )
 
@@ -75,20 +76,11 @@ func render(rows []row, withSPIN bool) string {
 				}
 				return timeCell(sr.States, sr.Elapsed)
 			}
-			ratio := func(x time.Duration, name string) string {
-				sr := r.SPIN[name]
-				if sr == nil || sr.Errors != 0 || !sr.Complete || x < time.Millisecond || sr.Elapsed < time.Millisecond {
-					return "-"
-				}
-				if sr.States != r.States && name != "hc4" {
-					return "-"
-				}
-				return fmt.Sprintf("%.1f×", sr.Elapsed.Seconds()/x.Seconds())
-			}
-			fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", cell("dfs"), cell("hc4"), cell("dfs-2"), ratio(t1, "dfs"), ratio(t1, "hc4"), ratio(t2, "dfs-2"))
+			fmt.Fprintf(&b, " %s | %s | %s | %s | %s | %s |", cell("dfs"), cell("hc4"), cell("dfs-2"), spinRatio(r, t1, "dfs"), spinRatio(r, t1, "hc4"), spinRatio(r, t2, "dfs-2"))
 		}
 		b.WriteString("\n")
 	}
+	renderGenerated(&b, rows, withSPIN)
 	b.WriteString("\nA ratio above 1 means xbcheck is faster. SPIN's hash compaction stores a hash of each state, and\n")
 	b.WriteString("with a hash table of at most 2^32 slots (-w32) pan hashes with the 32-bit SuperFastHash (d_sfh), so\n")
 	b.WriteString("about n²/2^33 states collide and are lost: the states it missed are given; xbcheck's 64-bit\n")
@@ -162,6 +154,65 @@ func render(rows []row, withSPIN bool) string {
 	b.WriteString("left: on this virtual machine a fault on a fresh 4 KB page costs about 11 µs, and at N = 3 on one\n")
 	b.WriteString("worker the process took 4,840 page faults instead of 14,200.\n")
 	return b.String()
+}
+
+// renderGenerated is the table of the runs with the guards generated to
+// Go, beside SPIN's times in the table before it.
+func renderGenerated(b *bytes.Buffer, rows []row, withSPIN bool) {
+	any := false
+	for _, r := range rows {
+		any = any || len(r.G) > 0
+	}
+	if !any {
+		return
+	}
+	b.WriteString("\nSPIN compiles its model to C (pan.c) and runs the program made for it; xbcheck can compile its\n")
+	b.WriteString("guards to Go the same way (`model.System.GenerateGo`: per actor, its guards as straight-line tests\n")
+	b.WriteString("against constants, in place of the tables it interprets; effects stay the interpreter's). Package\n")
+	b.WriteString("`bench` holds the family's generated code for N ≤ " + fmt.Sprint(bench.MaxGenerated) + ", and these runs use it: the same states and\n")
+	b.WriteString("transitions (checked), with the same checker. The ratios compare with the SPIN runs above.\n\n")
+	b.WriteString("| N | xbcheck generated, 1 core | generated, 2 cores | speedup 1→2 | peak RSS 1 core |")
+	if withSPIN {
+		b.WriteString(" generated/SPIN dfs (1 core) | generated/SPIN hc4 (1 core) | generated/SPIN (2 cores) |")
+	}
+	b.WriteString("\n|---|---|---|---|---|")
+	if withSPIN {
+		b.WriteString("---|---|---|")
+	}
+	b.WriteString("\n")
+	for _, r := range rows {
+		if len(r.G) == 0 {
+			continue
+		}
+		t1, t2 := r.G[1].Stats.Elapsed, r.G[2].Stats.Elapsed
+		speed := "-"
+		if t1 >= time.Millisecond && t2 >= time.Millisecond {
+			speed = fmt.Sprintf("%.2f", t1.Seconds()/t2.Seconds())
+		}
+		rss := fmt.Sprintf("%.0f MB", mb(r.G[1].PeakRSS))
+		if p := perState(r.G[1].PeakRSS, r.States); p != "-" {
+			rss += " (" + p + " B/state)"
+		}
+		fmt.Fprintf(b, "| %d | %s | %s | %s | %s |", r.N, timeCell(r.States, t1), timeCell(r.States, t2), speed, rss)
+		if withSPIN {
+			fmt.Fprintf(b, " %s | %s | %s |", spinRatio(r, t1, "dfs"), spinRatio(r, t1, "hc4"), spinRatio(r, t2, "dfs-2"))
+		}
+		b.WriteString("\n")
+	}
+}
+
+// spinRatio is SPIN's time in mode name over x, as "2.5×", or "-" when
+// SPIN's run cannot be compared (failed, incomplete, too short, or with
+// other states than the row's, except hash compaction's lost ones).
+func spinRatio(r row, x time.Duration, name string) string {
+	sr := r.SPIN[name]
+	if sr == nil || sr.Errors != 0 || !sr.Complete || x < time.Millisecond || sr.Elapsed < time.Millisecond {
+		return "-"
+	}
+	if sr.States != r.States && name != "hc4" {
+		return "-"
+	}
+	return fmt.Sprintf("%.1f×", sr.Elapsed.Seconds()/x.Seconds())
 }
 
 func renderSym(rows []symRow) string {
