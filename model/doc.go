@@ -31,6 +31,12 @@
 // both paths give the same successors in the same order on every
 // scenario.
 //
+// GenerateGo goes one step further, as SPIN does with pan.c: it writes
+// a System's guards as Go source, straight-line tests against constants,
+// which a program built with it attaches with WithGenerated (gen.go;
+// package bench holds the benchmark family's). The code carries a digest
+// of itself, and WithGenerated refuses code generated from another System.
+//
 // # The caller's obligations
 //
 //  1. Build a System with a Builder and treat it as immutable afterwards.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"go/token"
 	"io"
 	"strings"
 
@@ -17,7 +18,7 @@ import (
 	"github.com/xbcheck/xbcheck/scenario"
 )
 
-const exportUsage = `usage: xbcheck export promela|dot|json SCENARIO FILE
+const exportUsage = `usage: xbcheck export promela|dot|json|go SCENARIO FILE
 
 Writes the compiled model of the scenario for other tools, atomically
 (FILE "-" is standard output):
@@ -30,6 +31,11 @@ Writes the compiled model of the scenario for other tools, atomically
   json      actors, locations, transitions with their guards and
             operations, paths, values, variables, watches and properties:
             the schema xbcheck-model/1, documented in package export
+  go        the scenario's guards compiled to Go (model.System.GenerateGo),
+            for a Go program that checks it: it builds the scenario and
+            attaches them with model.System.WithGenerated, which refuses
+            them if the scenario or the model changed since (the family
+            of make bench runs this way beside SPIN's compiled pan.c)
 
 Exit status: 0 written; 2 usage errors, unreadable scenarios, a model that
 does not translate, or a graph too large.
@@ -42,6 +48,8 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	fs := flag.NewFlagSet("xbcheck export", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	maxStates := fs.Int("max-states", diagram.DefaultMaxStates, "dot: refuse graphs of more than `N` states")
+	goPkg := fs.String("package", "main", "go: the `NAME` of the file's package")
+	goName := fs.String("name", "guards", "go: the `NAME` of the model.Generated the file declares")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, exportUsage)
 		fs.PrintDefaults()
@@ -59,8 +67,12 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return 2
 	}
 	format, file, out := pos[0], pos[1], pos[2]
-	if format != "promela" && format != "dot" && format != "json" {
-		fmt.Fprintf(stderr, "xbcheck export: unknown format %q (promela, dot or json)\n", format)
+	if format != "promela" && format != "dot" && format != "json" && format != "go" {
+		fmt.Fprintf(stderr, "xbcheck export: unknown format %q (promela, dot, json or go)\n", format)
+		return 2
+	}
+	if format == "go" && (!token.IsIdentifier(*goPkg) || !token.IsIdentifier(*goName)) {
+		fmt.Fprintf(stderr, "xbcheck export: --package %q and --name %q must be Go identifiers\n", *goPkg, *goName)
 		return 2
 	}
 	fail := func(err error) int {
@@ -105,6 +117,10 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	case "json":
 		if data, err = export.FromSystem(c.System, c.Properties, file).JSON(); err != nil {
 			return fail(err)
+		}
+	case "go":
+		if data, err = c.System.GenerateGo(*goPkg, *goName); err != nil {
+			return fail(fmt.Errorf("%s: %v", file, err))
 		}
 	}
 	if out == "-" {

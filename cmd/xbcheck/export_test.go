@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/xbcheck/xbcheck/bench"
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/export"
@@ -114,6 +115,28 @@ func TestExportJSONAndDOT(t *testing.T) {
 	}
 }
 
+// TestExportGo: export go writes the scenario's generated guards, in the
+// package and under the name asked for (model's TestGeneratedAllScenarios
+// builds and checks the code of every scenario).
+func TestExportGo(t *testing.T) {
+	f := "../../scenarios/seed3-concurrent-attach-4.17.toml"
+	c, err := scenario.Load(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := c.System.GenerateGo("checks", "attach")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errb := runXbcheck(t, "export", "go", "--package", "checks", "--name", "attach", f, "-")
+	if code != 0 || out != string(want) {
+		t.Errorf("exit %d, stderr %q; the file differs from GenerateGo's:\n%s", code, errb, cmp.Diff(string(want), out))
+	}
+	if !strings.Contains(out, "package checks\n") || !strings.Contains(out, "var attach = model.Generated{") {
+		t.Errorf("the file does not declare attach in package checks:\n%.300s", out)
+	}
+}
+
 func TestExportErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, tc := range []struct {
@@ -121,7 +144,8 @@ func TestExportErrors(t *testing.T) {
 		want string
 	}{
 		{[]string{"export"}, "xbcheck export: want a format, a scenario and a file (got 0 arguments)\n"},
-		{[]string{"export", "xml", "../../scenarios/seed1-backend-gone-4.10.toml", "-"}, "xbcheck export: unknown format \"xml\" (promela, dot or json)\n"},
+		{[]string{"export", "xml", "../../scenarios/seed1-backend-gone-4.10.toml", "-"}, "xbcheck export: unknown format \"xml\" (promela, dot, json or go)\n"},
+		{[]string{"export", "go", "--package", "my-pkg", "../../scenarios/seed1-backend-gone-4.10.toml", "-"}, "xbcheck export: --package \"my-pkg\" and --name \"guards\" must be Go identifiers\n"},
 		{[]string{"export", "promela", "../../scenarios/vbd-add-4.17-cxenstored.toml", "-"}, "xbcheck export: ../../scenarios/vbd-add-4.17-cxenstored.toml: promela: only the oxenstored conflict rule is translated\n"},
 		{[]string{"export", "dot", "--max-states", "5", "../../scenarios/seed3-concurrent-attach-4.17.toml", "-"}, "xbcheck export: seed3-concurrent-attach-4.17 has more than 5 reachable states: too many to draw readably (raise --max-states or draw a smaller scenario)\n"},
 		{[]string{"export", "json", "../../scenarios/seed1-backend-gone-4.10.toml", filepath.Join(dir, "no", "x.json")}, "no such file or directory"},

@@ -4,7 +4,7 @@
 //
 //	xbcheck [flags] FILE|DIR...
 //	xbcheck diagram flowchart|driver|sequence|states|all ...
-//	xbcheck export promela|dot|json SCENARIO FILE
+//	xbcheck export promela|dot|json|go SCENARIO FILE
 //
 // Each FILE is a scenario (see scenarios/ and the README); a DIR stands for
 // every *.toml file in it. For every scenario xbcheck explores every
