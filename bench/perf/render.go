@@ -212,7 +212,7 @@ func spinRatio(r row, x time.Duration, name string) string {
 	if sr.States != r.States && name != "hc4" {
 		return "-"
 	}
-	return fmt.Sprintf("%.1f×", sr.Elapsed.Seconds()/x.Seconds())
+	return fmt.Sprintf("%.2f×", sr.Elapsed.Seconds()/x.Seconds())
 }
 
 func renderSym(rows []symRow) string {
