@@ -224,6 +224,9 @@ func (t *Table) UpdateMasked(h uint64, from, to []byte, may uint64) (uint64, uin
 		}
 	}
 	if r := n % 8; r != 0 && may&(1<<full) != 0 {
+		// (UpdateDiff's last word, written again: as a function the
+		// two share, not inlined, it cost 2.5 ns a call, 14.9 ns
+		// against 12.4 in BenchmarkUpdateDiff.)
 		var a, b uint64
 		if n >= 8 {
 			a = binary.LittleEndian.Uint64(from[n-8:]) >> (64 - 8*r)
