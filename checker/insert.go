@@ -371,10 +371,10 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			o := 0 // candidate i's difference is c.enc[o:]
 			g := first[ci]
 			// The link of the chunk's j-th new state, a child of its
-			// p-th state, is bit at+p+j; word w holds ones not
-			// written yet.
+			// p-th state, is bit at+p+j; word holds ones not written
+			// yet.
 			at := links0 + c.base + int(g) - s.total
-			w, ones := -1, uint64(0)
+			word, ones := -1, uint64(0)
 			for i := range c.fps {
 				if !c.acc[i] {
 					if s.sset == nil {
@@ -397,11 +397,11 @@ func (b *bfs) writeRuns(lv *levelWork) {
 				}
 				s.via.put(int(g), c.via[i])
 				bit := at + p + int(g-first[ci])
-				if bit/64 != w {
-					if w >= 0 {
-						s.parents.setOnes(w, ones)
+				if bit/64 != word {
+					if word >= 0 {
+						s.parents.setOnes(word, ones)
 					}
-					w, ones = bit/64, 0
+					word, ones = bit/64, 0
 				}
 				ones |= 1 << (bit % 64)
 				out.add(st)
@@ -415,8 +415,8 @@ func (b *bfs) writeRuns(lv *levelWork) {
 				}
 				g++
 			}
-			if w >= 0 {
-				s.parents.setOnes(w, ones)
+			if word >= 0 {
+				s.parents.setOnes(word, ones)
 			}
 			// Into the chunk's run, carved from the slabs.
 			r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil

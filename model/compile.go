@@ -109,18 +109,26 @@ type compiled struct {
 	actors []factor
 }
 
+// testOffset is the state byte atom c tests, when it tests one byte
+// (compileTests makes it a byte-set test); false for the atoms left to
+// the interpreter.
+func (s *System) testOffset(c *Cond) (int, bool) {
+	switch c.Kind {
+	case CondPresent, CondAbsent, CondEq, CondNe, CondIn:
+		return int(c.Path), true
+	case CondVarEq, CondVarNe, CondVarIn:
+		return s.varBase + int(c.Var), true
+	}
+	return 0, false
+}
+
 // compileTests compiles g into tests, one per byte it reads, and the
 // atoms left to the interpreter.
 func (s *System) compileTests(g []Cond) (tests []ftest, interp []Cond) {
 	for _, c := range g {
-		var off int
 		var set byteSet
-		switch c.Kind {
-		case CondPresent, CondAbsent, CondEq, CondNe, CondIn:
-			off = int(c.Path)
-		case CondVarEq, CondVarNe, CondVarIn:
-			off = s.varBase + int(c.Var)
-		default:
+		off, ok := s.testOffset(&c)
+		if !ok {
 			interp = append(interp, c)
 			continue
 		}

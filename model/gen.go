@@ -244,31 +244,22 @@ func (s *System) generatedBody() string {
 // when id < 0) as a Go condition: its byte tests, one per byte as
 // compileTests merges them, then its other atoms through GenEval.
 func (s *System) genGuard(g []Cond, ai, id int) string {
-	tests, evals := s.genGuardParts(g, ai, id)
-	parts := append(tests, evals...)
+	tests, _ := s.compileTests(g)
+	var parts []string
+	for _, t := range tests {
+		if e := genTest(int(t.off), t.set); e != "true" {
+			parts = append(parts, e)
+		}
+	}
+	for k := range g {
+		if _, ok := s.testOffset(&g[k]); !ok {
+			parts = append(parts, fmt.Sprintf("s.GenEval(st, %d, %d, %d)", ai, id, k))
+		}
+	}
 	if len(parts) == 0 {
 		return "true"
 	}
 	return strings.Join(parts, " && ")
-}
-
-// genGuardParts is guard g as Go conditions: its byte tests, and its
-// other atoms through GenEval.
-func (s *System) genGuardParts(g []Cond, ai, id int) (tests, evals []string) {
-	ts, _ := s.compileTests(g)
-	for _, t := range ts {
-		if e := genTest(int(t.off), t.set); e != "true" {
-			tests = append(tests, e)
-		}
-	}
-	for k, c := range g {
-		switch c.Kind {
-		case CondPresent, CondAbsent, CondEq, CondNe, CondIn, CondVarEq, CondVarNe, CondVarIn:
-		default:
-			evals = append(evals, fmt.Sprintf("s.GenEval(st, %d, %d, %d)", ai, id, k))
-		}
-	}
-	return tests, evals
 }
 
 // genTest is the test "st[off] is in set" as a Go condition.
