@@ -57,9 +57,9 @@ type row struct {
 	G             map[int]measure // by workers, with the guards generated to Go (none past bench.MaxGenerated)
 	// Pair, by generated guards or not, is two independent one-worker
 	// runs made side by side (measurePair), at the largest N only.
-	Pair map[bool]pair
-	SPIN          map[string]*bench.SPINResult
-	SPINErr       map[string]string
+	Pair    map[bool]pair
+	SPIN    map[string]*bench.SPINResult
+	SPINErr map[string]string
 }
 
 type symRow struct {
