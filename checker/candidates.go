@@ -27,9 +27,11 @@ type candidates struct {
 	trans int
 	sink  uint64 // keeps the prefetch loads alive
 	edges chunkEdges
-	// out[d%2] is the run of the chunk's new states at depth d: the
-	// frontier of depth d+1, while the chunk finds the candidates of
-	// depth d+1 and writes out[(d+1)%2].
+	// out[d%2] is the run of the new states at depth d of this chunk and
+	// the chunks after it that the same worker wrote one after the other
+	// (empty when the chunk's went into the run of one before it): part
+	// of the frontier of depth d+1, while the chunk finds the candidates
+	// of depth d+1 and writes out[(d+1)%2].
 	out [2]run
 }
 
@@ -123,10 +125,11 @@ type worker struct {
 	// slabs hold the arrays of the candidates of the chunks this worker
 	// expanded in the level.
 	slabs candSlabs
-	// run is where writeRuns writes a chunk's run, before copying it to
+	// run is where writeRuns writes a run, before copying it to
 	// runSlabs[depth%2]: the runs of depth d (the frontier of d+1) live
 	// until the level after, while those of d+1 are written.
 	run      run
+	runFPs   []uint64 // the fingerprints of run's states
 	runSlabs [2]struct {
 		data slab[byte]
 		keys slab[uint32]
@@ -139,7 +142,7 @@ type worker struct {
 var chunkFitsMask [64 - chunkStates]struct{}
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.cands.bytes()
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.cands.bytes() + w.run.capBytes() + int64(cap(w.runFPs))*8
 }
 
 // A candSet remembers the fingerprints of candidates a worker kept, to

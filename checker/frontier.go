@@ -14,7 +14,8 @@ import (
 // chunk of the frontier on its own). Successive states of a level are
 // mostly siblings and cousins, which differ in a few bytes: a state of
 // 136 bytes takes about 10 to 20. A level's runs are written in parallel,
-// one per chunk of the level before, in frontier order.
+// each from a series of chunks of the level before that one worker took
+// one after the other (writeRuns), in frontier order.
 //
 // The candidates of a level (successors not yet known to be new) are kept
 // the same way, each as its difference from its parent, which the expand

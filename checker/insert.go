@@ -314,7 +314,7 @@ func (b *bfs) invariantHits(lv *levelWork) {
 }
 
 // writeRuns writes the level's new states, chunk by chunk in parallel,
-// into the chunks' runs, which become the next frontier: each accepted
+// into runs, which become the next frontier: each accepted
 // candidate, whole or decoded from its parent (the frontier's chunk of
 // the same number, decoded again); it checks the invariants on them.
 // It also writes each new state's transition and the ones of the parent
@@ -351,20 +351,45 @@ func (b *bfs) writeRuns(lv *levelWork) {
 		rs.data.reset()
 		rs.keys.reset()
 		rs.fps.reset()
+		// The new states of chunks the worker takes one after the other
+		// go into one run, kept by the first of them (open): a run per
+		// chunk would make the next level's chunks as small as this
+		// level's share of new states per chunk (N = 3 family: 17 states
+		// a chunk on average, against up to 64), each with its own key
+		// state, whole, and its own costs in every phase. A run ends
+		// at the first chunk boundary past half a slab block, so that it
+		// is carved from the slabs (larger, it would be an array of its
+		// own, allocated level after level).
+		out, open, last := &wk.run, -1, -1
+		flush := func() {
+			if open < 0 {
+				return
+			}
+			// Into the run, carved from the slabs.
+			r := &lv.chunks[open].out[par]
+			r.data, r.keys, r.n, r.last, r.fps = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil, nil
+			if keepFPs {
+				r.fps = rs.fps.copyOf(wk.runFPs)
+			}
+			open = -1
+		}
+		defer flush()
 		for {
 			ci := takeChunk(ranges, w)
 			if ci < 0 {
 				return
 			}
-			c, out := lv.chunks[ci], &wk.run
-			r := &c.out[par]
-			out.reset()
-			// The new states' fingerprints go straight into the run:
-			// their number is known.
-			r.fps = nil
-			if keepFPs {
-				r.fps = rs.fps.take(int(first[ci+1] - first[ci]))
+			c := lv.chunks[ci]
+			c.out[par] = run{}
+			if ci != last+1 || len(out.data) >= slabBlock/2 {
+				flush()
 			}
+			if open < 0 {
+				open = ci
+				out.reset()
+				wk.runFPs = wk.runFPs[:0]
+			}
+			last = ci
 			fc := s.front.chunks[ci]
 			c.invs = c.invs[:0]
 			decoded := false
@@ -405,8 +430,8 @@ func (b *bfs) writeRuns(lv *levelWork) {
 				}
 				ones |= 1 << (bit % 64)
 				out.add(st)
-				if r.fps != nil {
-					r.fps[g-first[ci]] = c.fps[i]
+				if keepFPs {
+					wk.runFPs = append(wk.runFPs, c.fps[i])
 				}
 				for _, pi := range b.inv {
 					if !b.props[pi].State(st) {
@@ -418,8 +443,6 @@ func (b *bfs) writeRuns(lv *levelWork) {
 			if word >= 0 {
 				s.parents.setOnes(word, ones)
 			}
-			// Into the chunk's run, carved from the slabs.
-			r.data, r.keys, r.n, r.last = rs.data.copyOf(out.data), rs.keys.copyOf(out.keys), out.n, nil
 		}
 	})
 	b.runs = growTo(b.runs[:0], len(lv.chunks))[:len(lv.chunks)]
