@@ -130,6 +130,9 @@ type worker struct {
 	// until the level after, while those of d+1 are written.
 	run      run
 	runFPs   []uint64 // the fingerprints of run's states
+	// accN[ci] is the number of chunk ci's candidates this worker
+	// inserted as new states in the level's insert phase.
+	accN []int32
 	runSlabs [2]struct {
 		data slab[byte]
 		keys slab[uint32]
@@ -137,12 +140,18 @@ type worker struct {
 	}
 }
 
+// resetAccN readies accN, zeroed, for a level of n chunks.
+func (w *worker) resetAccN(n int) []int32 {
+	w.accN = clear0(growTo(w.accN[:0], n)[:n])
+	return w.accN
+}
+
 // chunkFitsMask fails to compile unless a chunk's states fit in
 // worker.reducedMask's bits.
 var chunkFitsMask [64 - chunkStates]struct{}
 
 func (w *worker) capBytes() int64 {
-	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.cands.bytes() + w.run.capBytes() + int64(cap(w.runFPs))*8
+	return int64(cap(w.buf)+cap(w.cbuf)+cap(w.block)+cap(w.tmp)) + w.kept.capBytes() + w.sc.capBytes() + int64(cap(w.sacts))*4 + int64(cap(w.sfault)) + w.slabs.bytes() + int64(cap(w.cyc))*8 + w.cands.bytes() + w.run.capBytes() + int64(cap(w.runFPs))*8 + int64(cap(w.accN))*4
 }
 
 // A candSet remembers the fingerprints of candidates a worker kept, to

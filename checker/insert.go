@@ -78,29 +78,33 @@ func (b *bfs) insert(lv *levelWork) bool {
 		// inserts.
 		from, to := insertSegs(w, workers)
 		s.fset.reserve(&counts, from, to)
+		accN := b.wks[w].resetAccN(len(chunks))
 		n := 0
 		var sink uint64
-		for _, c := range chunks {
+		for ci, c := range chunks {
+			k := 0
 			if workers == 1 {
 				sink += s.fset.prefetch(c.fps)
 				for i, fp := range c.fps {
 					if s.fset.insert(fp) {
 						c.acc[i] = true
-						n++
+						k++
 					}
 				}
-				continue
-			}
-			// The chunk's candidates of this worker, listed when it
-			// was expanded (candidates.setOwners).
-			own := c.own[w]
-			sink += s.fset.prefetchAt(c.fps, own)
-			for _, i := range own {
-				if s.fset.insert(c.fps[i]) {
-					c.acc[i] = true
-					n++
+			} else {
+				// The chunk's candidates of this worker, listed when
+				// it was expanded (candidates.setOwners).
+				own := c.own[w]
+				sink += s.fset.prefetchAt(c.fps, own)
+				for _, i := range own {
+					if s.fset.insert(c.fps[i]) {
+						c.acc[i] = true
+						k++
+					}
 				}
 			}
+			accN[ci] = int32(k)
+			n += k
 		}
 		sinks[w] = sink
 		found[w] = n
@@ -133,6 +137,7 @@ func insertSegs(w, workers int) (from, to int) {
 // order. It returns the number of new states.
 func (b *bfs) insertExact(lv *levelWork, w int) int {
 	s, size, workers := b.s, b.size, b.workers
+	accN := b.wks[w].resetAccN(len(lv.chunks))
 	n := 0
 	for ci, c := range lv.chunks {
 		for i, fp := range c.fps {
@@ -144,6 +149,7 @@ func (b *bfs) insertExact(lv *levelWork, w int) int {
 			c.win[i], c.slot[i] = v, slot
 			if added {
 				c.acc[i] = true
+				accN[ci]++
 				n++
 			}
 		}
@@ -327,10 +333,10 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	b.first = growTo(b.first[:0], len(lv.chunks)+1)[:len(lv.chunks)+1]
 	first := b.first
 	g := uint32(s.total)
-	for ci, c := range lv.chunks {
+	for ci := range lv.chunks {
 		first[ci] = g
-		for _, a := range c.acc {
-			g += uint32(b2i(a))
+		for _, wk := range b.wks {
+			g += uint32(wk.accN[ci])
 		}
 	}
 	first[len(lv.chunks)] = g
@@ -469,10 +475,10 @@ func (b *bfs) runGrowth(lv *levelWork) int64 {
 		per = float64(b.size)
 	}
 	var grow int64
-	for _, c := range lv.chunks {
+	for ci, c := range lv.chunks {
 		n := 0
-		for _, a := range c.acc {
-			n += b2i(a)
+		for _, wk := range b.wks {
+			n += int(wk.accN[ci])
 		}
 		out := &c.out[b.s.depth%2]
 		if need := int64(float64(n)*per*1.25) + int64(b.size)*2; need > int64(cap(out.data)) {
