@@ -128,11 +128,11 @@ type worker struct {
 	// run is where writeRuns writes a run, before copying it to
 	// runSlabs[depth%2]: the runs of depth d (the frontier of d+1) live
 	// until the level after, while those of d+1 are written.
-	run      run
-	runFPs   []uint64 // the fingerprints of run's states
+	run    run
+	runFPs []uint64 // the fingerprints of run's states
 	// accN[ci] is the number of chunk ci's candidates this worker
 	// inserted as new states in the level's insert phase.
-	accN []int32
+	accN     []int32
 	runSlabs [2]struct {
 		data slab[byte]
 		keys slab[uint32]
