@@ -121,7 +121,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.spinMem, "spin-mem", 8192, "SPIN's memory limit in MB (-DMEMLIM)")
 	fs.IntVar(&cfg.maxSym, "max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
 	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
-	fs.IntVar(&cfg.runs, "runs", 3, "time each configuration this many times and keep the fastest (complete) run")
+	fs.IntVar(&cfg.runs, "runs", 5, "time each configuration this many times and keep the fastest (complete) run")
 	fs.IntVar(&cfg.porMax, "por-max", 5, "largest N to run with partial-order reduction alone (0: no POR section)")
 	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 7, "largest N to run with partial-order and symmetry reductions together (N = 6: seconds; N = 7: about a minute)")
 	fs.IntVar(&cfg.porBFS, "por-bfs", 3, "largest N to run with partial-order reduction alone under the breadth-first cycle proviso too (N+1 with symmetry), for comparison")
@@ -149,7 +149,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 	}
 	var report strings.Builder
-	report.WriteString(header())
+	report.WriteString(header(cfg.runs))
 	for _, sec := range sections {
 		if len(want) > 0 && !want[sec.name] {
 			continue
@@ -238,7 +238,7 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 		}
 		rows = append(rows, r)
 	}
-	return render(rows, cfg.useSPIN), nil
+	return render(rows, cfg.useSPIN, cfg.runs), nil
 }
 
 type largeRow struct {
