@@ -48,9 +48,10 @@ import (
 // difference from the parent (about 22 bytes). The seen set grows a
 // segment at a time (fpset.go), the chunks' arrays are sized to what each
 // level puts in them, and the collector runs at GOGC=25 during a check
-// (memory.go), so the whole process holds about 37 bytes per state on
-// the family's N = 3 (2,051,606 states), against 158 with full states in
-// the frontier and the candidates.
+// (memory.go), so the whole process holds about 26 bytes per state on
+// the family's N = 3 (2,051,606 states: 51 MB at its peak on one
+// worker), against 158 with full states in the frontier and the
+// candidates.
 
 // bfs is one run of the explorer: what every level's phases share.
 type bfs struct {

@@ -70,8 +70,8 @@ type symRow struct {
 
 // config is what the flags ask of the sections.
 type config struct {
-	maxN, maxSym, maxLarge, spinMem, runs int
-	useSPIN                               bool
+	maxN, maxSym, maxLarge, maxLargeOne, spinMem, runs int
+	useSPIN                                            bool
 	// porMax, porMaxSym and porSPIN bound the partial-order reduction
 	// section (por.go).
 	porMax, porMaxSym, porSPIN int
@@ -120,7 +120,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	out := fs.String("o", "docs/performance.md", "write the report to `FILE` (empty: stdout only)")
 	fs.IntVar(&cfg.spinMem, "spin-mem", 8192, "SPIN's memory limit in MB (-DMEMLIM)")
 	fs.IntVar(&cfg.maxSym, "max-sym", 4, "largest N to run with symmetry reduction (and to give SPIN, unreduced, the same memory)")
-	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4 takes tens of minutes and about 40 bytes per state)")
+	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4: 260 million states, about 4 minutes on two cores and 6.5 GB)")
+	fs.IntVar(&cfg.maxLargeOne, "max-large-one", 4, "largest N beyond -max to run once on one worker too, for the speedup of two (N = 4: about 6 minutes)")
 	fs.IntVar(&cfg.runs, "runs", 5, "time each configuration this many times and keep the fastest (complete) run")
 	fs.IntVar(&cfg.porMax, "por-max", 5, "largest N to run with partial-order reduction alone (0: no POR section)")
 	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 7, "largest N to run with partial-order and symmetry reductions together (N = 6: seconds; N = 7: about a minute)")
@@ -243,11 +244,13 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 
 type largeRow struct {
 	N int
-	M measure
+	M measure // on all cores (two workers here)
+	// One is the run on one worker, when made (config.maxLargeOne).
+	One *measure
 }
 
-// runLarge runs xbcheck once, unreduced, on both cores, for N = cfg.maxN+1
-// to cfg.maxLarge.
+// runLarge runs xbcheck once, unreduced, on all cores, for N = cfg.maxN+1
+// to cfg.maxLarge, and on one worker up to cfg.maxLargeOne.
 func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
 	var rows []largeRow
 	for n := cfg.maxN + 1; n <= cfg.maxLarge; n++ {
@@ -256,7 +259,19 @@ func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error)
 			return "", fmt.Errorf("N=%d: %v", n, err)
 		}
 		fmt.Fprintf(stderr, "perf: N=%d unreduced: %s, %d states in %v, peak RSS %.0f MB\n", n, m.Verdict, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
-		rows = append(rows, largeRow{N: n, M: m})
+		r := largeRow{N: n, M: m}
+		if n <= cfg.maxLargeOne {
+			one, err := measureChild(ctx, n, 1, false, false)
+			if err != nil {
+				return "", fmt.Errorf("N=%d, one worker: %v", n, err)
+			}
+			if one.Verdict != m.Verdict || one.Stats.States != m.Stats.States {
+				return "", fmt.Errorf("N=%d: %s with %d states on one worker, %s with %d on all cores", n, one.Verdict, one.Stats.States, m.Verdict, m.Stats.States)
+			}
+			fmt.Fprintf(stderr, "perf: N=%d unreduced, one worker: %d states in %v, peak RSS %.0f MB\n", n, one.Stats.States, one.Stats.Elapsed.Round(time.Second), mb(one.PeakRSS))
+			r.One = &one
+		}
+		rows = append(rows, r)
 		if m.Verdict == checker.Ok {
 			counted.unreduced[n] = m.Stats.States
 		}

@@ -282,13 +282,23 @@ func renderSym(rows []symRow) string {
 func renderLarge(rows []largeRow) string {
 	var b bytes.Buffer
 	b.WriteString("\n## Without reductions, beyond N = 3\n\n")
-	b.WriteString("Every state explored (`--symmetry=false`), on both cores, one run each (they take many minutes):\n")
-	b.WriteString("the state count without reductions, and the whole process's peak resident set per state.\n\n")
-	b.WriteString("| N | verdict | states | transitions | depth | time | states/s | peak RSS | B/state | seen set (B/state) |\n|---|---|---|---|---|---|---|---|---|---|\n")
+	b.WriteString("Every state explored (`--symmetry=false`), on both cores and on one, one run each (they take many\n")
+	b.WriteString("minutes): the state count without reductions, and the whole process's peak resident set per state.\n\n")
+	b.WriteString("| N | verdict | states | transitions | depth | time, 2 cores | states/s | peak RSS | B/state | seen set (B/state) | time, 1 core | peak RSS, 1 core | speedup 1→2 |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
 	for _, r := range rows {
 		s := r.M.Stats
-		fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %v | %s | %.0f MB | %s | %.1f |\n", r.N, r.M.Verdict, s.States, s.Transitions, s.Depth,
-			s.Elapsed.Round(time.Second), strings.Fields(timeCell(s.States, s.Elapsed))[0], mb(r.M.PeakRSS), perState(r.M.PeakRSS, s.States), s.BytesPerState)
+		one, oneRSS, speed := "-", "-", "-"
+		if r.One != nil {
+			t := r.One.Stats.Elapsed
+			one = t.Round(time.Second).String()
+			oneRSS = fmt.Sprintf("%.0f MB", mb(r.One.PeakRSS))
+			if p := perState(r.One.PeakRSS, s.States); p != "-" {
+				oneRSS += " (" + p + " B/state)"
+			}
+			speed = fmt.Sprintf("%.2f", t.Seconds()/s.Elapsed.Seconds())
+		}
+		fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %v | %s | %.0f MB | %s | %.1f | %s | %s | %s |\n", r.N, r.M.Verdict, s.States, s.Transitions, s.Depth,
+			s.Elapsed.Round(time.Second), strings.Fields(timeCell(s.States, s.Elapsed))[0], mb(r.M.PeakRSS), perState(r.M.PeakRSS, s.States), s.BytesPerState, one, oneRSS, speed)
 	}
 	return b.String()
 }
