@@ -230,6 +230,16 @@ func renderPairs(b *bytes.Buffer, rows []row) {
 			fmt.Fprintf(b, "| %d | %s | %v | %v and %v | %.2f | %.2f |\n", r.N, how, t1.Round(time.Millisecond),
 				p.A.Round(time.Millisecond), p.B.Round(time.Millisecond), p.ceiling(t1), t1.Seconds()/t2.Seconds())
 		}
+		// The same work on each core, at the same time: when one took
+		// much longer, the host slowed that core.
+		worst := 1.0
+		for _, p := range r.Pair {
+			worst = max(worst, p.A.Seconds()/p.B.Seconds(), p.B.Seconds()/p.A.Seconds())
+		}
+		if worst > 1.1 {
+			fmt.Fprintf(b, "\nIn this run one core took up to %.0f%% longer than the other for the same work at the same time:\n", 100*(worst-1))
+			b.WriteString("the host slowed it, and the two-worker times above are the host's as much as the checker's.\n")
+		}
 	}
 }
 
