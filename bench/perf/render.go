@@ -55,10 +55,7 @@ func render(rows []row, withSPIN bool, runs int) string {
 	b.WriteString("\n")
 	for _, r := range rows {
 		t1, t2 := r.X[1].Stats.Elapsed, r.X[2].Stats.Elapsed
-		speed := "-"
-		if t1 >= time.Millisecond && t2 >= time.Millisecond {
-			speed = fmt.Sprintf("%.2f", t1.Seconds()/t2.Seconds())
-		}
+		speed := speedup(t1, t2)
 		fmt.Fprintf(&b, "| %d | %d | %d | %s | %s | %s |", r.N, r.States, r.Trans, timeCell(r.States, t1), timeCell(r.States, t2), speed)
 		if withSPIN {
 			cell := func(name string) string {
@@ -188,10 +185,7 @@ func renderGenerated(b *bytes.Buffer, rows []row, withSPIN bool) {
 			continue
 		}
 		t1, t2 := r.G[1].Stats.Elapsed, r.G[2].Stats.Elapsed
-		speed := "-"
-		if t1 >= time.Millisecond && t2 >= time.Millisecond {
-			speed = fmt.Sprintf("%.2f", t1.Seconds()/t2.Seconds())
-		}
+		speed := speedup(t1, t2)
 		rss := fmt.Sprintf("%.0f MB", mb(r.G[1].PeakRSS))
 		if p := perState(r.G[1].PeakRSS, r.States); p != "-" {
 			rss += " (" + p + " B/state)"
@@ -227,8 +221,8 @@ func renderPairs(b *bytes.Buffer, rows []row) {
 				ms, how = r.G, "generated"
 			}
 			t1, t2 := ms[1].Stats.Elapsed, ms[2].Stats.Elapsed
-			fmt.Fprintf(b, "| %d | %s | %v | %v and %v | %.2f | %.2f |\n", r.N, how, t1.Round(time.Millisecond),
-				p.A.Round(time.Millisecond), p.B.Round(time.Millisecond), p.ceiling(t1), t1.Seconds()/t2.Seconds())
+			fmt.Fprintf(b, "| %d | %s | %v | %v and %v | %.2f | %s |\n", r.N, how, t1.Round(time.Millisecond),
+				p.A.Round(time.Millisecond), p.B.Round(time.Millisecond), p.ceiling(t1), speedup(t1, t2))
 		}
 		// The same work on each core, at the same time: when one took
 		// much longer, the host slowed that core.
@@ -241,6 +235,15 @@ func renderPairs(b *bytes.Buffer, rows []row) {
 			b.WriteString("the host slowed it, and the two-worker times above are the host's as much as the checker's.\n")
 		}
 	}
+}
+
+// speedup is one worker's time t1 over two workers' t2, or "-" when
+// either is too short to compare.
+func speedup(t1, t2 time.Duration) string {
+	if t1 < time.Millisecond || t2 < time.Millisecond {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", t1.Seconds()/t2.Seconds())
 }
 
 // fastestOf says which of runs runs a time is.
@@ -305,7 +308,7 @@ func renderLarge(rows []largeRow) string {
 			if p := perState(r.One.PeakRSS, s.States); p != "-" {
 				oneRSS += " (" + p + " B/state)"
 			}
-			speed = fmt.Sprintf("%.2f", t.Seconds()/s.Elapsed.Seconds())
+			speed = speedup(t, s.Elapsed)
 		}
 		fmt.Fprintf(&b, "| %d | %s | %d | %d | %d | %v | %s | %.0f MB | %s | %.1f | %s | %s | %s |\n", r.N, r.M.Verdict, s.States, s.Transitions, s.Depth,
 			s.Elapsed.Round(time.Second), strings.Fields(timeCell(s.States, s.Elapsed))[0], mb(r.M.PeakRSS), perState(r.M.PeakRSS, s.States), s.BytesPerState, one, oneRSS, speed)
