@@ -4,8 +4,8 @@ package bench
 
 import "github.com/xbcheck/xbcheck/model"
 
-// guards1 is the generated guards of one System (model.System.WithGenerated).
-var guards1 = model.Generated{Digest: "b71c5fa78fa9ad151d878e1c", Moves: guards1Moves}
+// guards1 is the generated guards and effects of one System (model.System.WithGenerated).
+var guards1 = model.Generated{Digest: "5b7cbe0be8d6b846a9fa7a13", Moves: guards1Moves, Apply: guards1Apply}
 
 func guards1Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byte, how model.GenResult) {
 	switch ai {
@@ -230,6 +230,1734 @@ func guards1Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byt
 		return m, c, loc, model.GenMasks
 	}
 	return 0, 0, 0, model.GenIdle
+}
+
+func guards1Apply(s *model.System, from, st model.State, id int) bool {
+	_ = from
+	switch id {
+	case 0: // blkfront(xvda): probe
+		st[38] = 1
+	case 1: // blkfront(xvda): directory removed
+		st[39] = 1
+		st[38] = 0
+	case 2: // blkfront(xvda): probe
+		if st[39] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[39] = 5
+		}
+		st[39] = 1
+		st[38] = 2
+	case 3: // blkfront(xvda): probe
+		if st[39] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[39] = 5
+		}
+		st[39] = 1
+		st[38] = 2
+	case 4: // blkfront(xvda): probe
+		if st[39] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[39] = 5
+		}
+		st[39] = 1
+		st[38] = 2
+	case 5: // blkfront(xvda): sees InitWait
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[39] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[39] = 3
+		}
+	case 6: // blkfront(xvda): sees Connected, catch up
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[39] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[39] = 3
+		}
+		if st[39] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[39] = 4
+		}
+	case 7: // blkfront(xvda): sees Connected
+		if st[39] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[39] = 4
+		}
+	case 8: // blkfront(xvda): sees Connected
+		if st[39] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[39] = 5
+		}
+	case 9: // blkfront(xvda): sees Closing
+		if st[39] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[39] = 6
+		}
+	case 10: // blkfront(xvda): sees Closed
+		if st[39] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[39] = 6
+		}
+	case 11: // blkfront(xvda): directory removed
+		st[39] = 1
+		st[38] = 0
+	case 12: // blkback(xvda): probe
+		if st[41] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 2
+		}
+		st[42] = 0
+		st[43] = 0
+		st[40] = 1
+	case 13: // blkback(xvda): gate
+		st[42] = 1
+	case 14: // blkback(xvda): gate, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[41] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 4
+		}
+		st[42] = 1
+	case 15: // blkback(xvda): sees Initialising, reconnect
+		if st[41] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 2
+		}
+	case 16: // blkback(xvda): sees Initialised/Connected
+		st[43] = 1
+	case 17: // blkback(xvda): sees Initialised/Connected, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[41] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 4
+		}
+		st[43] = 1
+	case 18: // blkback(xvda): sees Closing
+		if st[41] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 5
+		}
+	case 19: // blkback(xvda): sees Closed, online
+		if st[41] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 6
+		}
+		st[43] = 0
+	case 20: // blkback(xvda): sees Closed, offline
+		if st[41] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 6
+		}
+		st[41] = 1
+		st[40] = 0
+	case 21: // blkback(xvda): sees Unknown
+		if st[41] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 6
+		}
+		st[41] = 1
+		st[40] = 0
+	case 22: // blkback(xvda): sees Unknown
+		st[41] = 1
+		st[40] = 0
+	case 23: // blkback(xvda): sees bad state
+		if st[41] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			st[41] = 5
+		}
+	case 24: // blkback(xvda): directory removed
+		st[41] = 1
+		st[40] = 0
+	case 25: // libxl-add(xvda): device exists
+		st[45] = 4
+		st[46] = 1
+		st[44] = 6
+	case 26: // libxl-add(xvda): write entries
+		st[51], st[52], st[53] = 27, 0, 0
+		st[54] = from[22]
+		st[44] = 1
+	case 27: // libxl-add(xvda): commit
+		body := int(st[51]) | int(st[52])<<8
+		st[51] = 0
+		st[52] = 0
+		st[53] = 0
+		st[54] = 0
+		switch body {
+		case 0:
+		case 27: // write entries
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[12] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[12] = 1
+			}
+			s.GenOp(st, 26, 4)
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[23] = 17
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[27] = 2
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[17] = 3
+			if st[16] != 0 {
+				st[16] = 0
+				st[61] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[32] != 0 {
+					st[32] = 0
+				}
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			if st[16] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[16] = 1
+			}
+			s.GenOp(st, 26, 10)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[29] = 18
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[31] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 3
+			if st[49] != 0 {
+				st[49] = 2
+			}
+			if st[50] != 0 {
+				st[50] = 2
+			}
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[32] = 16
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[33] = 18
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[34] = 17
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[49] = 2
+		st[44] = 2
+	case 28: // libxl-add(xvda): xenstore conflict
+		st[51] = 0
+		st[52] = 0
+		st[53] = 0
+		st[54] = 0
+		st[44] = 0
+	case 29: // libxl-add(xvda): state removed
+		st[49] = 1
+		st[49] = 0
+		st[45] = 2
+		st[46] = 1
+		st[44] = 6
+	case 30: // libxl-add(xvda): state InitWait
+		st[49] = 1
+		st[49] = 0
+		st[44] = 3
+	case 31: // libxl-add(xvda): timeout (10 s)
+		st[49] = 0
+		st[45] = 3
+		st[46] = 1
+		st[44] = 6
+	case 32: // libxl-add(xvda): run add script
+		st[44] = 4
+	case 33: // libxl-add(xvda): script key missing
+		st[45] = 1
+		st[46] = 1
+		st[44] = 6
+	case 34: // libxl-add(xvda): script succeeds
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[28] = 19
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[19] = 20
+		st[46] = 1
+		st[44] = 6
+	case 35: // libxl-add(xvda): timeout (40 s), kill script
+		st[45] = 3
+		st[46] = 1
+		st[44] = 6
+	case 36: // libxl-remove(xvda): initiate
+		st[46] = 5
+	case 37: // libxl-remove(xvda): timeout (2 s)
+		st[46] = 3
+	case 38: // libxl-remove(xvda): state present, not Closed
+		st[46] = 4
+	case 39: // libxl-remove(xvda): state missing or Closed
+		st[46] = 8
+	case 40: // libxl-remove(xvda): SET B.E. STATE:=6
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[18] = 8
+		if st[49] != 0 {
+			st[49] = 2
+		}
+		if st[50] != 0 {
+			st[50] = 2
+		}
+		st[46] = 8
+	case 41: // libxl-remove(xvda): backend gone
+		st[47] = 0
+		st[46] = 12
+	case 42: // libxl-remove(xvda): backend Closed
+		st[55], st[56], st[57] = 43, 0, 0
+		st[58] = from[18]
+		st[46] = 6
+	case 43: // libxl-remove(xvda): WRITE B.E. STATE:=5
+		st[55], st[56], st[57] = 44, 0, 0
+		st[58] = from[18]
+		st[46] = 6
+	case 44: // libxl-remove(xvda): backend gone, forced
+		st[47] = 0
+		st[46] = 12
+	case 45: // libxl-remove(xvda): backend Closed, forced
+		st[55], st[56], st[57] = 46, 0, 0
+		st[58] = from[18]
+		st[46] = 6
+	case 46: // libxl-remove(xvda): WRITE B.E. STATE:=5, forced
+		st[55], st[56], st[57] = 47, 0, 0
+		st[58] = from[18]
+		st[46] = 6
+	case 47: // libxl-remove(xvda): commit
+		body := int(st[55]) | int(st[56])<<8
+		st[55] = 0
+		st[56] = 0
+		st[57] = 0
+		st[58] = 0
+		switch body {
+		case 0:
+		case 43: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 44: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[49] != 0 {
+				st[49] = 2
+			}
+			if st[50] != 0 {
+				st[50] = 2
+			}
+		case 46: // backend Closed, forced
+			s.GenOp(st, 45, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 47: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 46, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[49] != 0 {
+				st[49] = 2
+			}
+			if st[50] != 0 {
+				st[50] = 2
+			}
+		case 61: // NUKE BACKEND
+			s.GenOp(st, 60, 1)
+			s.GenOp(st, 60, 2)
+			s.GenOp(st, 60, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[50] = 2
+		st[46] = 7
+	case 48: // libxl-remove(xvda): xenstore conflict
+		st[55] = 0
+		st[56] = 0
+		st[57] = 0
+		st[58] = 0
+		st[46] = 5
+	case 49: // libxl-remove(xvda): state removed
+		st[50] = 1
+		st[50] = 0
+		st[47] = 2
+		st[46] = 12
+	case 50: // libxl-remove(xvda): state Closed
+		st[50] = 1
+		st[50] = 0
+		st[46] = 8
+	case 51: // libxl-remove(xvda): timeout (10 s), force
+		st[50] = 0
+		st[48] = 1
+		st[46] = 1
+	case 52: // libxl-remove(xvda): timeout (10 s)
+		st[50] = 0
+		st[47] = 3
+		st[46] = 12
+	case 53: // libxl-remove(xvda): run remove script
+		st[46] = 9
+	case 54: // libxl-remove(xvda): script key missing
+		st[47] = 1
+		st[46] = 12
+	case 55: // libxl-remove(xvda): script exits
+		st[46] = 12
+	case 56: // libxl-remove(xvda): timeout (40 s), kill script
+		st[46] = 12
+	case 57: // libxl-remove(xvda): destroy (FORCE_ON)
+		st[46] = 13
+	case 58: // libxl-remove(xvda): destroy (rc == 0)
+		st[46] = 13
+	case 59: // libxl-remove(xvda): keep entries
+		st[46] = 15
+	case 60: // libxl-remove(xvda): NUKE BACKEND
+		st[55], st[56], st[57] = 61, 0, 0
+		st[46] = 14
+	case 61: // libxl-remove(xvda): commit
+		body := int(st[55]) | int(st[56])<<8
+		st[55] = 0
+		st[56] = 0
+		st[57] = 0
+		st[58] = 0
+		switch body {
+		case 0:
+		case 43: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 44: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[49] != 0 {
+				st[49] = 2
+			}
+			if st[50] != 0 {
+				st[50] = 2
+			}
+		case 46: // backend Closed, forced
+			s.GenOp(st, 45, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 47: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 46, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[49] != 0 {
+				st[49] = 2
+			}
+			if st[50] != 0 {
+				st[50] = 2
+			}
+		case 61: // NUKE BACKEND
+			s.GenOp(st, 60, 1)
+			s.GenOp(st, 60, 2)
+			s.GenOp(st, 60, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[46] = 15
+	case 62: // libxl-remove(xvda): xenstore conflict
+		st[55] = 0
+		st[56] = 0
+		st[57] = 0
+		st[58] = 0
+		st[46] = 13
+	case 63: // libxl-add(xvda): ignore state
+		st[49] = 1
+	case 64: // libxl-remove(xvda): ignore state
+		st[50] = 1
+	default:
+		return false
+	}
+	return true
 }
 
 func init() { generated[1] = guards1 }

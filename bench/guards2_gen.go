@@ -4,8 +4,8 @@ package bench
 
 import "github.com/xbcheck/xbcheck/model"
 
-// guards2 is the generated guards of one System (model.System.WithGenerated).
-var guards2 = model.Generated{Digest: "d41e74ed5590001e4eeaece0", Moves: guards2Moves}
+// guards2 is the generated guards and effects of one System (model.System.WithGenerated).
+var guards2 = model.Generated{Digest: "0c931e42a4675ed4aa500996", Moves: guards2Moves, Apply: guards2Apply}
 
 func guards2Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byte, how model.GenResult) {
 	switch ai {
@@ -449,6 +449,3453 @@ func guards2Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byt
 		return m, c, loc, model.GenMasks
 	}
 	return 0, 0, 0, model.GenIdle
+}
+
+func guards2Apply(s *model.System, from, st model.State, id int) bool {
+	_ = from
+	switch id {
+	case 0: // blkfront(xvda): probe
+		st[57] = 1
+	case 1: // blkfront(xvda): directory removed
+		st[58] = 1
+		st[57] = 0
+	case 2: // blkfront(xvda): probe
+		if st[58] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[58] = 5
+		}
+		st[58] = 1
+		st[57] = 2
+	case 3: // blkfront(xvda): probe
+		if st[58] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[58] = 5
+		}
+		st[58] = 1
+		st[57] = 2
+	case 4: // blkfront(xvda): probe
+		if st[58] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[58] = 5
+		}
+		st[58] = 1
+		st[57] = 2
+	case 5: // blkfront(xvda): sees InitWait
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[58] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[58] = 3
+		}
+	case 6: // blkfront(xvda): sees Connected, catch up
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[58] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[58] = 3
+		}
+		if st[58] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[58] = 4
+		}
+	case 7: // blkfront(xvda): sees Connected
+		if st[58] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[58] = 4
+		}
+	case 8: // blkfront(xvda): sees Connected
+		if st[58] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[58] = 5
+		}
+	case 9: // blkfront(xvda): sees Closing
+		if st[58] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[58] = 6
+		}
+	case 10: // blkfront(xvda): sees Closed
+		if st[58] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[58] = 6
+		}
+	case 11: // blkfront(xvda): directory removed
+		st[58] = 1
+		st[57] = 0
+	case 12: // blkback(xvda): probe
+		if st[60] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 2
+		}
+		st[61] = 0
+		st[62] = 0
+		st[59] = 1
+	case 13: // blkback(xvda): gate
+		st[61] = 1
+	case 14: // blkback(xvda): gate, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[60] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 4
+		}
+		st[61] = 1
+	case 15: // blkback(xvda): sees Initialising, reconnect
+		if st[60] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 2
+		}
+	case 16: // blkback(xvda): sees Initialised/Connected
+		st[62] = 1
+	case 17: // blkback(xvda): sees Initialised/Connected, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[60] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 4
+		}
+		st[62] = 1
+	case 18: // blkback(xvda): sees Closing
+		if st[60] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 5
+		}
+	case 19: // blkback(xvda): sees Closed, online
+		if st[60] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 6
+		}
+		st[62] = 0
+	case 20: // blkback(xvda): sees Closed, offline
+		if st[60] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 6
+		}
+		st[60] = 1
+		st[59] = 0
+	case 21: // blkback(xvda): sees Unknown
+		if st[60] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 6
+		}
+		st[60] = 1
+		st[59] = 0
+	case 22: // blkback(xvda): sees Unknown
+		st[60] = 1
+		st[59] = 0
+	case 23: // blkback(xvda): sees bad state
+		if st[60] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			st[60] = 5
+		}
+	case 24: // blkback(xvda): directory removed
+		st[60] = 1
+		st[59] = 0
+	case 25: // blkfront(xvdb): probe
+		st[63] = 1
+	case 26: // blkfront(xvdb): directory removed
+		st[64] = 1
+		st[63] = 0
+	case 27: // blkfront(xvdb): probe
+		if st[64] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[64] = 5
+		}
+		st[64] = 1
+		st[63] = 2
+	case 28: // blkfront(xvdb): probe
+		if st[64] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[64] = 5
+		}
+		st[64] = 1
+		st[63] = 2
+	case 29: // blkfront(xvdb): probe
+		if st[64] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[64] = 5
+		}
+		st[64] = 1
+		st[63] = 2
+	case 30: // blkfront(xvdb): sees InitWait
+		if s.Permits(st, 39, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[39] = 10
+		}
+		if s.Permits(st, 40, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[40] = 14
+		}
+		if st[64] != 3 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 5
+			}
+			st[64] = 3
+		}
+	case 31: // blkfront(xvdb): sees Connected, catch up
+		if s.Permits(st, 39, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[39] = 10
+		}
+		if s.Permits(st, 40, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[40] = 14
+		}
+		if st[64] != 3 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 5
+			}
+			st[64] = 3
+		}
+		if st[64] != 4 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 6
+			}
+			st[64] = 4
+		}
+	case 32: // blkfront(xvdb): sees Connected
+		if st[64] != 4 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 6
+			}
+			st[64] = 4
+		}
+	case 33: // blkfront(xvdb): sees Connected
+		if st[64] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[64] = 5
+		}
+	case 34: // blkfront(xvdb): sees Closing
+		if st[64] != 6 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 8
+			}
+			st[64] = 6
+		}
+	case 35: // blkfront(xvdb): sees Closed
+		if st[64] != 6 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 8
+			}
+			st[64] = 6
+		}
+	case 36: // blkfront(xvdb): directory removed
+		st[64] = 1
+		st[63] = 0
+	case 37: // blkback(xvdb): probe
+		if st[66] != 2 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 4
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 2
+		}
+		st[67] = 0
+		st[68] = 0
+		st[65] = 1
+	case 38: // blkback(xvdb): gate
+		st[67] = 1
+	case 39: // blkback(xvdb): gate, connect
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[41] = 15
+		if st[66] != 4 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 6
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 4
+		}
+		st[67] = 1
+	case 40: // blkback(xvdb): sees Initialising, reconnect
+		if st[66] != 2 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 4
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 2
+		}
+	case 41: // blkback(xvdb): sees Initialised/Connected
+		st[68] = 1
+	case 42: // blkback(xvdb): sees Initialised/Connected, connect
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[41] = 15
+		if st[66] != 4 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 6
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 4
+		}
+		st[68] = 1
+	case 43: // blkback(xvdb): sees Closing
+		if st[66] != 5 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 7
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 5
+		}
+	case 44: // blkback(xvdb): sees Closed, online
+		if st[66] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 6
+		}
+		st[68] = 0
+	case 45: // blkback(xvdb): sees Closed, offline
+		if st[66] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 6
+		}
+		st[66] = 1
+		st[65] = 0
+	case 46: // blkback(xvdb): sees Unknown
+		if st[66] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 6
+		}
+		st[66] = 1
+		st[65] = 0
+	case 47: // blkback(xvdb): sees Unknown
+		st[66] = 1
+		st[65] = 0
+	case 48: // blkback(xvdb): sees bad state
+		if st[66] != 5 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 7
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			st[66] = 5
+		}
+	case 49: // blkback(xvdb): directory removed
+		st[66] = 1
+		st[65] = 0
+	case 50: // libxl-add(xvda): device exists
+		st[70] = 4
+		st[71] = 1
+		st[69] = 6
+	case 51: // libxl-add(xvda): write entries
+		st[83], st[84], st[85] = 52, 0, 0
+		st[86] = from[22]
+		st[69] = 1
+	case 52: // libxl-add(xvda): commit
+		body := int(st[83]) | int(st[84])<<8
+		st[83] = 0
+		st[84] = 0
+		st[85] = 0
+		st[86] = 0
+		switch body {
+		case 0:
+		case 52: // write entries
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[12] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[12] = 1
+			}
+			s.GenOp(st, 51, 4)
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[23] = 17
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[27] = 2
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[17] = 3
+			if st[16] != 0 {
+				st[16] = 0
+				st[101] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[47] != 0 {
+					st[47] = 0
+				}
+				if st[50] != 0 {
+					st[50] = 0
+				}
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			if st[16] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[16] = 1
+			}
+			s.GenOp(st, 51, 10)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[29] = 18
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[31] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 3
+			if st[79] != 0 {
+				st[79] = 2
+			}
+			if st[80] != 0 {
+				st[80] = 2
+			}
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[47] = 16
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[48] = 18
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[49] = 17
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[79] = 2
+		st[69] = 2
+	case 53: // libxl-add(xvda): xenstore conflict
+		st[83] = 0
+		st[84] = 0
+		st[85] = 0
+		st[86] = 0
+		st[69] = 0
+	case 54: // libxl-add(xvda): state removed
+		st[79] = 1
+		st[79] = 0
+		st[70] = 2
+		st[71] = 1
+		st[69] = 6
+	case 55: // libxl-add(xvda): state InitWait
+		st[79] = 1
+		st[79] = 0
+		st[69] = 3
+	case 56: // libxl-add(xvda): timeout (10 s)
+		st[79] = 0
+		st[70] = 3
+		st[71] = 1
+		st[69] = 6
+	case 57: // libxl-add(xvda): run add script
+		st[69] = 4
+	case 58: // libxl-add(xvda): script key missing
+		st[70] = 1
+		st[71] = 1
+		st[69] = 6
+	case 59: // libxl-add(xvda): script succeeds
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[28] = 19
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[19] = 20
+		st[71] = 1
+		st[69] = 6
+	case 60: // libxl-add(xvda): timeout (40 s), kill script
+		st[70] = 3
+		st[71] = 1
+		st[69] = 6
+	case 61: // libxl-remove(xvda): initiate
+		st[71] = 5
+	case 62: // libxl-remove(xvda): timeout (2 s)
+		st[71] = 3
+	case 63: // libxl-remove(xvda): state present, not Closed
+		st[71] = 4
+	case 64: // libxl-remove(xvda): state missing or Closed
+		st[71] = 8
+	case 65: // libxl-remove(xvda): SET B.E. STATE:=6
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[18] = 8
+		if st[79] != 0 {
+			st[79] = 2
+		}
+		if st[80] != 0 {
+			st[80] = 2
+		}
+		st[71] = 8
+	case 66: // libxl-remove(xvda): backend gone
+		st[72] = 0
+		st[71] = 12
+	case 67: // libxl-remove(xvda): backend Closed
+		st[87], st[88], st[89] = 68, 0, 0
+		st[90] = from[18]
+		st[71] = 6
+	case 68: // libxl-remove(xvda): WRITE B.E. STATE:=5
+		st[87], st[88], st[89] = 69, 0, 0
+		st[90] = from[18]
+		st[71] = 6
+	case 69: // libxl-remove(xvda): backend gone, forced
+		st[72] = 0
+		st[71] = 12
+	case 70: // libxl-remove(xvda): backend Closed, forced
+		st[87], st[88], st[89] = 71, 0, 0
+		st[90] = from[18]
+		st[71] = 6
+	case 71: // libxl-remove(xvda): WRITE B.E. STATE:=5, forced
+		st[87], st[88], st[89] = 72, 0, 0
+		st[90] = from[18]
+		st[71] = 6
+	case 72: // libxl-remove(xvda): commit
+		body := int(st[87]) | int(st[88])<<8
+		st[87] = 0
+		st[88] = 0
+		st[89] = 0
+		st[90] = 0
+		switch body {
+		case 0:
+		case 68: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 69: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[79] != 0 {
+				st[79] = 2
+			}
+			if st[80] != 0 {
+				st[80] = 2
+			}
+		case 71: // backend Closed, forced
+			s.GenOp(st, 70, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 72: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 71, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[79] != 0 {
+				st[79] = 2
+			}
+			if st[80] != 0 {
+				st[80] = 2
+			}
+		case 86: // NUKE BACKEND
+			s.GenOp(st, 85, 1)
+			s.GenOp(st, 85, 2)
+			s.GenOp(st, 85, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[80] = 2
+		st[71] = 7
+	case 73: // libxl-remove(xvda): xenstore conflict
+		st[87] = 0
+		st[88] = 0
+		st[89] = 0
+		st[90] = 0
+		st[71] = 5
+	case 74: // libxl-remove(xvda): state removed
+		st[80] = 1
+		st[80] = 0
+		st[72] = 2
+		st[71] = 12
+	case 75: // libxl-remove(xvda): state Closed
+		st[80] = 1
+		st[80] = 0
+		st[71] = 8
+	case 76: // libxl-remove(xvda): timeout (10 s), force
+		st[80] = 0
+		st[73] = 1
+		st[71] = 1
+	case 77: // libxl-remove(xvda): timeout (10 s)
+		st[80] = 0
+		st[72] = 3
+		st[71] = 12
+	case 78: // libxl-remove(xvda): run remove script
+		st[71] = 9
+	case 79: // libxl-remove(xvda): script key missing
+		st[72] = 1
+		st[71] = 12
+	case 80: // libxl-remove(xvda): script exits
+		st[71] = 12
+	case 81: // libxl-remove(xvda): timeout (40 s), kill script
+		st[71] = 12
+	case 82: // libxl-remove(xvda): destroy (FORCE_ON)
+		st[71] = 13
+	case 83: // libxl-remove(xvda): destroy (rc == 0)
+		st[71] = 13
+	case 84: // libxl-remove(xvda): keep entries
+		st[71] = 15
+	case 85: // libxl-remove(xvda): NUKE BACKEND
+		st[87], st[88], st[89] = 86, 0, 0
+		st[71] = 14
+	case 86: // libxl-remove(xvda): commit
+		body := int(st[87]) | int(st[88])<<8
+		st[87] = 0
+		st[88] = 0
+		st[89] = 0
+		st[90] = 0
+		switch body {
+		case 0:
+		case 68: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 69: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[79] != 0 {
+				st[79] = 2
+			}
+			if st[80] != 0 {
+				st[80] = 2
+			}
+		case 71: // backend Closed, forced
+			s.GenOp(st, 70, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 72: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 71, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[79] != 0 {
+				st[79] = 2
+			}
+			if st[80] != 0 {
+				st[80] = 2
+			}
+		case 86: // NUKE BACKEND
+			s.GenOp(st, 85, 1)
+			s.GenOp(st, 85, 2)
+			s.GenOp(st, 85, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[71] = 15
+	case 87: // libxl-remove(xvda): xenstore conflict
+		st[87] = 0
+		st[88] = 0
+		st[89] = 0
+		st[90] = 0
+		st[71] = 13
+	case 88: // libxl-add(xvdb): device exists
+		st[75] = 4
+		st[76] = 1
+		st[74] = 6
+	case 89: // libxl-add(xvdb): write entries
+		st[91], st[92], st[93] = 90, 0, 0
+		st[94] = from[37]
+		st[74] = 1
+	case 90: // libxl-add(xvdb): commit
+		body := int(st[91]) | int(st[92])<<8
+		st[91] = 0
+		st[92] = 0
+		st[93] = 0
+		st[94] = 0
+		switch body {
+		case 0:
+		case 90: // write entries
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[32] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[32] = 1
+			}
+			s.GenOp(st, 89, 4)
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[38] = 23
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[42] = 2
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[34] = 3
+			if st[33] != 0 {
+				st[33] = 0
+				st[103] = 0
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[36] != 0 {
+					st[36] = 0
+				}
+				if st[41] != 0 {
+					st[41] = 0
+				}
+				if st[43] != 0 {
+					st[43] = 0
+				}
+				if st[44] != 0 {
+					st[44] = 0
+				}
+				if st[45] != 0 {
+					st[45] = 0
+				}
+				if st[46] != 0 {
+					st[46] = 0
+				}
+				if st[51] != 0 {
+					st[51] = 0
+				}
+				if st[54] != 0 {
+					st[54] = 0
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			if st[33] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[33] = 1
+			}
+			s.GenOp(st, 89, 10)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[44] = 24
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[46] = 3
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 3
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 3
+			if st[81] != 0 {
+				st[81] = 2
+			}
+			if st[82] != 0 {
+				st[82] = 2
+			}
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[51] = 16
+			if st[37] == 0 {
+				st[37] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[52] = 24
+			if st[37] == 0 {
+				st[37] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[53] = 23
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[81] = 2
+		st[74] = 2
+	case 91: // libxl-add(xvdb): xenstore conflict
+		st[91] = 0
+		st[92] = 0
+		st[93] = 0
+		st[94] = 0
+		st[74] = 0
+	case 92: // libxl-add(xvdb): state removed
+		st[81] = 1
+		st[81] = 0
+		st[75] = 2
+		st[76] = 1
+		st[74] = 6
+	case 93: // libxl-add(xvdb): state InitWait
+		st[81] = 1
+		st[81] = 0
+		st[74] = 3
+	case 94: // libxl-add(xvdb): timeout (10 s)
+		st[81] = 0
+		st[75] = 3
+		st[76] = 1
+		st[74] = 6
+	case 95: // libxl-add(xvdb): run add script
+		st[74] = 4
+	case 96: // libxl-add(xvdb): script key missing
+		st[75] = 1
+		st[76] = 1
+		st[74] = 6
+	case 97: // libxl-add(xvdb): script succeeds
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[43] = 19
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[36] = 20
+		st[76] = 1
+		st[74] = 6
+	case 98: // libxl-add(xvdb): timeout (40 s), kill script
+		st[75] = 3
+		st[76] = 1
+		st[74] = 6
+	case 99: // libxl-remove(xvdb): initiate
+		st[76] = 5
+	case 100: // libxl-remove(xvdb): timeout (2 s)
+		st[76] = 3
+	case 101: // libxl-remove(xvdb): state present, not Closed
+		st[76] = 4
+	case 102: // libxl-remove(xvdb): state missing or Closed
+		st[76] = 8
+	case 103: // libxl-remove(xvdb): SET B.E. STATE:=6
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[35] = 8
+		if st[81] != 0 {
+			st[81] = 2
+		}
+		if st[82] != 0 {
+			st[82] = 2
+		}
+		st[76] = 8
+	case 104: // libxl-remove(xvdb): backend gone
+		st[77] = 0
+		st[76] = 12
+	case 105: // libxl-remove(xvdb): backend Closed
+		st[95], st[96], st[97] = 106, 0, 0
+		st[98] = from[35]
+		st[76] = 6
+	case 106: // libxl-remove(xvdb): WRITE B.E. STATE:=5
+		st[95], st[96], st[97] = 107, 0, 0
+		st[98] = from[35]
+		st[76] = 6
+	case 107: // libxl-remove(xvdb): backend gone, forced
+		st[77] = 0
+		st[76] = 12
+	case 108: // libxl-remove(xvdb): backend Closed, forced
+		st[95], st[96], st[97] = 109, 0, 0
+		st[98] = from[35]
+		st[76] = 6
+	case 109: // libxl-remove(xvdb): WRITE B.E. STATE:=5, forced
+		st[95], st[96], st[97] = 110, 0, 0
+		st[98] = from[35]
+		st[76] = 6
+	case 110: // libxl-remove(xvdb): commit
+		body := int(st[95]) | int(st[96])<<8
+		st[95] = 0
+		st[96] = 0
+		st[97] = 0
+		st[98] = 0
+		switch body {
+		case 0:
+		case 106: // backend Closed
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 107: // WRITE B.E. STATE:=5
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[81] != 0 {
+				st[81] = 2
+			}
+			if st[82] != 0 {
+				st[82] = 2
+			}
+		case 109: // backend Closed, forced
+			s.GenOp(st, 108, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 110: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 109, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[81] != 0 {
+				st[81] = 2
+			}
+			if st[82] != 0 {
+				st[82] = 2
+			}
+		case 124: // NUKE BACKEND
+			s.GenOp(st, 123, 1)
+			s.GenOp(st, 123, 2)
+			s.GenOp(st, 123, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[82] = 2
+		st[76] = 7
+	case 111: // libxl-remove(xvdb): xenstore conflict
+		st[95] = 0
+		st[96] = 0
+		st[97] = 0
+		st[98] = 0
+		st[76] = 5
+	case 112: // libxl-remove(xvdb): state removed
+		st[82] = 1
+		st[82] = 0
+		st[77] = 2
+		st[76] = 12
+	case 113: // libxl-remove(xvdb): state Closed
+		st[82] = 1
+		st[82] = 0
+		st[76] = 8
+	case 114: // libxl-remove(xvdb): timeout (10 s), force
+		st[82] = 0
+		st[78] = 1
+		st[76] = 1
+	case 115: // libxl-remove(xvdb): timeout (10 s)
+		st[82] = 0
+		st[77] = 3
+		st[76] = 12
+	case 116: // libxl-remove(xvdb): run remove script
+		st[76] = 9
+	case 117: // libxl-remove(xvdb): script key missing
+		st[77] = 1
+		st[76] = 12
+	case 118: // libxl-remove(xvdb): script exits
+		st[76] = 12
+	case 119: // libxl-remove(xvdb): timeout (40 s), kill script
+		st[76] = 12
+	case 120: // libxl-remove(xvdb): destroy (FORCE_ON)
+		st[76] = 13
+	case 121: // libxl-remove(xvdb): destroy (rc == 0)
+		st[76] = 13
+	case 122: // libxl-remove(xvdb): keep entries
+		st[76] = 15
+	case 123: // libxl-remove(xvdb): NUKE BACKEND
+		st[95], st[96], st[97] = 124, 0, 0
+		st[76] = 14
+	case 124: // libxl-remove(xvdb): commit
+		body := int(st[95]) | int(st[96])<<8
+		st[95] = 0
+		st[96] = 0
+		st[97] = 0
+		st[98] = 0
+		switch body {
+		case 0:
+		case 106: // backend Closed
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 107: // WRITE B.E. STATE:=5
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[81] != 0 {
+				st[81] = 2
+			}
+			if st[82] != 0 {
+				st[82] = 2
+			}
+		case 109: // backend Closed, forced
+			s.GenOp(st, 108, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 110: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 109, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[81] != 0 {
+				st[81] = 2
+			}
+			if st[82] != 0 {
+				st[82] = 2
+			}
+		case 124: // NUKE BACKEND
+			s.GenOp(st, 123, 1)
+			s.GenOp(st, 123, 2)
+			s.GenOp(st, 123, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[76] = 15
+	case 125: // libxl-remove(xvdb): xenstore conflict
+		st[95] = 0
+		st[96] = 0
+		st[97] = 0
+		st[98] = 0
+		st[76] = 13
+	case 126: // libxl-add(xvda): ignore state
+		st[79] = 1
+	case 127: // libxl-remove(xvda): ignore state
+		st[80] = 1
+	case 128: // libxl-add(xvdb): ignore state
+		st[81] = 1
+	case 129: // libxl-remove(xvdb): ignore state
+		st[82] = 1
+	default:
+		return false
+	}
+	return true
 }
 
 func init() { generated[2] = guards2 }

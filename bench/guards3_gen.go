@@ -4,8 +4,8 @@ package bench
 
 import "github.com/xbcheck/xbcheck/model"
 
-// guards3 is the generated guards of one System (model.System.WithGenerated).
-var guards3 = model.Generated{Digest: "99b9844e461a16d5f35a86ad", Moves: guards3Moves}
+// guards3 is the generated guards and effects of one System (model.System.WithGenerated).
+var guards3 = model.Generated{Digest: "39061dacb1be2496c576fd02", Moves: guards3Moves, Apply: guards3Apply}
 
 func guards3Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byte, how model.GenResult) {
 	switch ai {
@@ -668,6 +668,5172 @@ func guards3Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byt
 		return m, c, loc, model.GenMasks
 	}
 	return 0, 0, 0, model.GenIdle
+}
+
+func guards3Apply(s *model.System, from, st model.State, id int) bool {
+	_ = from
+	switch id {
+	case 0: // blkfront(xvda): probe
+		st[76] = 1
+	case 1: // blkfront(xvda): directory removed
+		st[77] = 1
+		st[76] = 0
+	case 2: // blkfront(xvda): probe
+		if st[77] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[77] = 5
+		}
+		st[77] = 1
+		st[76] = 2
+	case 3: // blkfront(xvda): probe
+		if st[77] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[77] = 5
+		}
+		st[77] = 1
+		st[76] = 2
+	case 4: // blkfront(xvda): probe
+		if st[77] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[77] = 5
+		}
+		st[77] = 1
+		st[76] = 2
+	case 5: // blkfront(xvda): sees InitWait
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[77] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[77] = 3
+		}
+	case 6: // blkfront(xvda): sees Connected, catch up
+		if s.Permits(st, 24, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[24] = 10
+		}
+		if s.Permits(st, 25, 1, model.PermWrite) {
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[25] = 14
+		}
+		if st[77] != 3 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 5
+			}
+			st[77] = 3
+		}
+		if st[77] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[77] = 4
+		}
+	case 7: // blkfront(xvda): sees Connected
+		if st[77] != 4 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 6
+			}
+			st[77] = 4
+		}
+	case 8: // blkfront(xvda): sees Connected
+		if st[77] != 5 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 7
+			}
+			st[77] = 5
+		}
+	case 9: // blkfront(xvda): sees Closing
+		if st[77] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[77] = 6
+		}
+	case 10: // blkfront(xvda): sees Closed
+		if st[77] != 6 {
+			if st[17] != 0 && s.Permits(st, 17, 1, model.PermBoth) {
+				if st[12] == 0 {
+					st[12] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[17] = 8
+			}
+			st[77] = 6
+		}
+	case 11: // blkfront(xvda): directory removed
+		st[77] = 1
+		st[76] = 0
+	case 12: // blkback(xvda): probe
+		if st[79] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 2
+		}
+		st[80] = 0
+		st[81] = 0
+		st[78] = 1
+	case 13: // blkback(xvda): gate
+		st[80] = 1
+	case 14: // blkback(xvda): gate, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[79] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 4
+		}
+		st[80] = 1
+	case 15: // blkback(xvda): sees Initialising, reconnect
+		if st[79] != 2 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 4
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 2
+		}
+	case 16: // blkback(xvda): sees Initialised/Connected
+		st[81] = 1
+	case 17: // blkback(xvda): sees Initialised/Connected, connect
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[26] = 15
+		if st[79] != 4 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 6
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 4
+		}
+		st[81] = 1
+	case 18: // blkback(xvda): sees Closing
+		if st[79] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 5
+		}
+	case 19: // blkback(xvda): sees Closed, online
+		if st[79] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 6
+		}
+		st[81] = 0
+	case 20: // blkback(xvda): sees Closed, offline
+		if st[79] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 6
+		}
+		st[79] = 1
+		st[78] = 0
+	case 21: // blkback(xvda): sees Unknown
+		if st[79] != 6 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 8
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 6
+		}
+		st[79] = 1
+		st[78] = 0
+	case 22: // blkback(xvda): sees Unknown
+		st[79] = 1
+		st[78] = 0
+	case 23: // blkback(xvda): sees bad state
+		if st[79] != 5 {
+			if st[18] != 0 {
+				if st[16] == 0 {
+					st[16] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[18] = 7
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			st[79] = 5
+		}
+	case 24: // blkback(xvda): directory removed
+		st[79] = 1
+		st[78] = 0
+	case 25: // blkfront(xvdb): probe
+		st[82] = 1
+	case 26: // blkfront(xvdb): directory removed
+		st[83] = 1
+		st[82] = 0
+	case 27: // blkfront(xvdb): probe
+		if st[83] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[83] = 5
+		}
+		st[83] = 1
+		st[82] = 2
+	case 28: // blkfront(xvdb): probe
+		if st[83] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[83] = 5
+		}
+		st[83] = 1
+		st[82] = 2
+	case 29: // blkfront(xvdb): probe
+		if st[83] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[83] = 5
+		}
+		st[83] = 1
+		st[82] = 2
+	case 30: // blkfront(xvdb): sees InitWait
+		if s.Permits(st, 39, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[39] = 10
+		}
+		if s.Permits(st, 40, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[40] = 14
+		}
+		if st[83] != 3 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 5
+			}
+			st[83] = 3
+		}
+	case 31: // blkfront(xvdb): sees Connected, catch up
+		if s.Permits(st, 39, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[39] = 10
+		}
+		if s.Permits(st, 40, 1, model.PermWrite) {
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[40] = 14
+		}
+		if st[83] != 3 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 5
+			}
+			st[83] = 3
+		}
+		if st[83] != 4 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 6
+			}
+			st[83] = 4
+		}
+	case 32: // blkfront(xvdb): sees Connected
+		if st[83] != 4 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 6
+			}
+			st[83] = 4
+		}
+	case 33: // blkfront(xvdb): sees Connected
+		if st[83] != 5 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 7
+			}
+			st[83] = 5
+		}
+	case 34: // blkfront(xvdb): sees Closing
+		if st[83] != 6 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 8
+			}
+			st[83] = 6
+		}
+	case 35: // blkfront(xvdb): sees Closed
+		if st[83] != 6 {
+			if st[34] != 0 && s.Permits(st, 34, 1, model.PermBoth) {
+				if st[32] == 0 {
+					st[32] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[34] = 8
+			}
+			st[83] = 6
+		}
+	case 36: // blkfront(xvdb): directory removed
+		st[83] = 1
+		st[82] = 0
+	case 37: // blkback(xvdb): probe
+		if st[85] != 2 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 4
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 2
+		}
+		st[86] = 0
+		st[87] = 0
+		st[84] = 1
+	case 38: // blkback(xvdb): gate
+		st[86] = 1
+	case 39: // blkback(xvdb): gate, connect
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[41] = 15
+		if st[85] != 4 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 6
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 4
+		}
+		st[86] = 1
+	case 40: // blkback(xvdb): sees Initialising, reconnect
+		if st[85] != 2 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 4
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 2
+		}
+	case 41: // blkback(xvdb): sees Initialised/Connected
+		st[87] = 1
+	case 42: // blkback(xvdb): sees Initialised/Connected, connect
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[41] = 15
+		if st[85] != 4 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 6
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 4
+		}
+		st[87] = 1
+	case 43: // blkback(xvdb): sees Closing
+		if st[85] != 5 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 7
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 5
+		}
+	case 44: // blkback(xvdb): sees Closed, online
+		if st[85] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 6
+		}
+		st[87] = 0
+	case 45: // blkback(xvdb): sees Closed, offline
+		if st[85] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 6
+		}
+		st[85] = 1
+		st[84] = 0
+	case 46: // blkback(xvdb): sees Unknown
+		if st[85] != 6 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 8
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 6
+		}
+		st[85] = 1
+		st[84] = 0
+	case 47: // blkback(xvdb): sees Unknown
+		st[85] = 1
+		st[84] = 0
+	case 48: // blkback(xvdb): sees bad state
+		if st[85] != 5 {
+			if st[35] != 0 {
+				if st[33] == 0 {
+					st[33] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[35] = 7
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			st[85] = 5
+		}
+	case 49: // blkback(xvdb): directory removed
+		st[85] = 1
+		st[84] = 0
+	case 50: // blkfront(xvdc): probe
+		st[88] = 1
+	case 51: // blkfront(xvdc): directory removed
+		st[89] = 1
+		st[88] = 0
+	case 52: // blkfront(xvdc): probe
+		if st[89] != 5 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 7
+			}
+			st[89] = 5
+		}
+		st[89] = 1
+		st[88] = 2
+	case 53: // blkfront(xvdc): probe
+		if st[89] != 5 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 7
+			}
+			st[89] = 5
+		}
+		st[89] = 1
+		st[88] = 2
+	case 54: // blkfront(xvdc): probe
+		if st[89] != 5 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 7
+			}
+			st[89] = 5
+		}
+		st[89] = 1
+		st[88] = 2
+	case 55: // blkfront(xvdc): sees InitWait
+		if s.Permits(st, 54, 1, model.PermWrite) {
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[54] = 10
+		}
+		if s.Permits(st, 55, 1, model.PermWrite) {
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[55] = 14
+		}
+		if st[89] != 3 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 5
+			}
+			st[89] = 3
+		}
+	case 56: // blkfront(xvdc): sees Connected, catch up
+		if s.Permits(st, 54, 1, model.PermWrite) {
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[54] = 10
+		}
+		if s.Permits(st, 55, 1, model.PermWrite) {
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[55] = 14
+		}
+		if st[89] != 3 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 5
+			}
+			st[89] = 3
+		}
+		if st[89] != 4 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 6
+			}
+			st[89] = 4
+		}
+	case 57: // blkfront(xvdc): sees Connected
+		if st[89] != 4 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 6
+			}
+			st[89] = 4
+		}
+	case 58: // blkfront(xvdc): sees Connected
+		if st[89] != 5 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 7
+			}
+			st[89] = 5
+		}
+	case 59: // blkfront(xvdc): sees Closing
+		if st[89] != 6 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 8
+			}
+			st[89] = 6
+		}
+	case 60: // blkfront(xvdc): sees Closed
+		if st[89] != 6 {
+			if st[49] != 0 && s.Permits(st, 49, 1, model.PermBoth) {
+				if st[47] == 0 {
+					st[47] = 1
+					if st[11] == 0 {
+						st[11] = 1
+						if st[10] == 0 {
+							st[10] = 1
+							if st[5] == 0 {
+								st[5] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[49] = 8
+			}
+			st[89] = 6
+		}
+	case 61: // blkfront(xvdc): directory removed
+		st[89] = 1
+		st[88] = 0
+	case 62: // blkback(xvdc): probe
+		if st[91] != 2 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 4
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 2
+		}
+		st[92] = 0
+		st[93] = 0
+		st[90] = 1
+	case 63: // blkback(xvdc): gate
+		st[92] = 1
+	case 64: // blkback(xvdc): gate, connect
+		if st[48] == 0 {
+			st[48] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[56] = 15
+		if st[91] != 4 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 6
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 4
+		}
+		st[92] = 1
+	case 65: // blkback(xvdc): sees Initialising, reconnect
+		if st[91] != 2 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 4
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 2
+		}
+	case 66: // blkback(xvdc): sees Initialised/Connected
+		st[93] = 1
+	case 67: // blkback(xvdc): sees Initialised/Connected, connect
+		if st[48] == 0 {
+			st[48] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[56] = 15
+		if st[91] != 4 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 6
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 4
+		}
+		st[93] = 1
+	case 68: // blkback(xvdc): sees Closing
+		if st[91] != 5 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 7
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 5
+		}
+	case 69: // blkback(xvdc): sees Closed, online
+		if st[91] != 6 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 8
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 6
+		}
+		st[93] = 0
+	case 70: // blkback(xvdc): sees Closed, offline
+		if st[91] != 6 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 8
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 6
+		}
+		st[91] = 1
+		st[90] = 0
+	case 71: // blkback(xvdc): sees Unknown
+		if st[91] != 6 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 8
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 6
+		}
+		st[91] = 1
+		st[90] = 0
+	case 72: // blkback(xvdc): sees Unknown
+		st[91] = 1
+		st[90] = 0
+	case 73: // blkback(xvdc): sees bad state
+		if st[91] != 5 {
+			if st[50] != 0 {
+				if st[48] == 0 {
+					st[48] = 1
+					if st[15] == 0 {
+						st[15] = 1
+						if st[14] == 0 {
+							st[14] = 1
+							if st[13] == 0 {
+								st[13] = 1
+								if st[3] == 0 {
+									st[3] = 1
+									if st[2] == 0 {
+										st[2] = 1
+										if st[1] == 0 {
+											st[1] = 1
+											if st[0] == 0 {
+												st[0] = 1
+											}
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[50] = 7
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			st[91] = 5
+		}
+	case 74: // blkback(xvdc): directory removed
+		st[91] = 1
+		st[90] = 0
+	case 75: // libxl-add(xvda): device exists
+		st[95] = 4
+		st[96] = 1
+		st[94] = 6
+	case 76: // libxl-add(xvda): write entries
+		st[115], st[116], st[117] = 77, 0, 0
+		st[118] = from[22]
+		st[94] = 1
+	case 77: // libxl-add(xvda): commit
+		body := int(st[115]) | int(st[116])<<8
+		st[115] = 0
+		st[116] = 0
+		st[117] = 0
+		st[118] = 0
+		switch body {
+		case 0:
+		case 77: // write entries
+			if st[12] != 0 {
+				st[12] = 0
+				st[140] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[12] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[12] = 1
+			}
+			s.GenOp(st, 76, 4)
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[23] = 17
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[27] = 2
+			if st[12] == 0 {
+				st[12] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[17] = 3
+			if st[16] != 0 {
+				st[16] = 0
+				st[141] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[62] != 0 {
+					st[62] = 0
+				}
+				if st[65] != 0 {
+					st[65] = 0
+				}
+				if st[109] != 0 {
+					st[109] = 2
+				}
+				if st[110] != 0 {
+					st[110] = 2
+				}
+			}
+			if st[16] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[16] = 1
+			}
+			s.GenOp(st, 76, 10)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[29] = 18
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[31] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 3
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 3
+			if st[109] != 0 {
+				st[109] = 2
+			}
+			if st[110] != 0 {
+				st[110] = 2
+			}
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[62] = 16
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[63] = 18
+			if st[22] == 0 {
+				st[22] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[64] = 17
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[109] = 2
+		st[94] = 2
+	case 78: // libxl-add(xvda): xenstore conflict
+		st[115] = 0
+		st[116] = 0
+		st[117] = 0
+		st[118] = 0
+		st[94] = 0
+	case 79: // libxl-add(xvda): state removed
+		st[109] = 1
+		st[109] = 0
+		st[95] = 2
+		st[96] = 1
+		st[94] = 6
+	case 80: // libxl-add(xvda): state InitWait
+		st[109] = 1
+		st[109] = 0
+		st[94] = 3
+	case 81: // libxl-add(xvda): timeout (10 s)
+		st[109] = 0
+		st[95] = 3
+		st[96] = 1
+		st[94] = 6
+	case 82: // libxl-add(xvda): run add script
+		st[94] = 4
+	case 83: // libxl-add(xvda): script key missing
+		st[95] = 1
+		st[96] = 1
+		st[94] = 6
+	case 84: // libxl-add(xvda): script succeeds
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[28] = 19
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[19] = 20
+		st[96] = 1
+		st[94] = 6
+	case 85: // libxl-add(xvda): timeout (40 s), kill script
+		st[95] = 3
+		st[96] = 1
+		st[94] = 6
+	case 86: // libxl-remove(xvda): initiate
+		st[96] = 5
+	case 87: // libxl-remove(xvda): timeout (2 s)
+		st[96] = 3
+	case 88: // libxl-remove(xvda): state present, not Closed
+		st[96] = 4
+	case 89: // libxl-remove(xvda): state missing or Closed
+		st[96] = 8
+	case 90: // libxl-remove(xvda): SET B.E. STATE:=6
+		if st[16] == 0 {
+			st[16] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[18] = 8
+		if st[109] != 0 {
+			st[109] = 2
+		}
+		if st[110] != 0 {
+			st[110] = 2
+		}
+		st[96] = 8
+	case 91: // libxl-remove(xvda): backend gone
+		st[97] = 0
+		st[96] = 12
+	case 92: // libxl-remove(xvda): backend Closed
+		st[119], st[120], st[121] = 93, 0, 0
+		st[122] = from[18]
+		st[96] = 6
+	case 93: // libxl-remove(xvda): WRITE B.E. STATE:=5
+		st[119], st[120], st[121] = 94, 0, 0
+		st[122] = from[18]
+		st[96] = 6
+	case 94: // libxl-remove(xvda): backend gone, forced
+		st[97] = 0
+		st[96] = 12
+	case 95: // libxl-remove(xvda): backend Closed, forced
+		st[119], st[120], st[121] = 96, 0, 0
+		st[122] = from[18]
+		st[96] = 6
+	case 96: // libxl-remove(xvda): WRITE B.E. STATE:=5, forced
+		st[119], st[120], st[121] = 97, 0, 0
+		st[122] = from[18]
+		st[96] = 6
+	case 97: // libxl-remove(xvda): commit
+		body := int(st[119]) | int(st[120])<<8
+		st[119] = 0
+		st[120] = 0
+		st[121] = 0
+		st[122] = 0
+		switch body {
+		case 0:
+		case 93: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 94: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[109] != 0 {
+				st[109] = 2
+			}
+			if st[110] != 0 {
+				st[110] = 2
+			}
+		case 96: // backend Closed, forced
+			s.GenOp(st, 95, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 97: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 96, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[109] != 0 {
+				st[109] = 2
+			}
+			if st[110] != 0 {
+				st[110] = 2
+			}
+		case 111: // NUKE BACKEND
+			s.GenOp(st, 110, 1)
+			s.GenOp(st, 110, 2)
+			s.GenOp(st, 110, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[110] = 2
+		st[96] = 7
+	case 98: // libxl-remove(xvda): xenstore conflict
+		st[119] = 0
+		st[120] = 0
+		st[121] = 0
+		st[122] = 0
+		st[96] = 5
+	case 99: // libxl-remove(xvda): state removed
+		st[110] = 1
+		st[110] = 0
+		st[97] = 2
+		st[96] = 12
+	case 100: // libxl-remove(xvda): state Closed
+		st[110] = 1
+		st[110] = 0
+		st[96] = 8
+	case 101: // libxl-remove(xvda): timeout (10 s), force
+		st[110] = 0
+		st[98] = 1
+		st[96] = 1
+	case 102: // libxl-remove(xvda): timeout (10 s)
+		st[110] = 0
+		st[97] = 3
+		st[96] = 12
+	case 103: // libxl-remove(xvda): run remove script
+		st[96] = 9
+	case 104: // libxl-remove(xvda): script key missing
+		st[97] = 1
+		st[96] = 12
+	case 105: // libxl-remove(xvda): script exits
+		st[96] = 12
+	case 106: // libxl-remove(xvda): timeout (40 s), kill script
+		st[96] = 12
+	case 107: // libxl-remove(xvda): destroy (FORCE_ON)
+		st[96] = 13
+	case 108: // libxl-remove(xvda): destroy (rc == 0)
+		st[96] = 13
+	case 109: // libxl-remove(xvda): keep entries
+		st[96] = 15
+	case 110: // libxl-remove(xvda): NUKE BACKEND
+		st[119], st[120], st[121] = 111, 0, 0
+		st[96] = 14
+	case 111: // libxl-remove(xvda): commit
+		body := int(st[119]) | int(st[120])<<8
+		st[119] = 0
+		st[120] = 0
+		st[121] = 0
+		st[122] = 0
+		switch body {
+		case 0:
+		case 93: // backend Closed
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 94: // WRITE B.E. STATE:=5
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[109] != 0 {
+				st[109] = 2
+			}
+			if st[110] != 0 {
+				st[110] = 2
+			}
+		case 96: // backend Closed, forced
+			s.GenOp(st, 95, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+		case 97: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 96, 1)
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[30] = 2
+			if st[16] == 0 {
+				st[16] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[18] = 7
+			if st[109] != 0 {
+				st[109] = 2
+			}
+			if st[110] != 0 {
+				st[110] = 2
+			}
+		case 111: // NUKE BACKEND
+			s.GenOp(st, 110, 1)
+			s.GenOp(st, 110, 2)
+			s.GenOp(st, 110, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[96] = 15
+	case 112: // libxl-remove(xvda): xenstore conflict
+		st[119] = 0
+		st[120] = 0
+		st[121] = 0
+		st[122] = 0
+		st[96] = 13
+	case 113: // libxl-add(xvdb): device exists
+		st[100] = 4
+		st[101] = 1
+		st[99] = 6
+	case 114: // libxl-add(xvdb): write entries
+		st[123], st[124], st[125] = 115, 0, 0
+		st[126] = from[37]
+		st[99] = 1
+	case 115: // libxl-add(xvdb): commit
+		body := int(st[123]) | int(st[124])<<8
+		st[123] = 0
+		st[124] = 0
+		st[125] = 0
+		st[126] = 0
+		switch body {
+		case 0:
+		case 115: // write entries
+			if st[32] != 0 {
+				st[32] = 0
+				st[142] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[32] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[32] = 1
+			}
+			s.GenOp(st, 114, 4)
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[38] = 23
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[42] = 2
+			if st[32] == 0 {
+				st[32] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[34] = 3
+			if st[33] != 0 {
+				st[33] = 0
+				st[143] = 0
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[36] != 0 {
+					st[36] = 0
+				}
+				if st[41] != 0 {
+					st[41] = 0
+				}
+				if st[43] != 0 {
+					st[43] = 0
+				}
+				if st[44] != 0 {
+					st[44] = 0
+				}
+				if st[45] != 0 {
+					st[45] = 0
+				}
+				if st[46] != 0 {
+					st[46] = 0
+				}
+				if st[66] != 0 {
+					st[66] = 0
+				}
+				if st[69] != 0 {
+					st[69] = 0
+				}
+				if st[111] != 0 {
+					st[111] = 2
+				}
+				if st[112] != 0 {
+					st[112] = 2
+				}
+			}
+			if st[33] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[33] = 1
+			}
+			s.GenOp(st, 114, 10)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[44] = 24
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[46] = 3
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 3
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 3
+			if st[111] != 0 {
+				st[111] = 2
+			}
+			if st[112] != 0 {
+				st[112] = 2
+			}
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[66] = 16
+			if st[37] == 0 {
+				st[37] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[67] = 24
+			if st[37] == 0 {
+				st[37] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[68] = 23
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[111] = 2
+		st[99] = 2
+	case 116: // libxl-add(xvdb): xenstore conflict
+		st[123] = 0
+		st[124] = 0
+		st[125] = 0
+		st[126] = 0
+		st[99] = 0
+	case 117: // libxl-add(xvdb): state removed
+		st[111] = 1
+		st[111] = 0
+		st[100] = 2
+		st[101] = 1
+		st[99] = 6
+	case 118: // libxl-add(xvdb): state InitWait
+		st[111] = 1
+		st[111] = 0
+		st[99] = 3
+	case 119: // libxl-add(xvdb): timeout (10 s)
+		st[111] = 0
+		st[100] = 3
+		st[101] = 1
+		st[99] = 6
+	case 120: // libxl-add(xvdb): run add script
+		st[99] = 4
+	case 121: // libxl-add(xvdb): script key missing
+		st[100] = 1
+		st[101] = 1
+		st[99] = 6
+	case 122: // libxl-add(xvdb): script succeeds
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[43] = 19
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[36] = 20
+		st[101] = 1
+		st[99] = 6
+	case 123: // libxl-add(xvdb): timeout (40 s), kill script
+		st[100] = 3
+		st[101] = 1
+		st[99] = 6
+	case 124: // libxl-remove(xvdb): initiate
+		st[101] = 5
+	case 125: // libxl-remove(xvdb): timeout (2 s)
+		st[101] = 3
+	case 126: // libxl-remove(xvdb): state present, not Closed
+		st[101] = 4
+	case 127: // libxl-remove(xvdb): state missing or Closed
+		st[101] = 8
+	case 128: // libxl-remove(xvdb): SET B.E. STATE:=6
+		if st[33] == 0 {
+			st[33] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[35] = 8
+		if st[111] != 0 {
+			st[111] = 2
+		}
+		if st[112] != 0 {
+			st[112] = 2
+		}
+		st[101] = 8
+	case 129: // libxl-remove(xvdb): backend gone
+		st[102] = 0
+		st[101] = 12
+	case 130: // libxl-remove(xvdb): backend Closed
+		st[127], st[128], st[129] = 131, 0, 0
+		st[130] = from[35]
+		st[101] = 6
+	case 131: // libxl-remove(xvdb): WRITE B.E. STATE:=5
+		st[127], st[128], st[129] = 132, 0, 0
+		st[130] = from[35]
+		st[101] = 6
+	case 132: // libxl-remove(xvdb): backend gone, forced
+		st[102] = 0
+		st[101] = 12
+	case 133: // libxl-remove(xvdb): backend Closed, forced
+		st[127], st[128], st[129] = 134, 0, 0
+		st[130] = from[35]
+		st[101] = 6
+	case 134: // libxl-remove(xvdb): WRITE B.E. STATE:=5, forced
+		st[127], st[128], st[129] = 135, 0, 0
+		st[130] = from[35]
+		st[101] = 6
+	case 135: // libxl-remove(xvdb): commit
+		body := int(st[127]) | int(st[128])<<8
+		st[127] = 0
+		st[128] = 0
+		st[129] = 0
+		st[130] = 0
+		switch body {
+		case 0:
+		case 131: // backend Closed
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 132: // WRITE B.E. STATE:=5
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[111] != 0 {
+				st[111] = 2
+			}
+			if st[112] != 0 {
+				st[112] = 2
+			}
+		case 134: // backend Closed, forced
+			s.GenOp(st, 133, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 135: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 134, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[111] != 0 {
+				st[111] = 2
+			}
+			if st[112] != 0 {
+				st[112] = 2
+			}
+		case 149: // NUKE BACKEND
+			s.GenOp(st, 148, 1)
+			s.GenOp(st, 148, 2)
+			s.GenOp(st, 148, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[112] = 2
+		st[101] = 7
+	case 136: // libxl-remove(xvdb): xenstore conflict
+		st[127] = 0
+		st[128] = 0
+		st[129] = 0
+		st[130] = 0
+		st[101] = 5
+	case 137: // libxl-remove(xvdb): state removed
+		st[112] = 1
+		st[112] = 0
+		st[102] = 2
+		st[101] = 12
+	case 138: // libxl-remove(xvdb): state Closed
+		st[112] = 1
+		st[112] = 0
+		st[101] = 8
+	case 139: // libxl-remove(xvdb): timeout (10 s), force
+		st[112] = 0
+		st[103] = 1
+		st[101] = 1
+	case 140: // libxl-remove(xvdb): timeout (10 s)
+		st[112] = 0
+		st[102] = 3
+		st[101] = 12
+	case 141: // libxl-remove(xvdb): run remove script
+		st[101] = 9
+	case 142: // libxl-remove(xvdb): script key missing
+		st[102] = 1
+		st[101] = 12
+	case 143: // libxl-remove(xvdb): script exits
+		st[101] = 12
+	case 144: // libxl-remove(xvdb): timeout (40 s), kill script
+		st[101] = 12
+	case 145: // libxl-remove(xvdb): destroy (FORCE_ON)
+		st[101] = 13
+	case 146: // libxl-remove(xvdb): destroy (rc == 0)
+		st[101] = 13
+	case 147: // libxl-remove(xvdb): keep entries
+		st[101] = 15
+	case 148: // libxl-remove(xvdb): NUKE BACKEND
+		st[127], st[128], st[129] = 149, 0, 0
+		st[101] = 14
+	case 149: // libxl-remove(xvdb): commit
+		body := int(st[127]) | int(st[128])<<8
+		st[127] = 0
+		st[128] = 0
+		st[129] = 0
+		st[130] = 0
+		switch body {
+		case 0:
+		case 131: // backend Closed
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 132: // WRITE B.E. STATE:=5
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[111] != 0 {
+				st[111] = 2
+			}
+			if st[112] != 0 {
+				st[112] = 2
+			}
+		case 134: // backend Closed, forced
+			s.GenOp(st, 133, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+		case 135: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 134, 1)
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[45] = 2
+			if st[33] == 0 {
+				st[33] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[35] = 7
+			if st[111] != 0 {
+				st[111] = 2
+			}
+			if st[112] != 0 {
+				st[112] = 2
+			}
+		case 149: // NUKE BACKEND
+			s.GenOp(st, 148, 1)
+			s.GenOp(st, 148, 2)
+			s.GenOp(st, 148, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[101] = 15
+	case 150: // libxl-remove(xvdb): xenstore conflict
+		st[127] = 0
+		st[128] = 0
+		st[129] = 0
+		st[130] = 0
+		st[101] = 13
+	case 151: // libxl-add(xvdc): device exists
+		st[105] = 4
+		st[106] = 1
+		st[104] = 6
+	case 152: // libxl-add(xvdc): write entries
+		st[131], st[132], st[133] = 153, 0, 0
+		st[134] = from[52]
+		st[104] = 1
+	case 153: // libxl-add(xvdc): commit
+		body := int(st[131]) | int(st[132])<<8
+		st[131] = 0
+		st[132] = 0
+		st[133] = 0
+		st[134] = 0
+		switch body {
+		case 0:
+		case 153: // write entries
+			if st[47] != 0 {
+				st[47] = 0
+				st[144] = 0
+				if st[49] != 0 {
+					st[49] = 0
+				}
+				if st[53] != 0 {
+					st[53] = 0
+				}
+				if st[54] != 0 {
+					st[54] = 0
+				}
+				if st[55] != 0 {
+					st[55] = 0
+				}
+				if st[57] != 0 {
+					st[57] = 0
+				}
+			}
+			if st[47] == 0 {
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+				st[47] = 1
+			}
+			s.GenOp(st, 152, 4)
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[53] = 25
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[57] = 2
+			if st[47] == 0 {
+				st[47] = 1
+				if st[11] == 0 {
+					st[11] = 1
+					if st[10] == 0 {
+						st[10] = 1
+						if st[5] == 0 {
+							st[5] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[49] = 3
+			if st[48] != 0 {
+				st[48] = 0
+				st[145] = 0
+				if st[50] != 0 {
+					st[50] = 0
+				}
+				if st[51] != 0 {
+					st[51] = 0
+				}
+				if st[56] != 0 {
+					st[56] = 0
+				}
+				if st[58] != 0 {
+					st[58] = 0
+				}
+				if st[59] != 0 {
+					st[59] = 0
+				}
+				if st[60] != 0 {
+					st[60] = 0
+				}
+				if st[61] != 0 {
+					st[61] = 0
+				}
+				if st[70] != 0 {
+					st[70] = 0
+				}
+				if st[73] != 0 {
+					st[73] = 0
+				}
+				if st[113] != 0 {
+					st[113] = 2
+				}
+				if st[114] != 0 {
+					st[114] = 2
+				}
+			}
+			if st[48] == 0 {
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+				st[48] = 1
+			}
+			s.GenOp(st, 152, 10)
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[59] = 26
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[61] = 3
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 3
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[50] = 3
+			if st[113] != 0 {
+				st[113] = 2
+			}
+			if st[114] != 0 {
+				st[114] = 2
+			}
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[70] = 16
+			if st[52] == 0 {
+				st[52] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[71] = 26
+			if st[52] == 0 {
+				st[52] = 1
+				if st[21] == 0 {
+					st[21] = 1
+					if st[20] == 0 {
+						st[20] = 1
+						if st[8] == 0 {
+							st[8] = 1
+							if st[7] == 0 {
+								st[7] = 1
+								if st[0] == 0 {
+									st[0] = 1
+								}
+							}
+						}
+					}
+				}
+			}
+			st[72] = 25
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[113] = 2
+		st[104] = 2
+	case 154: // libxl-add(xvdc): xenstore conflict
+		st[131] = 0
+		st[132] = 0
+		st[133] = 0
+		st[134] = 0
+		st[104] = 0
+	case 155: // libxl-add(xvdc): state removed
+		st[113] = 1
+		st[113] = 0
+		st[105] = 2
+		st[106] = 1
+		st[104] = 6
+	case 156: // libxl-add(xvdc): state InitWait
+		st[113] = 1
+		st[113] = 0
+		st[104] = 3
+	case 157: // libxl-add(xvdc): timeout (10 s)
+		st[113] = 0
+		st[105] = 3
+		st[106] = 1
+		st[104] = 6
+	case 158: // libxl-add(xvdc): run add script
+		st[104] = 4
+	case 159: // libxl-add(xvdc): script key missing
+		st[105] = 1
+		st[106] = 1
+		st[104] = 6
+	case 160: // libxl-add(xvdc): script succeeds
+		if st[48] == 0 {
+			st[48] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[58] = 19
+		if st[48] == 0 {
+			st[48] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[51] = 20
+		st[106] = 1
+		st[104] = 6
+	case 161: // libxl-add(xvdc): timeout (40 s), kill script
+		st[105] = 3
+		st[106] = 1
+		st[104] = 6
+	case 162: // libxl-remove(xvdc): initiate
+		st[106] = 5
+	case 163: // libxl-remove(xvdc): timeout (2 s)
+		st[106] = 3
+	case 164: // libxl-remove(xvdc): state present, not Closed
+		st[106] = 4
+	case 165: // libxl-remove(xvdc): state missing or Closed
+		st[106] = 8
+	case 166: // libxl-remove(xvdc): SET B.E. STATE:=6
+		if st[48] == 0 {
+			st[48] = 1
+			if st[15] == 0 {
+				st[15] = 1
+				if st[14] == 0 {
+					st[14] = 1
+					if st[13] == 0 {
+						st[13] = 1
+						if st[3] == 0 {
+							st[3] = 1
+							if st[2] == 0 {
+								st[2] = 1
+								if st[1] == 0 {
+									st[1] = 1
+									if st[0] == 0 {
+										st[0] = 1
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+		st[50] = 8
+		if st[113] != 0 {
+			st[113] = 2
+		}
+		if st[114] != 0 {
+			st[114] = 2
+		}
+		st[106] = 8
+	case 167: // libxl-remove(xvdc): backend gone
+		st[107] = 0
+		st[106] = 12
+	case 168: // libxl-remove(xvdc): backend Closed
+		st[135], st[136], st[137] = 169, 0, 0
+		st[138] = from[50]
+		st[106] = 6
+	case 169: // libxl-remove(xvdc): WRITE B.E. STATE:=5
+		st[135], st[136], st[137] = 170, 0, 0
+		st[138] = from[50]
+		st[106] = 6
+	case 170: // libxl-remove(xvdc): backend gone, forced
+		st[107] = 0
+		st[106] = 12
+	case 171: // libxl-remove(xvdc): backend Closed, forced
+		st[135], st[136], st[137] = 172, 0, 0
+		st[138] = from[50]
+		st[106] = 6
+	case 172: // libxl-remove(xvdc): WRITE B.E. STATE:=5, forced
+		st[135], st[136], st[137] = 173, 0, 0
+		st[138] = from[50]
+		st[106] = 6
+	case 173: // libxl-remove(xvdc): commit
+		body := int(st[135]) | int(st[136])<<8
+		st[135] = 0
+		st[136] = 0
+		st[137] = 0
+		st[138] = 0
+		switch body {
+		case 0:
+		case 169: // backend Closed
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+		case 170: // WRITE B.E. STATE:=5
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[50] = 7
+			if st[113] != 0 {
+				st[113] = 2
+			}
+			if st[114] != 0 {
+				st[114] = 2
+			}
+		case 172: // backend Closed, forced
+			s.GenOp(st, 171, 1)
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+		case 173: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 172, 1)
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[50] = 7
+			if st[113] != 0 {
+				st[113] = 2
+			}
+			if st[114] != 0 {
+				st[114] = 2
+			}
+		case 187: // NUKE BACKEND
+			s.GenOp(st, 186, 1)
+			s.GenOp(st, 186, 2)
+			s.GenOp(st, 186, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[114] = 2
+		st[106] = 7
+	case 174: // libxl-remove(xvdc): xenstore conflict
+		st[135] = 0
+		st[136] = 0
+		st[137] = 0
+		st[138] = 0
+		st[106] = 5
+	case 175: // libxl-remove(xvdc): state removed
+		st[114] = 1
+		st[114] = 0
+		st[107] = 2
+		st[106] = 12
+	case 176: // libxl-remove(xvdc): state Closed
+		st[114] = 1
+		st[114] = 0
+		st[106] = 8
+	case 177: // libxl-remove(xvdc): timeout (10 s), force
+		st[114] = 0
+		st[108] = 1
+		st[106] = 1
+	case 178: // libxl-remove(xvdc): timeout (10 s)
+		st[114] = 0
+		st[107] = 3
+		st[106] = 12
+	case 179: // libxl-remove(xvdc): run remove script
+		st[106] = 9
+	case 180: // libxl-remove(xvdc): script key missing
+		st[107] = 1
+		st[106] = 12
+	case 181: // libxl-remove(xvdc): script exits
+		st[106] = 12
+	case 182: // libxl-remove(xvdc): timeout (40 s), kill script
+		st[106] = 12
+	case 183: // libxl-remove(xvdc): destroy (FORCE_ON)
+		st[106] = 13
+	case 184: // libxl-remove(xvdc): destroy (rc == 0)
+		st[106] = 13
+	case 185: // libxl-remove(xvdc): keep entries
+		st[106] = 15
+	case 186: // libxl-remove(xvdc): NUKE BACKEND
+		st[135], st[136], st[137] = 187, 0, 0
+		st[106] = 14
+	case 187: // libxl-remove(xvdc): commit
+		body := int(st[135]) | int(st[136])<<8
+		st[135] = 0
+		st[136] = 0
+		st[137] = 0
+		st[138] = 0
+		switch body {
+		case 0:
+		case 169: // backend Closed
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+		case 170: // WRITE B.E. STATE:=5
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[50] = 7
+			if st[113] != 0 {
+				st[113] = 2
+			}
+			if st[114] != 0 {
+				st[114] = 2
+			}
+		case 172: // backend Closed, forced
+			s.GenOp(st, 171, 1)
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+		case 173: // WRITE B.E. STATE:=5, forced
+			s.GenOp(st, 172, 1)
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[60] = 2
+			if st[48] == 0 {
+				st[48] = 1
+				if st[15] == 0 {
+					st[15] = 1
+					if st[14] == 0 {
+						st[14] = 1
+						if st[13] == 0 {
+							st[13] = 1
+							if st[3] == 0 {
+								st[3] = 1
+								if st[2] == 0 {
+									st[2] = 1
+									if st[1] == 0 {
+										st[1] = 1
+										if st[0] == 0 {
+											st[0] = 1
+										}
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+			st[50] = 7
+			if st[113] != 0 {
+				st[113] = 2
+			}
+			if st[114] != 0 {
+				st[114] = 2
+			}
+		case 187: // NUKE BACKEND
+			s.GenOp(st, 186, 1)
+			s.GenOp(st, 186, 2)
+			s.GenOp(st, 186, 3)
+		default:
+			s.GenOps(st, body-1)
+		}
+		st[106] = 15
+	case 188: // libxl-remove(xvdc): xenstore conflict
+		st[135] = 0
+		st[136] = 0
+		st[137] = 0
+		st[138] = 0
+		st[106] = 13
+	case 189: // libxl-add(xvda): ignore state
+		st[109] = 1
+	case 190: // libxl-remove(xvda): ignore state
+		st[110] = 1
+	case 191: // libxl-add(xvdb): ignore state
+		st[111] = 1
+	case 192: // libxl-remove(xvdb): ignore state
+		st[112] = 1
+	case 193: // libxl-add(xvdc): ignore state
+		st[113] = 1
+	case 194: // libxl-remove(xvdc): ignore state
+		st[114] = 1
+	default:
+		return false
+	}
+	return true
 }
 
 func init() { generated[3] = guards3 }

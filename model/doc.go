@@ -33,7 +33,8 @@
 //
 // GenerateGo goes one step further, as SPIN does with pan.c: it writes
 // a System's guards as Go source, straight-line tests against constants,
-// which a program built with it attaches with WithGenerated (gen.go;
+// and its effects as the stores they end in (gen_apply.go), which a
+// program built with it attaches with WithGenerated (gen.go;
 // package bench holds the benchmark family's). The code carries a digest
 // of itself, and WithGenerated refuses code generated from another System.
 //

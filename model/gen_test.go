@@ -17,9 +17,9 @@ import (
 )
 
 // TestGeneratedAllScenarios: each kind of byte test the generated guards
-// make holds for exactly the values of its set, and the guards GenerateGo
-// writes for every
-// scenario, built into a program, give the successors the tables give
+// make holds for exactly the values of its set, and the guards and
+// effects GenerateGo writes for every scenario, built into a program,
+// give the successors the tables and the interpreter's effects give
 // (which TestCompiledMatchesInterpreter checks against the interpreter),
 // in the same order, on every reachable state of every scenario up to
 // 20,000 per scenario and timer semantics; and WithGenerated refuses a

@@ -328,7 +328,9 @@ func (s *System) closeTxn(st State, a *Actor) {
 // watch, into next, and reports whether yield asked to stop.
 func (s *System) takeCase(st, next State, a *Actor, t *Transition, yield func(t *Transition, next State) bool) bool {
 	copy(next, st)
-	s.apply(st, next, a, t)
+	if s.gen == nil || !s.gen.apply(s, st, next, t.ID) {
+		s.apply(st, next, a, t)
+	}
 	return !yield(t, next)
 }
 
@@ -357,7 +359,9 @@ func (a *Actor) earlierCases(t *Transition) []int {
 // move reports whether yield asked to stop.
 func (s *System) move(st, next State, a *Actor, t *Transition, moves bool, urgent *bool, yield func(t *Transition, next State) bool) bool {
 	copy(next, st)
-	s.apply(st, next, a, t)
+	if s.gen == nil || !s.gen.apply(s, st, next, t.ID) {
+		s.apply(st, next, a, t)
+	}
 	if !moves && bytes.Equal(next, st) {
 		return false
 	}

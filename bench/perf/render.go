@@ -167,8 +167,9 @@ func renderGenerated(b *bytes.Buffer, rows []row, withSPIN bool) {
 		return
 	}
 	b.WriteString("\nSPIN compiles its model to C (pan.c) and runs the program made for it; xbcheck can compile its\n")
-	b.WriteString("guards to Go the same way (`model.System.GenerateGo`: per actor, its guards as straight-line tests\n")
-	b.WriteString("against constants, in place of the tables it interprets; effects stay the interpreter's). Package\n")
+	b.WriteString("guards and effects to Go the same way (`model.System.GenerateGo`: per actor, its guards as straight-line\n")
+	b.WriteString("tests against constants, in place of the tables it interprets; per transition, its effects as the stores\n")
+	b.WriteString("they end in, in place of the interpreter's walk over operations, parents and watch lists). Package\n")
 	b.WriteString("`bench` holds the family's generated code for N ≤ " + fmt.Sprint(bench.MaxGenerated) + ", and these runs use it: the same states and\n")
 	b.WriteString("transitions (checked), with the same checker. The ratios compare with the SPIN runs above.\n\n")
 	b.WriteString("| N | xbcheck generated, 1 core | generated, 2 cores | speedup 1→2 | peak RSS 1 core |")

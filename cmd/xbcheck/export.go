@@ -31,9 +31,10 @@ Writes the compiled model of the scenario for other tools, atomically
   json      actors, locations, transitions with their guards and
             operations, paths, values, variables, watches and properties:
             the schema xbcheck-model/1, documented in package export
-  go        the scenario's guards compiled to Go (model.System.GenerateGo),
-            for a Go program that checks it: it builds the scenario and
-            attaches them with model.System.WithGenerated, which refuses
+  go        the scenario's guards and effects compiled to Go
+            (model.System.GenerateGo), for a Go program that checks it:
+            it builds the scenario and attaches them with
+            model.System.WithGenerated, which refuses
             them if the scenario or the model changed since (the family
             of make bench runs this way beside SPIN's compiled pan.c)
 
