@@ -5,7 +5,7 @@ package bench
 import "github.com/xbcheck/xbcheck/model"
 
 // guards1 is the generated guards and effects of one System (model.System.WithGenerated).
-var guards1 = model.Generated{Digest: "5b7cbe0be8d6b846a9fa7a13", Moves: guards1Moves, Apply: guards1Apply}
+var guards1 = model.Generated{Digest: "1798ff2b8959bac2cbd3a3b2", Moves: guards1Moves, Apply: guards1Apply}
 
 func guards1Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byte, how model.GenResult) {
 	switch ai {
@@ -1084,7 +1084,9 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[12] = 1
 			}
-			s.GenOp(st, 26, 4)
+			if st[12] != 0 {
+				st[60] = 1
+			}
 			if st[12] == 0 {
 				st[12] = 1
 				if st[11] == 0 {
@@ -1212,7 +1214,9 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[16] = 1
 			}
-			s.GenOp(st, 26, 10)
+			if st[16] != 0 {
+				st[61] = 1
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -1626,7 +1630,53 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				st[50] = 2
 			}
 		case 46: // backend Closed, forced
-			s.GenOp(st, 45, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -1653,7 +1703,53 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[30] = 2
 		case 47: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 46, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -1711,9 +1807,165 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				st[50] = 2
 			}
 		case 61: // NUKE BACKEND
-			s.GenOp(st, 60, 1)
-			s.GenOp(st, 60, 2)
-			s.GenOp(st, 60, 3)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[22] != 0 {
+				st[22] = 0
+				if st[33] != 0 {
+					st[33] = 0
+				}
+				if st[34] != 0 {
+					st[34] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[16] != 0 {
+				st[16] = 0
+				st[61] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[32] != 0 {
+					st[32] = 0
+				}
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 {
+				st[15] = 0
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[49] != 0 {
+						st[49] = 2
+					}
+					if st[50] != 0 {
+						st[50] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[49] != 0 {
+							st[49] = 2
+						}
+						if st[50] != 0 {
+							st[50] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[49] != 0 {
+										st[49] = 2
+									}
+									if st[50] != 0 {
+										st[50] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}
@@ -1852,7 +2104,53 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				st[50] = 2
 			}
 		case 46: // backend Closed, forced
-			s.GenOp(st, 45, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -1879,7 +2177,53 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[30] = 2
 		case 47: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 46, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -1937,9 +2281,165 @@ func guards1Apply(s *model.System, from, st model.State, id int) bool {
 				st[50] = 2
 			}
 		case 61: // NUKE BACKEND
-			s.GenOp(st, 60, 1)
-			s.GenOp(st, 60, 2)
-			s.GenOp(st, 60, 3)
+			if st[12] != 0 {
+				st[12] = 0
+				st[60] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[59] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[22] != 0 {
+				st[22] = 0
+				if st[33] != 0 {
+					st[33] = 0
+				}
+				if st[34] != 0 {
+					st[34] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[16] != 0 {
+				st[16] = 0
+				st[61] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[32] != 0 {
+					st[32] = 0
+				}
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 {
+				st[15] = 0
+				if st[49] != 0 {
+					st[49] = 2
+				}
+				if st[50] != 0 {
+					st[50] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[49] != 0 {
+						st[49] = 2
+					}
+					if st[50] != 0 {
+						st[50] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[49] != 0 {
+							st[49] = 2
+						}
+						if st[50] != 0 {
+							st[50] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[49] != 0 {
+								st[49] = 2
+							}
+							if st[50] != 0 {
+								st[50] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[49] != 0 {
+									st[49] = 2
+								}
+								if st[50] != 0 {
+									st[50] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[49] != 0 {
+										st[49] = 2
+									}
+									if st[50] != 0 {
+										st[50] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}

@@ -5,7 +5,7 @@ package bench
 import "github.com/xbcheck/xbcheck/model"
 
 // guards2 is the generated guards and effects of one System (model.System.WithGenerated).
-var guards2 = model.Generated{Digest: "0c931e42a4675ed4aa500996", Moves: guards2Moves, Apply: guards2Apply}
+var guards2 = model.Generated{Digest: "6c345a76d18cb64ab6a1bf31", Moves: guards2Moves, Apply: guards2Apply}
 
 func guards2Moves(s *model.System, st model.State, ai int) (m, c uint64, loc byte, how model.GenResult) {
 	switch ai {
@@ -2095,7 +2095,9 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[12] = 1
 			}
-			s.GenOp(st, 51, 4)
+			if st[12] != 0 {
+				st[100] = 1
+			}
 			if st[12] == 0 {
 				st[12] = 1
 				if st[11] == 0 {
@@ -2223,7 +2225,9 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[16] = 1
 			}
-			s.GenOp(st, 51, 10)
+			if st[16] != 0 {
+				st[101] = 1
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -2637,7 +2641,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[80] = 2
 			}
 		case 71: // backend Closed, forced
-			s.GenOp(st, 70, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -2664,7 +2726,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[30] = 2
 		case 72: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 71, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -2722,9 +2842,213 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[80] = 2
 			}
 		case 86: // NUKE BACKEND
-			s.GenOp(st, 85, 1)
-			s.GenOp(st, 85, 2)
-			s.GenOp(st, 85, 3)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[22] != 0 {
+				st[22] = 0
+				if st[48] != 0 {
+					st[48] = 0
+				}
+				if st[49] != 0 {
+					st[49] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 && st[37] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[16] != 0 {
+				st[16] = 0
+				st[101] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[47] != 0 {
+					st[47] = 0
+				}
+				if st[50] != 0 {
+					st[50] = 0
+				}
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 && st[33] == 0 {
+				st[15] = 0
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[79] != 0 {
+						st[79] = 2
+					}
+					if st[80] != 0 {
+						st[80] = 2
+					}
+					if st[81] != 0 {
+						st[81] = 2
+					}
+					if st[82] != 0 {
+						st[82] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[79] != 0 {
+							st[79] = 2
+						}
+						if st[80] != 0 {
+							st[80] = 2
+						}
+						if st[81] != 0 {
+							st[81] = 2
+						}
+						if st[82] != 0 {
+							st[82] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[79] != 0 {
+										st[79] = 2
+									}
+									if st[80] != 0 {
+										st[80] = 2
+									}
+									if st[81] != 0 {
+										st[81] = 2
+									}
+									if st[82] != 0 {
+										st[82] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}
@@ -2863,7 +3187,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[80] = 2
 			}
 		case 71: // backend Closed, forced
-			s.GenOp(st, 70, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -2890,7 +3272,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[30] = 2
 		case 72: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 71, 1)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[16] == 0 {
 				st[16] = 1
 				if st[15] == 0 {
@@ -2948,9 +3388,213 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[80] = 2
 			}
 		case 86: // NUKE BACKEND
-			s.GenOp(st, 85, 1)
-			s.GenOp(st, 85, 2)
-			s.GenOp(st, 85, 3)
+			if st[12] != 0 {
+				st[12] = 0
+				st[100] = 0
+				if st[17] != 0 {
+					st[17] = 0
+				}
+				if st[23] != 0 {
+					st[23] = 0
+				}
+				if st[24] != 0 {
+					st[24] = 0
+				}
+				if st[25] != 0 {
+					st[25] = 0
+				}
+				if st[27] != 0 {
+					st[27] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[22] != 0 {
+				st[22] = 0
+				if st[48] != 0 {
+					st[48] = 0
+				}
+				if st[49] != 0 {
+					st[49] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 && st[37] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[16] != 0 {
+				st[16] = 0
+				st[101] = 0
+				if st[18] != 0 {
+					st[18] = 0
+				}
+				if st[19] != 0 {
+					st[19] = 0
+				}
+				if st[26] != 0 {
+					st[26] = 0
+				}
+				if st[28] != 0 {
+					st[28] = 0
+				}
+				if st[29] != 0 {
+					st[29] = 0
+				}
+				if st[30] != 0 {
+					st[30] = 0
+				}
+				if st[31] != 0 {
+					st[31] = 0
+				}
+				if st[47] != 0 {
+					st[47] = 0
+				}
+				if st[50] != 0 {
+					st[50] = 0
+				}
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 && st[33] == 0 {
+				st[15] = 0
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[79] != 0 {
+						st[79] = 2
+					}
+					if st[80] != 0 {
+						st[80] = 2
+					}
+					if st[81] != 0 {
+						st[81] = 2
+					}
+					if st[82] != 0 {
+						st[82] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[79] != 0 {
+							st[79] = 2
+						}
+						if st[80] != 0 {
+							st[80] = 2
+						}
+						if st[81] != 0 {
+							st[81] = 2
+						}
+						if st[82] != 0 {
+							st[82] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[79] != 0 {
+										st[79] = 2
+									}
+									if st[80] != 0 {
+										st[80] = 2
+									}
+									if st[81] != 0 {
+										st[81] = 2
+									}
+									if st[82] != 0 {
+										st[82] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}
@@ -3018,7 +3662,9 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[32] = 1
 			}
-			s.GenOp(st, 89, 4)
+			if st[32] != 0 {
+				st[102] = 1
+			}
 			if st[32] == 0 {
 				st[32] = 1
 				if st[11] == 0 {
@@ -3146,7 +3792,9 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				}
 				st[33] = 1
 			}
-			s.GenOp(st, 89, 10)
+			if st[33] != 0 {
+				st[103] = 1
+			}
 			if st[33] == 0 {
 				st[33] = 1
 				if st[15] == 0 {
@@ -3560,7 +4208,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[82] = 2
 			}
 		case 109: // backend Closed, forced
-			s.GenOp(st, 108, 1)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[33] == 0 {
 				st[33] = 1
 				if st[15] == 0 {
@@ -3587,7 +4293,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[45] = 2
 		case 110: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 109, 1)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[33] == 0 {
 				st[33] = 1
 				if st[15] == 0 {
@@ -3645,9 +4409,213 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[82] = 2
 			}
 		case 124: // NUKE BACKEND
-			s.GenOp(st, 123, 1)
-			s.GenOp(st, 123, 2)
-			s.GenOp(st, 123, 3)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[37] != 0 {
+				st[37] = 0
+				if st[52] != 0 {
+					st[52] = 0
+				}
+				if st[53] != 0 {
+					st[53] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 && st[37] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[33] != 0 {
+				st[33] = 0
+				st[103] = 0
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[36] != 0 {
+					st[36] = 0
+				}
+				if st[41] != 0 {
+					st[41] = 0
+				}
+				if st[43] != 0 {
+					st[43] = 0
+				}
+				if st[44] != 0 {
+					st[44] = 0
+				}
+				if st[45] != 0 {
+					st[45] = 0
+				}
+				if st[46] != 0 {
+					st[46] = 0
+				}
+				if st[51] != 0 {
+					st[51] = 0
+				}
+				if st[54] != 0 {
+					st[54] = 0
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 && st[33] == 0 {
+				st[15] = 0
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[79] != 0 {
+						st[79] = 2
+					}
+					if st[80] != 0 {
+						st[80] = 2
+					}
+					if st[81] != 0 {
+						st[81] = 2
+					}
+					if st[82] != 0 {
+						st[82] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[79] != 0 {
+							st[79] = 2
+						}
+						if st[80] != 0 {
+							st[80] = 2
+						}
+						if st[81] != 0 {
+							st[81] = 2
+						}
+						if st[82] != 0 {
+							st[82] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[79] != 0 {
+										st[79] = 2
+									}
+									if st[80] != 0 {
+										st[80] = 2
+									}
+									if st[81] != 0 {
+										st[81] = 2
+									}
+									if st[82] != 0 {
+										st[82] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}
@@ -3786,7 +4754,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[82] = 2
 			}
 		case 109: // backend Closed, forced
-			s.GenOp(st, 108, 1)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[33] == 0 {
 				st[33] = 1
 				if st[15] == 0 {
@@ -3813,7 +4839,65 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 			}
 			st[45] = 2
 		case 110: // WRITE B.E. STATE:=5, forced
-			s.GenOp(st, 109, 1)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
 			if st[33] == 0 {
 				st[33] = 1
 				if st[15] == 0 {
@@ -3871,9 +4955,213 @@ func guards2Apply(s *model.System, from, st model.State, id int) bool {
 				st[82] = 2
 			}
 		case 124: // NUKE BACKEND
-			s.GenOp(st, 123, 1)
-			s.GenOp(st, 123, 2)
-			s.GenOp(st, 123, 3)
+			if st[32] != 0 {
+				st[32] = 0
+				st[102] = 0
+				if st[34] != 0 {
+					st[34] = 0
+				}
+				if st[38] != 0 {
+					st[38] = 0
+				}
+				if st[39] != 0 {
+					st[39] = 0
+				}
+				if st[40] != 0 {
+					st[40] = 0
+				}
+				if st[42] != 0 {
+					st[42] = 0
+				}
+			}
+			if st[11] == 1 && st[12] == 0 && st[32] == 0 {
+				st[11] = 0
+				if st[10] == 1 && st[11] == 0 {
+					st[10] = 0
+					if st[5] == 1 && st[6] == 0 && st[10] == 0 {
+						st[5] = 0
+						st[99] = 0
+						if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+							st[2] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[1] == 1 && st[2] == 0 {
+								st[1] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+							}
+						}
+					}
+				}
+			}
+			if st[37] != 0 {
+				st[37] = 0
+				if st[52] != 0 {
+					st[52] = 0
+				}
+				if st[53] != 0 {
+					st[53] = 0
+				}
+			}
+			if st[21] == 1 && st[22] == 0 && st[37] == 0 {
+				st[21] = 0
+				if st[20] == 1 && st[21] == 0 {
+					st[20] = 0
+					if st[8] == 1 && st[9] == 0 && st[20] == 0 {
+						st[8] = 0
+						if st[7] == 1 && st[8] == 0 {
+							st[7] = 0
+						}
+					}
+				}
+			}
+			if st[33] != 0 {
+				st[33] = 0
+				st[103] = 0
+				if st[35] != 0 {
+					st[35] = 0
+				}
+				if st[36] != 0 {
+					st[36] = 0
+				}
+				if st[41] != 0 {
+					st[41] = 0
+				}
+				if st[43] != 0 {
+					st[43] = 0
+				}
+				if st[44] != 0 {
+					st[44] = 0
+				}
+				if st[45] != 0 {
+					st[45] = 0
+				}
+				if st[46] != 0 {
+					st[46] = 0
+				}
+				if st[51] != 0 {
+					st[51] = 0
+				}
+				if st[54] != 0 {
+					st[54] = 0
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+			}
+			if st[15] == 1 && st[16] == 0 && st[33] == 0 {
+				st[15] = 0
+				if st[79] != 0 {
+					st[79] = 2
+				}
+				if st[80] != 0 {
+					st[80] = 2
+				}
+				if st[81] != 0 {
+					st[81] = 2
+				}
+				if st[82] != 0 {
+					st[82] = 2
+				}
+				if st[14] == 1 && st[15] == 0 {
+					st[14] = 0
+					if st[79] != 0 {
+						st[79] = 2
+					}
+					if st[80] != 0 {
+						st[80] = 2
+					}
+					if st[81] != 0 {
+						st[81] = 2
+					}
+					if st[82] != 0 {
+						st[82] = 2
+					}
+					if st[13] == 1 && st[14] == 0 {
+						st[13] = 0
+						if st[79] != 0 {
+							st[79] = 2
+						}
+						if st[80] != 0 {
+							st[80] = 2
+						}
+						if st[81] != 0 {
+							st[81] = 2
+						}
+						if st[82] != 0 {
+							st[82] = 2
+						}
+						if st[3] == 1 && st[4] == 0 && st[13] == 0 {
+							st[3] = 0
+							if st[79] != 0 {
+								st[79] = 2
+							}
+							if st[80] != 0 {
+								st[80] = 2
+							}
+							if st[81] != 0 {
+								st[81] = 2
+							}
+							if st[82] != 0 {
+								st[82] = 2
+							}
+							if st[2] == 1 && st[3] == 0 && st[5] == 0 {
+								st[2] = 0
+								if st[79] != 0 {
+									st[79] = 2
+								}
+								if st[80] != 0 {
+									st[80] = 2
+								}
+								if st[81] != 0 {
+									st[81] = 2
+								}
+								if st[82] != 0 {
+									st[82] = 2
+								}
+								if st[1] == 1 && st[2] == 0 {
+									st[1] = 0
+									if st[79] != 0 {
+										st[79] = 2
+									}
+									if st[80] != 0 {
+										st[80] = 2
+									}
+									if st[81] != 0 {
+										st[81] = 2
+									}
+									if st[82] != 0 {
+										st[82] = 2
+									}
+								}
+							}
+						}
+					}
+				}
+			}
 		default:
 			s.GenOps(st, body-1)
 		}

@@ -15,9 +15,9 @@ import (
 // on more than a byte test stays the interpreter's, through two calls:
 // Permits for an unprivileged domain's request (its node's list depends
 // on the state: perms.go), and GenOp for the operations this file does
-// not compile (PATH_CLEANUP, SET_PERMS, a domain's death, a subtree of
-// more than genMaxSubtree nodes, and under C xenstored a node whose
-// modification open transactions record: touch).
+// not compile (an unprivileged domain's PATH_CLEANUP and SET_PERMS, a
+// domain's death, a subtree of more than genMaxSubtree nodes, and under
+// C xenstored a node whose modification open transactions record: touch).
 
 // GeneratedApply is the signature of the effects function GenerateGo
 // writes: it performs transition id on st, a copy of from, as apply
@@ -199,6 +199,49 @@ func (s *System) genOpCode(op *Op, dom int) (string, bool) {
 			perm = "" // a missing node's REPLACE is not refused
 		}
 		block(and(fmt.Sprintf("st[%d] == %d", path, byte(op.From)), perm), body)
+	case OpSetPerms:
+		if dom > 0 || s.touches(op.Path) {
+			return "", false // the owner test of an unprivileged SET_PERMS
+		}
+		p("if %s {\n", present)
+		if o := s.Paths[op.Path].aclSlot; o >= 0 {
+			p("st[%d] = 1\n", o)
+		}
+		s.genFire(&w, s.Paths[op.Path].onWrite)
+		p("}\n")
+	case OpCleanup:
+		if dom > 0 {
+			return "", false // permOp's own cleanup
+		}
+		body, ok := s.genRm(op.Path)
+		if !ok {
+			return "", false
+		}
+		block(present, body)
+		// Then each parent, below the root, that holds an empty value
+		// and has no child left, one after the other up the tree.
+		var chain []PathID
+		for q := s.Paths[op.Path].Parent; q != NoPath && q != 0; q = s.Paths[q].Parent {
+			if s.touches(q) || len(s.Paths[q].Children) > 64 {
+				return "", false
+			}
+			if r := s.Paths[q].Parent; r != NoPath && s.touches(r) {
+				return "", false
+			}
+			chain = append(chain, q)
+		}
+		for _, q := range chain {
+			tests := []string{fmt.Sprintf("st[%d] == %d", q, Empty)}
+			for _, c := range s.Paths[q].Children {
+				tests = append(tests, fmt.Sprintf("st[%d] == %d", c, Absent))
+			}
+			p("if %s {\nst[%d] = %d\n", strings.Join(tests, " && "), q, Absent)
+			if o := s.Paths[q].aclSlot; o >= 0 {
+				p("st[%d] = 0\n", o)
+			}
+			s.genFire(&w, s.Paths[q].onRemove)
+		}
+		p("%s", strings.Repeat("}\n", len(chain)))
 	case OpWatch:
 		p("st[%d] = %d\n", s.watchOff+int(op.Watch), watchPending)
 	case OpUnwatch:
