@@ -179,19 +179,23 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 	var rows []row
 	for n := 1; n <= cfg.maxN; n++ {
 		r := row{N: n, X: map[int]measure{}, G: map[int]measure{}, Pair: map[bool]pair{}, SPIN: map[string]*bench.SPINResult{}, SPINErr: map[string]string{}}
-		for _, generated := range []bool{false, true} {
-			if generated && n > bench.MaxGenerated {
-				break
-			}
-			// The one- and the two-worker runs take turns, round after
-			// round, so that both meet the same moments of the host: the
-			// two cores of a virtual machine slow each other by what else
-			// the host runs, from minute to minute, and a ratio of runs
-			// made minutes apart measures that too. At the largest N, two
-			// independent one-worker runs side by side (pair) take a turn
-			// as well.
-			best := map[int]measure{}
-			for round := 0; round < max(cfg.runs, 1); round++ {
+		var spin []*spinRuns
+		if cfg.useSPIN {
+			spin = compileSPIN(ctx, &r, cfg.spinMem, stderr)
+		}
+		// Every configuration runs once a round, round after round, so
+		// that all meet the same moments of the host: the two cores of
+		// a virtual machine slow each other by what else the host runs,
+		// from minute to minute, and a ratio of runs made minutes apart
+		// (one worker against two, xbcheck against SPIN) measures that
+		// too. At the largest N, two independent one-worker runs side by
+		// side (pair) take a turn as well.
+		best := map[bool]map[int]measure{false: {}, true: {}}
+		for round := 0; round < max(cfg.runs, 1); round++ {
+			for _, generated := range []bool{false, true} {
+				if generated && n > bench.MaxGenerated {
+					break
+				}
 				for _, w := range []int{1, 2} {
 					m, err := measureChild(ctx, n, w, false, generated)
 					if err != nil {
@@ -200,8 +204,11 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 					if m.Verdict != checker.Ok {
 						return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
 					}
-					if b, ok := best[w]; !ok || m.Stats.Elapsed < b.Stats.Elapsed {
-						best[w] = m
+					if b, ok := best[generated][w]; !ok || m.Stats.Elapsed < b.Stats.Elapsed {
+						best[generated][w] = m
+					}
+					if !generated {
+						r.States, r.Trans = m.Stats.States, m.Stats.Transitions // (SPIN's hash table is sized by them)
 					}
 				}
 				if n == cfg.maxN {
@@ -214,17 +221,25 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 					}
 				}
 			}
+			for _, sr := range spin {
+				sr.attempt(ctx, r.States)
+			}
+		}
+		for _, generated := range []bool{false, true} {
+			if len(best[generated]) == 0 {
+				continue
+			}
 			for _, w := range []int{1, 2} {
-				m := best[w]
-				if generated && (m.Stats.States != r.States || m.Stats.Transitions != r.Trans) {
-					return "", fmt.Errorf("N=%d: %d states and %d transitions with the generated guards, %d and %d with the tables", n, m.Stats.States, m.Stats.Transitions, r.States, r.Trans)
-				}
+				m := best[generated][w]
 				how := "tables"
 				if generated {
+					if m.Stats.States != r.States || m.Stats.Transitions != r.Trans {
+						return "", fmt.Errorf("N=%d: %d states and %d transitions with the generated code, %d and %d with the tables", n, m.Stats.States, m.Stats.Transitions, r.States, r.Trans)
+					}
 					r.G[w] = m
-					how = "generated guards"
+					how = "generated code"
 				} else {
-					r.X[w], r.States, r.Trans = m, m.Stats.States, m.Stats.Transitions
+					r.X[w] = m
 				}
 				counted.unreduced[n] = m.Stats.States
 				fmt.Fprintf(stderr, "perf: N=%d xbcheck %d worker(s), %s: %d states in %v, peak RSS %.0f MB, seen set %.1f B/state\n",
@@ -234,8 +249,8 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 				fmt.Fprintf(stderr, "perf: N=%d two one-worker runs side by side: %v and %v\n", n, p.A.Round(time.Millisecond), p.B.Round(time.Millisecond))
 			}
 		}
-		if cfg.useSPIN {
-			runSPIN(ctx, &r, cfg.spinMem, cfg.runs, stderr)
+		for _, sr := range spin {
+			sr.finish(ctx, &r, cfg.runs, stderr)
 		}
 		rows = append(rows, r)
 	}
@@ -356,17 +371,14 @@ func measureChild(ctx context.Context, n, workers int, symmetry, generated bool)
 	return m, nil
 }
 
-// runSPIN compiles the verifier in every mode (two compilers at a time:
-// gcc takes minutes at -O2 on N=3), then runs them one after the other.
-func runSPIN(ctx context.Context, r *row, memMB, runs int, stderr io.Writer) {
+// compileSPIN compiles the verifier of r's N in every mode (two
+// compilers at a time: gcc takes minutes at -O2 on N=3); a mode that
+// does not compile is in r.SPINErr.
+func compileSPIN(ctx context.Context, r *row, memMB int, stderr io.Writer) []*spinRuns {
 	c, err := bench.AttachDetach(r.N)
 	if err != nil {
 		fmt.Fprintln(stderr, "perf:", err)
-		return
-	}
-	bits := 10
-	for 1<<bits < 2*r.States {
-		bits++
+		return nil
 	}
 	pans := make([]*bench.Pan, len(bench.SPINModes))
 	errs := make([]error, len(bench.SPINModes))
@@ -387,49 +399,76 @@ func runSPIN(ctx context.Context, r *row, memMB, runs int, stderr io.Writer) {
 		}()
 	}
 	wg.Wait()
+	var runs []*spinRuns
 	for i, m := range bench.SPINModes {
 		if errs[i] != nil {
 			r.SPINErr[m.Name] = errs[i].Error()
 			fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %v\n", r.N, m.Name, errs[i])
 			continue
 		}
-		// The fastest of runs complete runs; SPIN's multi-core search
-		// sometimes stops early ("Search not completed"), so up to
-		// twice as many attempts.
-		var sr *bench.SPINResult
-		var err error
-		complete, incomplete := 0, 0
-		for attempt := 0; attempt < 2*runs && complete < runs; attempt++ {
-			x, e := pans[i].Run(ctx, bits)
-			if e != nil {
-				err = e
-				break
-			}
-			if !x.Complete {
-				incomplete++
-				if sr == nil {
-					sr = x
-				}
-				continue
-			}
-			complete++
-			if sr == nil || !sr.Complete || x.Elapsed < sr.Elapsed {
-				sr = x
-			}
-		}
-		pans[i].Close()
-		if sr != nil {
-			sr.Incomplete = incomplete
-		}
-		if err != nil {
-			r.SPINErr[m.Name] = err.Error()
-			fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %v\n", r.N, m.Name, err)
-			continue
-		}
-		r.SPIN[m.Name] = sr
-		fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %d states in %v, %d errors, pan memory %.0f MB, peak RSS %.0f MB (compiled in %v)\n",
-			r.N, m.Name, sr.States, sr.Elapsed.Round(time.Millisecond), sr.Errors, sr.MemoryMB, mb(sr.PeakRSS), pans[i].Compile.Round(time.Second))
+		runs = append(runs, &spinRuns{mode: m, pan: pans[i]})
 	}
+	return runs
+}
+
+// spinRuns are the runs of one compiled verifier: the fastest complete
+// one (or the first, when none completed), how many completed and did
+// not, and the error that ended them.
+type spinRuns struct {
+	mode                 bench.SPINMode
+	pan                  *bench.Pan
+	best                 *bench.SPINResult
+	complete, incomplete int
+	err                  error
+}
+
+// attempt runs the verifier once, with a hash table of at least twice
+// states slots.
+func (sr *spinRuns) attempt(ctx context.Context, states int) {
+	if sr.err != nil {
+		return
+	}
+	bits := 10
+	for 1<<bits < 2*states {
+		bits++
+	}
+	x, err := sr.pan.Run(ctx, bits)
+	switch {
+	case err != nil:
+		sr.err = err
+	case !x.Complete:
+		// SPIN's multi-core search sometimes stops early ("Search not
+		// completed").
+		sr.incomplete++
+		if sr.best == nil {
+			sr.best = x
+		}
+	default:
+		sr.complete++
+		if sr.best == nil || !sr.best.Complete || x.Elapsed < sr.best.Elapsed {
+			sr.best = x
+		}
+	}
+}
+
+// finish makes up for the incomplete runs (up to twice runs attempts in
+// all), puts the fastest complete run in r, and frees the verifier.
+func (sr *spinRuns) finish(ctx context.Context, r *row, runs int, stderr io.Writer) {
+	for sr.err == nil && sr.complete < runs && sr.complete+sr.incomplete < 2*runs {
+		sr.attempt(ctx, r.States)
+	}
+	sr.pan.Close()
+	name := sr.mode.Name
+	if sr.err != nil {
+		r.SPINErr[name] = sr.err.Error()
+		fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %v\n", r.N, name, sr.err)
+		return
+	}
+	x := sr.best
+	x.Incomplete = sr.incomplete
+	r.SPIN[name] = x
+	fmt.Fprintf(stderr, "perf: N=%d SPIN %s: %d states in %v, %d errors, pan memory %.0f MB, peak RSS %.0f MB (compiled in %v)\n",
+		r.N, name, x.States, x.Elapsed.Round(time.Millisecond), x.Errors, x.MemoryMB, mb(x.PeakRSS), sr.pan.Compile.Round(time.Second))
 }
 
 // spinSameMemory gives SPIN, in hash-compaction mode (its most compact
