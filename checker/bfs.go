@@ -93,6 +93,7 @@ type bfs struct {
 	// ms of the check, spent between phases with one worker busy).
 	candBase []int
 	first    []uint32
+	grows    []int32 // the segments of the seen set that grow (insert)
 	runs     []*run
 	// spare[d%2] are the arrays of the frontier the level of depth d
 	// built two levels before (newFrontierIn), done with when it builds

@@ -2,7 +2,9 @@ package checker
 
 import (
 	"math/bits"
+	"runtime"
 	"slices"
+	"sync/atomic"
 )
 
 // An fpset is a set of 64-bit fingerprints: 8 bytes per slot, open
@@ -191,6 +193,41 @@ func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
 		if homes := g.grownHomes(counts[i]); homes != int(g.homes) {
 			g.rehash(homes, s.mem)
 		}
+	}
+}
+
+// growing appends to dst the segments that reserve(counts, 0, fpSegs)
+// would grow.
+func (s *fpset) growing(counts *[fpSegs]int, dst []int32) []int32 {
+	for i := range s.segs {
+		if g := &s.segs[i]; g.grownHomes(counts[i]) != int(g.homes) {
+			dst = append(dst, int32(i))
+		}
+	}
+	return dst
+}
+
+// growShared grows the segments of list, the insert workers together: a
+// worker takes the next segment no worker took (next) until none is
+// left, counting those it grew in done, then waits until every one has
+// grown. A level's growths come in lumps (the segments fill at about the
+// same rate, and cross their load limits in the same levels), and a
+// worker that grew only its own range waited for the other's lump: on
+// the N = 3 family with two workers, 5 to 15% of the insert phases'
+// time.
+func (s *fpset) growShared(counts *[fpSegs]int, list []int32, next, done *atomic.Int32) {
+	for {
+		j := int(next.Add(1)) - 1
+		if j >= len(list) {
+			break
+		}
+		i := list[j]
+		g := &s.segs[i]
+		g.rehash(g.grownHomes(counts[i]), s.mem)
+		done.Add(1)
+	}
+	for int(done.Load()) < len(list) {
+		runtime.Gosched()
 	}
 }
 

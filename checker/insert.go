@@ -1,5 +1,7 @@
 package checker
 
+import "sync/atomic"
+
 // insert is phase 2: worker w inserts the candidates whose fingerprints
 // fall in its range (insertWorker), in frontier order, so the first
 // occurrence of a state in frontier order is the one kept, as in the
@@ -58,6 +60,12 @@ func (b *bfs) insert(lv *levelWork) bool {
 			return chunks[ci].states[i*size : (i+1)*size]
 		}
 	}
+	var grows []int32 // the segments that grow, with several workers
+	var nextGrow, grown atomic.Int32
+	if s.fset != nil && workers > 1 {
+		b.grows = s.fset.growing(&counts, b.grows[:0])
+		grows = b.grows
+	}
 	sinks := make([]uint64, workers)
 	found := make([]int, workers) // the new states each worker found
 	// Worker w inserts the fingerprints of the w-th of as many ranges of
@@ -70,14 +78,18 @@ func (b *bfs) insert(lv *levelWork) bool {
 			found[w] = b.insertExact(lv, w)
 			return
 		}
-		// This worker's segments grow first, then take its
+		// The segments grow first (all of them, the workers
+		// together: growShared), then this worker takes its
 		// candidates, chunk by chunk in frontier order: the home
 		// slots of a chunk's fingerprints first (independent loads
 		// whose cache misses overlap, few enough that their lines
 		// are still cached when the inserts probe them), then the
 		// inserts.
-		from, to := insertSegs(w, workers)
-		s.fset.reserve(&counts, from, to)
+		if workers == 1 {
+			s.fset.reserve(&counts, 0, fpSegs)
+		} else {
+			s.fset.growShared(&counts, grows, &nextGrow, &grown)
+		}
 		accN := b.wks[w].resetAccN(len(chunks))
 		n := 0
 		var sink uint64
@@ -123,13 +135,6 @@ func (b *bfs) insert(lv *levelWork) bool {
 // segments.
 func insertWorker(fp uint64, workers int) int {
 	return int((fp >> (64 - fpSegBits)) * uint64(workers) >> fpSegBits)
-}
-
-// insertSegs is worker w's range of segments, from..to-1: those whose
-// fingerprints insertWorker gives it (segment i goes to the worker
-// floor(i*workers/fpSegs), so w's range starts at ceil(w*fpSegs/workers)).
-func insertSegs(w, workers int) (from, to int) {
-	return (w*fpSegs + workers - 1) / workers, ((w+1)*fpSegs + workers - 1) / workers
 }
 
 // insertExact is insert's work for worker w with exact states: the

@@ -3,6 +3,10 @@ package checker
 import (
 	"encoding/binary"
 	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 )
 
@@ -123,26 +127,63 @@ func (s *fpset) allKeys() []uint64 {
 	return out
 }
 
-// TestInsertSegs: the segments each insert worker grows (insertSegs) are
-// exactly those whose fingerprints it inserts (insertWorker), so every
-// segment has one writer and is grown before its inserts.
-func TestInsertSegs(t *testing.T) {
-	for workers := 1; workers <= 9; workers++ {
-		next := 0
-		for w := 0; w < workers; w++ {
-			from, to := insertSegs(w, workers)
-			if from != next {
-				t.Errorf("%d workers: worker %d's segments start at %d; want %d", workers, w, from, next)
+// TestGrowShared: the insert workers growing the segments together
+// (growShared, each taking the next one left) grow every segment that
+// reserve grows, once, to the same table, under the race detector too;
+// and every worker returns only when all have grown.
+func TestGrowShared(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, workers := range []int{2, 3, 8} {
+		mem := newArena(64 << 20)
+		one, many := newFPSet(16, mem), newFPSet(16, mem)
+		total := 0 // segments grown, over the levels
+		for level := range 12 {
+			fps := make([]uint64, 1+r.IntN(20000))
+			for i := range fps {
+				fps[i] = r.Uint64()
 			}
-			for i := from; i < to; i++ {
-				if got := insertWorker(uint64(i)<<(64-fpSegBits)|12345, workers); got != w {
-					t.Errorf("%d workers: segment %d is worker %d's range, but insertWorker gives %d", workers, i, w, got)
+			var counts [fpSegs]int
+			segCounts(&counts, fps)
+			list := many.growing(&counts, nil)
+			one.reserve(&counts, 0, fpSegs)
+			var next, done atomic.Int32
+			var wg sync.WaitGroup
+			for range workers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					many.growShared(&counts, list, &next, &done)
+					if int(done.Load()) != len(list) {
+						t.Errorf("a worker returned with %d of %d segments grown", done.Load(), len(list))
+					}
+				}()
+			}
+			wg.Wait()
+			grew := 0
+			for i := range one.segs {
+				if one.segs[i].homes != many.segs[i].homes {
+					t.Fatalf("%d workers, level %d: segment %d has %d home slots, %d grown by reserve", workers, level, i, many.segs[i].homes, one.segs[i].homes)
+				}
+				if len(list) > 0 && slices.Contains(list, int32(i)) {
+					grew++
 				}
 			}
-			next = to
+			if int(done.Load()) != len(list) || grew != len(list) {
+				t.Fatalf("%d workers, level %d: %d of %d segments counted grown", workers, level, done.Load(), len(list))
+			}
+			for _, f := range fps {
+				if one.insert(f) != many.insert(f) {
+					t.Fatalf("%d workers, level %d: the sets disagree on %#x", workers, level, f)
+				}
+			}
+			if string(u64bytes(one.allKeys())) != string(u64bytes(many.allKeys())) {
+				t.Fatalf("%d workers, level %d: the tables differ", workers, level)
+			}
+			total += len(list)
 		}
-		if next != fpSegs {
-			t.Errorf("%d workers: the ranges end at %d; want %d", workers, next, fpSegs)
+		if total < fpSegs {
+			t.Errorf("%d workers: only %d segments grew: nothing to share", workers, total)
 		}
+		mem.close()
 	}
 }
