@@ -174,7 +174,7 @@ func (b *bfs) admit(lv *levelWork) bool {
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	var extra, kept int64
 	kept += s.via.growBytes(nextN)
-	kept += growBytes(s.parents.words, (nextN+curN)/64+2, 8) + growBytes(s.parents.blockOnes, (nextN+curN)/blockBits+2, 4)
+	kept += s.parents.reserveBytes(curN + nextN)
 	if s.sset != nil {
 		kept += s.sset.pageBytes(nextN)
 		extra += int64(lv.ncand) * 4 // candIndex
@@ -245,8 +245,7 @@ func (b *bfs) stepViolations(lv *levelWork) {
 func (b *bfs) assemble(lv *levelWork) {
 	s, g, nextN, curN := b.s, b.g, lv.nextN, b.s.curN
 	s.via.reserve(nextN)
-	s.parents.words = arenaGrowTo(s.mem, s.parents.words, (nextN+curN)/64+2)
-	s.parents.blockOnes = growTo(s.parents.blockOnes, (nextN+curN)/blockBits+2)
+	s.parents.reserve(curN + nextN)
 	s.parents.extend(curN + nextN)
 	if g != nil {
 		g.grow(curN, lv.edges)
