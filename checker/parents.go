@@ -76,19 +76,25 @@ func (b *parentLinks) bytes() int64 {
 // the others wait (assemble), and at a quarter more a time, the N = 3
 // family's run spent 5 ms of its 1.2 s there, most of it in page faults.
 func (b *parentLinks) reserve(nbits int) {
-	if need := (b.n+nbits+63)/64 + 1; need > cap(b.words) {
-		b.words = arenaResize(b.mem, b.words, max(need+need/4, 2*cap(b.words)))[:len(b.words)]
+	if n := b.grownWords(nbits); n > 0 {
+		b.words = arenaResize(b.mem, b.words, n)[:len(b.words)]
 	}
 	b.blockOnes = growTo(b.blockOnes, (b.n+nbits)/blockBits+2-len(b.blockOnes))
 }
 
 // reserveBytes is what reserve(nbits) allocates.
 func (b *parentLinks) reserveBytes(nbits int) int64 {
-	var n int64
-	if need := (b.n+nbits+63)/64 + 1; need > cap(b.words) {
-		n += int64(max(need+need/4, 2*cap(b.words))) * 8
+	return int64(b.grownWords(nbits))*8 + growBytes(b.blockOnes, (b.n+nbits)/blockBits+2-len(b.blockOnes), 4)
+}
+
+// grownWords is the capacity reserve(nbits) gives the words, 0 when
+// they have room.
+func (b *parentLinks) grownWords(nbits int) int {
+	need := (b.n+nbits+63)/64 + 1
+	if need <= cap(b.words) {
+		return 0
 	}
-	return n + growBytes(b.blockOnes, (b.n+nbits)/blockBits+2-len(b.blockOnes), 4)
+	return max(need+need/4, 2*cap(b.words))
 }
 
 // extend appends nbits zero bits' worth of words, without counting them.
