@@ -183,21 +183,8 @@ func (g *fpseg) grownHomes(extra int) int {
 	return int(size) + 1
 }
 
-// reserve grows segments from..to-1 so that counts[i] more fingerprints
-// fit under maxLoad in segment i, one segment at a time. Each insert
-// worker grows its own range (insert), so with n workers n segments grow
-// at once, each with its old table held until it is done.
-func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
-	for i := from; i < to; i++ {
-		g := &s.segs[i]
-		if homes := g.grownHomes(counts[i]); homes != int(g.homes) {
-			g.rehash(homes, s.mem)
-		}
-	}
-}
-
-// growing appends to dst the segments that reserve(counts, 0, fpSegs)
-// would grow.
+// growing appends to dst the segments that must grow for counts[i] more
+// fingerprints to fit under maxLoad in segment i.
 func (s *fpset) growing(counts *[fpSegs]int, dst []int32) []int32 {
 	for i := range s.segs {
 		if g := &s.segs[i]; g.grownHomes(counts[i]) != int(g.homes) {
@@ -207,10 +194,11 @@ func (s *fpset) growing(counts *[fpSegs]int, dst []int32) []int32 {
 	return dst
 }
 
-// growShared grows the segments of list, the insert workers together: a
-// worker takes the next segment no worker took (next) until none is
-// left, counting those it grew in done, then waits until every one has
-// grown. A level's growths come in lumps (the segments fill at about the
+// growShared grows the segments of list (growing), the insert workers
+// together: a worker takes the next segment no worker took (next) until
+// none is left, counting those it grew in done, then waits until every
+// one has grown. With n workers, n segments grow at once, each with its
+// old table held until it is done (growthBytes). A level's growths come in lumps (the segments fill at about the
 // same rate, and cross their load limits in the same levels), and a
 // worker that grew only its own range waited for the other's lump: on
 // the N = 3 family with two workers, 5 to 15% of the insert phases'
@@ -265,7 +253,7 @@ func (g *fpseg) rebuild(keys []uint64, mem *arena) {
 	g.rehash(homes, mem)
 }
 
-// growthBytes is what the workers' reserve(counts) adds at its peak: the
+// growthBytes is what the workers' growShared adds at its peak: the
 // segments' growth, and the old tables of the segments being rehashed
 // (one per worker), held until they are done.
 func (s *fpset) growthBytes(counts *[fpSegs]int, workers int) int64 {
@@ -294,7 +282,7 @@ func (s *fpset) bytes() int64 {
 }
 
 // undo removes the fingerprints of a level's accepted candidates (the
-// chunks' acc), inserted since the last reserve. Each removal shifts down
+// chunks' acc), inserted since the segments last grew. Each removal shifts down
 // the fingerprints after it in its cluster that are past their home slot
 // (the inverse of insert's shift): the ordered layout of a set is unique,
 // so the table is again exactly as it was before the level, whatever the

@@ -169,3 +169,15 @@ func (s *fpset) allKeysUpTo(lens []int) []uint64 {
 	}
 	return out
 }
+
+// reserve grows segments from..to-1 so that counts[i] more fingerprints
+// fit under maxLoad in segment i, one segment at a time: the plain growth
+// that growShared is checked against (TestGrowShared).
+func (s *fpset) reserve(counts *[fpSegs]int, from, to int) {
+	for i := from; i < to; i++ {
+		g := &s.segs[i]
+		if homes := g.grownHomes(counts[i]); homes != int(g.homes) {
+			g.rehash(homes, s.mem)
+		}
+	}
+}

@@ -60,11 +60,9 @@ func (b *bfs) insert(lv *levelWork) bool {
 			return chunks[ci].states[i*size : (i+1)*size]
 		}
 	}
-	var grows []int32 // the segments that grow, with several workers
-	var nextGrow, grown atomic.Int32
-	if s.fset != nil && workers > 1 {
+	var nextGrow, grown atomic.Int32 // (fpset.growShared)
+	if s.fset != nil {
 		b.grows = s.fset.growing(&counts, b.grows[:0])
-		grows = b.grows
 	}
 	sinks := make([]uint64, workers)
 	found := make([]int, workers) // the new states each worker found
@@ -85,11 +83,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		// whose cache misses overlap, few enough that their lines
 		// are still cached when the inserts probe them), then the
 		// inserts.
-		if workers == 1 {
-			s.fset.reserve(&counts, 0, fpSegs)
-		} else {
-			s.fset.growShared(&counts, grows, &nextGrow, &grown)
-		}
+		s.fset.growShared(&counts, b.grows, &nextGrow, &grown)
 		accN := b.wks[w].resetAccN(len(chunks))
 		n := 0
 		var sink uint64
@@ -323,6 +317,16 @@ func (b *bfs) invariantHits(lv *levelWork) {
 	}
 }
 
+// accepted is the number of chunk ci's candidates that the insert phase
+// found new (worker.accN).
+func (b *bfs) accepted(ci int) int {
+	n := 0
+	for _, wk := range b.wks {
+		n += int(wk.accN[ci])
+	}
+	return n
+}
+
 // writeRuns writes the level's new states, chunk by chunk in parallel,
 // into runs, which become the next frontier: each accepted
 // candidate, whole or decoded from its parent (the frontier's chunk of
@@ -339,9 +343,7 @@ func (b *bfs) writeRuns(lv *levelWork) {
 	g := uint32(s.total)
 	for ci := range lv.chunks {
 		first[ci] = g
-		for _, wk := range b.wks {
-			g += uint32(wk.accN[ci])
-		}
+		g += uint32(b.accepted(ci))
 	}
 	first[len(lv.chunks)] = g
 	links0 := s.parents.n // the level's first link
@@ -480,10 +482,7 @@ func (b *bfs) runGrowth(lv *levelWork) int64 {
 	}
 	var grow int64
 	for ci, c := range lv.chunks {
-		n := 0
-		for _, wk := range b.wks {
-			n += int(wk.accN[ci])
-		}
+		n := b.accepted(ci)
 		out := &c.out[b.s.depth%2]
 		if need := int64(float64(n)*per*1.25) + int64(b.size)*2; need > int64(cap(out.data)) {
 			grow += need - int64(cap(out.data))

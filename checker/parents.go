@@ -79,12 +79,17 @@ func (b *parentLinks) reserve(nbits int) {
 	if n := b.grownWords(nbits); n > 0 {
 		b.words = arenaResize(b.mem, b.words, n)[:len(b.words)]
 	}
-	b.blockOnes = growTo(b.blockOnes, (b.n+nbits)/blockBits+2-len(b.blockOnes))
+	b.blockOnes = growTo(b.blockOnes, b.moreBlocks(nbits))
 }
 
 // reserveBytes is what reserve(nbits) allocates.
 func (b *parentLinks) reserveBytes(nbits int) int64 {
-	return int64(b.grownWords(nbits))*8 + growBytes(b.blockOnes, (b.n+nbits)/blockBits+2-len(b.blockOnes), 4)
+	return int64(b.grownWords(nbits))*8 + growBytes(b.blockOnes, b.moreBlocks(nbits), 4)
+}
+
+// moreBlocks is the number of block counts nbits more bits may need.
+func (b *parentLinks) moreBlocks(nbits int) int {
+	return (b.n+nbits)/blockBits + 2 - len(b.blockOnes)
 }
 
 // grownWords is the capacity reserve(nbits) gives the words, 0 when

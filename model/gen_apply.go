@@ -74,7 +74,7 @@ func (s *System) genEffects(w *strings.Builder, t *Transition) {
 			p("st[%d] = 0\n", a.txnSlot+i)
 		}
 	}
-	ops := t.Ops
+	first := 0 // the first of t's operations performed as applyOp does
 	switch t.Kind {
 	case TxnBody:
 		slot, id := a.txnSlot, t.ID+1
@@ -82,7 +82,7 @@ func (s *System) genEffects(w *strings.Builder, t *Transition) {
 		for i, q := range t.readSet {
 			p("st[%d] = from[%d]\n", slot+3+i, q)
 		}
-		ops = nil
+		first = len(t.Ops) // recorded, for the commit
 	case Commit:
 		// The body whose writes the commit applies is the one the
 		// record names: one of the actor's bodies.
@@ -96,18 +96,16 @@ func (s *System) genEffects(w *strings.Builder, t *Transition) {
 			}
 			p("case %d: // %s\n", id+1, oneLine(b.Name))
 			for k := range b.Ops {
-				s.genOp(w, b, k, a.Domain)
+				s.genOp(w, b, k)
 			}
 		}
 		p("default:\ns.GenOps(st, body-1)\n}\n")
-		if len(ops) > 0 {
-			ops = ops[1:]
-		}
+		first = 1 // (after its TRANSACTION_END)
 	case EAGAIN:
 		closeTxn()
 	}
-	for k := range ops {
-		s.genOp(w, t, k+len(t.Ops)-len(ops), a.Domain)
+	for k := first; k < len(t.Ops); k++ {
+		s.genOp(w, t, k)
 	}
 	for _, set := range t.Sets {
 		p("st[%d] = %d\n", s.varBase+int(set.Var), set.Val)
@@ -117,10 +115,10 @@ func (s *System) genEffects(w *strings.Builder, t *Transition) {
 	}
 }
 
-// genOp writes what applyOp does for operation k of t, made by domain
-// dom, or a call of GenOp where it is not compiled.
-func (s *System) genOp(w *strings.Builder, t *Transition, k, dom int) {
-	if code, ok := s.genOpCode(&t.Ops[k], dom); ok {
+// genOp writes what applyOp does for operation k of t, made by t's
+// actor's domain, or a call of GenOp where it is not compiled.
+func (s *System) genOp(w *strings.Builder, t *Transition, k int) {
+	if code, ok := s.genOpCode(&t.Ops[k], s.Actors[t.Actor].Domain); ok {
 		w.WriteString(code)
 		return
 	}

@@ -274,7 +274,10 @@ func (s *System) conflict(st State, a *Actor) bool {
 }
 
 // apply performs t: from is the state before (for reads of the snapshot),
-// st the copy that becomes the state after.
+// st the copy that becomes the state after. (The successor loop's move
+// and takeCase call the generated effects, when attached, themselves:
+// through apply, a call more for every successor took 2 to 3% of the
+// N = 3 family's expand phase.)
 func (s *System) apply(from, st State, a *Actor, t *Transition) {
 	if t.Watch != NoWatch {
 		st[s.watchOff+int(t.Watch)] = watchOn
