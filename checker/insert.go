@@ -318,10 +318,10 @@ func (b *bfs) invariantHits(lv *levelWork) {
 }
 
 // accepted is the number of chunk ci's candidates that the insert phase
-// found new (worker.accN).
+// found new (worker.accN of the level's workers).
 func (b *bfs) accepted(ci int) int {
 	n := 0
-	for _, wk := range b.wks {
+	for _, wk := range b.wks[:b.workers] {
 		n += int(wk.accN[ci])
 	}
 	return n
