@@ -62,7 +62,7 @@ type bfs struct {
 	ctl     control
 	s       *search
 	g       *graph
-	workers int
+	workers int // the level's workers: 1 in a level that worker 0 runs alone (level)
 	size    int
 	seed    uint64
 	tab     *fp.Table // the fingerprint function (seeded by seed)
