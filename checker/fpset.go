@@ -198,11 +198,11 @@ func (s *fpset) growing(counts *[fpSegs]int, dst []int32) []int32 {
 // together: a worker takes the next segment no worker took (next) until
 // none is left, counting those it grew in done, then waits until every
 // one has grown. With n workers, n segments grow at once, each with its
-// old table held until it is done (growthBytes). A level's growths come in lumps (the segments fill at about the
-// same rate, and cross their load limits in the same levels), and a
-// worker that grew only its own range waited for the other's lump: on
-// the N = 3 family with two workers, 5 to 15% of the insert phases'
-// time.
+// old table held until it is done (growthBytes). A level's growths come
+// in lumps (the segments fill at about the same rate, and cross their
+// load limits in the same levels), and a worker that grew only its own
+// range waited for the other's lump: on the N = 3 family with two
+// workers, 5 to 15% of the insert phases' time.
 func (s *fpset) growShared(counts *[fpSegs]int, list []int32, next, done *atomic.Int32) {
 	for {
 		j := int(next.Add(1)) - 1

@@ -208,9 +208,7 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 					if m.Verdict != checker.Ok {
 						return "", fmt.Errorf("N=%d: verdict %s", n, m.Verdict)
 					}
-					if b, ok := best[generated][w]; !ok || m.Stats.Elapsed < b.Stats.Elapsed {
-						best[generated][w] = m
-					}
+					keepFastest(best[generated], w, m)
 					if !generated {
 						r.States, r.Trans = m.Stats.States, m.Stats.Transitions // (SPIN's hash table is sized by them)
 					}
@@ -280,40 +278,33 @@ type largeRow struct {
 func runLarge(ctx context.Context, cfg config, stderr io.Writer) (string, error) {
 	var rows []largeRow
 	for n := cfg.maxN + 1; n <= cfg.maxLarge; n++ {
-		var r largeRow
-		var one measure
 		rounds, workers := 1, []int{0}
 		if n <= cfg.maxLargeOne {
 			rounds, workers = max(cfg.largeRuns, 1), []int{0, 1}
 		}
-		for round := 0; round < rounds; round++ {
+		best := map[int]measure{} // by workers (0: all cores)
+		for round := range rounds {
 			for k := range workers {
 				w := workers[(k+round)%len(workers)]
+				on := "all cores"
+				if w == 1 {
+					on = "one worker"
+				}
 				m, err := measureChild(ctx, n, w, false, false)
 				if err != nil {
-					if w == 1 {
-						return "", fmt.Errorf("N=%d, one worker: %v", n, err)
-					}
-					return "", fmt.Errorf("N=%d: %v", n, err)
+					return "", fmt.Errorf("N=%d, %s: %v", n, on, err)
 				}
-				if w == 1 {
-					fmt.Fprintf(stderr, "perf: N=%d unreduced, one worker: %d states in %v, peak RSS %.0f MB\n", n, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
-					if r.One == nil || m.Stats.Elapsed < one.Stats.Elapsed {
-						one = m
-						r.One = &one
-					}
-					continue
-				}
-				fmt.Fprintf(stderr, "perf: N=%d unreduced: %s, %d states in %v, peak RSS %.0f MB\n", n, m.Verdict, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
-				if r.N == 0 || m.Stats.Elapsed < r.M.Stats.Elapsed {
-					r.N, r.M = n, m
-				}
+				fmt.Fprintf(stderr, "perf: N=%d unreduced, %s: %s, %d states in %v, peak RSS %.0f MB\n", n, on, m.Verdict, m.Stats.States, m.Stats.Elapsed.Round(time.Second), mb(m.PeakRSS))
+				keepFastest(best, w, m)
 			}
 		}
-		if r.One != nil && (r.One.Verdict != r.M.Verdict || r.One.Stats.States != r.M.Stats.States) {
-			return "", fmt.Errorf("N=%d: %s with %d states on one worker, %s with %d on all cores", n, r.One.Verdict, r.One.Stats.States, r.M.Verdict, r.M.Stats.States)
+		r := largeRow{N: n, M: best[0], Runs: rounds}
+		if one, ok := best[1]; ok {
+			if one.Verdict != r.M.Verdict || one.Stats.States != r.M.Stats.States {
+				return "", fmt.Errorf("N=%d: %s with %d states on one worker, %s with %d on all cores", n, one.Verdict, one.Stats.States, r.M.Verdict, r.M.Stats.States)
+			}
+			r.One = &one
 		}
-		r.Runs = rounds
 		rows = append(rows, r)
 		if r.M.Verdict == checker.Ok {
 			counted.unreduced[n] = r.M.Stats.States
@@ -587,6 +578,13 @@ func bestOf(n int, f func() (measure, error)) (measure, error) {
 		}
 	}
 	return best, nil
+}
+
+// keepFastest puts m in best[k] unless best holds a faster measure there.
+func keepFastest(best map[int]measure, k int, m measure) {
+	if b, ok := best[k]; !ok || m.Stats.Elapsed < b.Stats.Elapsed {
+		best[k] = m
+	}
 }
 
 func mb(b int64) float64 { return float64(b) / (1 << 20) }

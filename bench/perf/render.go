@@ -303,10 +303,9 @@ func renderLarge(rows []largeRow) string {
 		if i > 0 {
 			b.WriteString(", ")
 		}
+		fmt.Fprintf(&b, "%s for N = %d", fastestOf(r.Runs), r.N)
 		if r.Runs > 1 {
-			fmt.Fprintf(&b, "%s on each for N = %d (one worker and two taking turns, the first of a round\nalternating)", fastestOf(r.Runs), r.N)
-		} else {
-			fmt.Fprintf(&b, "of one run for N = %d", r.N)
+			b.WriteString(" on each (one worker and two taking turns, the first of a round\nalternating)")
 		}
 	}
 	b.WriteString(".\n\n")
