@@ -11,13 +11,14 @@ import (
 // states and the parent links) in memory of its own, outside the Go
 // heap: one anonymous mapping, reserved at its full size but resident
 // only where written, which the system is asked to back with transparent
-// huge pages (2 MB) past its first 4 MB. Why: a search's memory is almost
-// all written once, fresh from the system, and a first write to a 4 KB
-// page is a page fault. On the machine of docs/performance.md (a virtual
-// machine) one costs 11 µs, and the N=3 family's one-worker check took
-// 14,200 of them (160 ms of 1.9 s), 10,900 while the seen set grew; on a
-// huge page, one fault covers 512 pages (about 1.5 ms there, when the
-// host has not backed it yet). With the seen set and the slabs in the
+// huge pages (2 MB) past its first 4 MB (smallArena), and there too once
+// it hands out more than those (collapseSmall). Why: a search's memory is
+// almost all written once, fresh from the system, and a first write to a
+// 4 KB page is a page fault. On the machine of docs/performance.md (a
+// virtual machine) one costs 11 µs, and the N=3 family's one-worker
+// check took 14,200 of them (160 ms of 1.9 s), 10,900 while the seen set
+// grew; on a huge page, one fault covers 512 pages (about 1.5 ms there,
+// when the host has not backed it yet). With the seen set and the slabs in the
 // arena: 4,840 faults, and the insert phase, where the seen set grows,
 // took 0.21 s instead of 0.37; with the transitions and the parent links
 // too, 3,320. The Go runtime does not ask for huge pages for its heap
@@ -44,8 +45,15 @@ type arena struct {
 	high int      // the most top has been: mem is zero past it
 	live int      // the bytes in blocks handed out and not freed
 	free []extent // free extents below top, by offset
-	r    *region  // what unmaps mem, once
+	// collapseErr is what collapseSmall returned when the arena first
+	// handed out memory past smallArena (nil before, or when it did).
+	collapseErr error
+	r           *region // what unmaps mem, once
 }
+
+// smallArena is the start of an arena that stays in 4 KB pages while the
+// arena hands out no more (collapseSmall).
+const smallArena = 4 << 20
 
 // An arenaElem is a type of the elements of an arena's arrays: one
 // without pointers.
@@ -110,9 +118,16 @@ func (a *arena) alloc(n int) []byte {
 	}
 	off, dirty := a.top, max(0, min(a.high-a.top, n))
 	a.top += m
+	past := a.high <= smallArena && a.top > smallArena // (the first time)
 	a.high = max(a.high, a.top)
 	a.live += m
 	a.mu.Unlock()
+	if past {
+		err := collapseSmall(a.mem)
+		a.mu.Lock()
+		a.collapseErr = err
+		a.mu.Unlock()
+	}
 	b := a.mem[off : off+n : off+n]
 	clear(b[:dirty])
 	return b
