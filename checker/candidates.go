@@ -132,7 +132,16 @@ type worker struct {
 	runFPs []uint64 // the fingerprints of run's states
 	// accN[ci] is the number of chunk ci's candidates this worker
 	// inserted as new states in the level's insert phase.
-	accN     []int32
+	accN []int32
+	// What the chunks this worker expanded in the level hold, summed as
+	// it expanded them, so that the phases after need not visit every
+	// chunk (levelSums): their transitions, step and deadlock
+	// violations, and graph edges.
+	trans, viols, edges int
+	// What writeRuns wrote for the chunks this worker took: the bytes of
+	// the runs it closed, and the invariant violations it found.
+	enc      int64
+	invs     int
 	runSlabs [2]struct {
 		data slab[byte]
 		keys slab[uint32]

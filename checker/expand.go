@@ -38,7 +38,12 @@ func (b *bfs) expand(lv *levelWork) bool {
 	if b.ctl.budget != nil {
 		held0 = b.held()
 	}
+	// Chunk ci's workers note its number of candidates in
+	// candBase[ci+1], which insert turns into the chunks' starts.
+	b.candBase = clear0(growTo(b.candBase[:0], len(lv.chunks)+1)[:len(lv.chunks)+1])
+	lv.candBase = b.candBase
 	for _, wk := range b.wks {
+		wk.trans, wk.viols, wk.edges = 0, 0, 0
 		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
 		wk.cands.startLevel(b.s.depth)
@@ -65,6 +70,10 @@ func (b *bfs) expand(lv *levelWork) bool {
 				before = c.capBytes() + wk.capBytes()
 			}
 			b.expandChunk(wk, ci, c, b.s.front.chunks[ci])
+			lv.candBase[ci+1] = len(c.fps)
+			wk.trans += c.trans
+			wk.viols += len(c.viols)
+			wk.edges += len(c.edges.dst)
 			if b.ctl.budget != nil {
 				if d := c.capBytes() + wk.capBytes() - before; d > 0 && held0+grown.Add(d) > b.ctl.budget.limit {
 					overLimit.Store(true)

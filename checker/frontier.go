@@ -86,7 +86,7 @@ type frontierChunk struct {
 	base int
 }
 
-// newFrontier indexes the chunks of runs.
+// newFrontier indexes the chunks of runs (nil runs are skipped).
 func newFrontier(runs []*run) *frontier { return newFrontierIn(runs, nil, nil) }
 
 // newFrontierIn is newFrontier with the frontier's arrays of chunks and
@@ -94,7 +94,7 @@ func newFrontier(runs []*run) *frontier { return newFrontierIn(runs, nil, nil) }
 func newFrontierIn(runs []*run, chunks []frontierChunk, rs []*run) *frontier {
 	f := &frontier{chunks: chunks[:0], runs: rs[:0]}
 	for _, r := range runs {
-		if r.n == 0 {
+		if r == nil || r.n == 0 {
 			continue
 		}
 		f.runs = append(f.runs, r)
