@@ -65,6 +65,10 @@ func (b *bfs) expand(lv *levelWork) bool {
 				return
 			}
 			c := lv.chunks[ci]
+			if c == nil {
+				c = &candidates{}
+				lv.chunks[ci] = c // (and in the explorer's pool)
+			}
 			var before int64
 			if b.ctl.budget != nil {
 				before = c.capBytes() + wk.capBytes()
