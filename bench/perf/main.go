@@ -200,7 +200,11 @@ func runUnreduced(ctx context.Context, cfg config, stderr io.Writer) (string, er
 				if generated && n > bench.MaxGenerated {
 					break
 				}
-				for _, w := range []int{1, 2} {
+				// One worker first in even rounds, two in odd ones: a
+				// host slower for a while, or one that has just backed
+				// the memory the run before wrote, favours neither.
+				for k := range 2 {
+					w := 1 + (k+round)%2
 					m, err := measureChild(ctx, n, w, false, generated)
 					if err != nil {
 						return "", fmt.Errorf("N=%d: %v", n, err)
