@@ -126,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.maxLarge, "max-large", 4, "largest N to run once without reductions beyond -max (0: none; N = 4: 260 million states, about 4 minutes on two cores and 6.5 GB)")
 	fs.IntVar(&cfg.maxLargeOne, "max-large-one", 4, "largest N beyond -max to run once on one worker too, for the speedup of two (N = 4: about 6 minutes)")
 	fs.IntVar(&cfg.largeRuns, "large-runs", 2, "time the runs beyond -max up to -max-large-one this many times each, on two workers and one taking turns, and keep the fastest")
-	fs.IntVar(&cfg.runs, "runs", 7, "time each configuration this many times and keep the fastest (complete) run")
+	fs.IntVar(&cfg.runs, "runs", 11, "time each configuration this many times and keep the fastest (complete) run")
 	fs.IntVar(&cfg.porMax, "por-max", 5, "largest N to run with partial-order reduction alone (0: no POR section)")
 	fs.IntVar(&cfg.porMaxSym, "por-max-sym", 7, "largest N to run with partial-order and symmetry reductions together (N = 6: seconds; N = 7: about a minute)")
 	fs.IntVar(&cfg.porBFS, "por-bfs", 3, "largest N to run with partial-order reduction alone under the breadth-first cycle proviso too (N+1 with symmetry), for comparison")
