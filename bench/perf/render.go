@@ -152,9 +152,10 @@ func render(rows []row, withSPIN bool, runs int) string {
 	b.WriteString("its inserting worker's list; carved from per-worker slabs reused level after level), the Go runtime,\n")
 	b.WriteString("and the collector's headroom (GOGC=25 during a check). The seen set's segments and the slabs live\n")
 	b.WriteString("outside the Go heap, in one mapping of the search's own (checker/arena.go) where the system is asked\n")
-	b.WriteString("for transparent huge pages past its first 4 MB and a segment's next table reuses the ones segments\n")
-	b.WriteString("left: on this virtual machine a fault on a fresh 4 KB page costs about 11 µs, and at N = 3 on one\n")
-	b.WriteString("worker the process took 4,840 page faults instead of 14,200.\n")
+	b.WriteString("for transparent huge pages past its first 4 MB (and there too once a search outgrows them) and a\n")
+	b.WriteString("segment's next table reuses the ones segments left: on this virtual machine a fault on a fresh 4 KB\n")
+	b.WriteString("page costs about 11 µs, and at N = 3 on one worker the process took 4,840 page faults instead of\n")
+	b.WriteString("14,200.\n")
 	return b.String()
 }
 
