@@ -18,10 +18,10 @@ import (
 // virtual machine) one costs 11 µs, and the N=3 family's one-worker
 // check took 14,200 of them (160 ms of 1.9 s), 10,900 while the seen set
 // grew; on a huge page, one fault covers 512 pages (about 1.5 ms there,
-// when the host has not backed it yet). With the seen set and the slabs in the
-// arena: 4,840 faults, and the insert phase, where the seen set grows,
-// took 0.21 s instead of 0.37; with the transitions and the parent links
-// too, 3,320. The Go runtime does not ask for huge pages for its heap
+// when the host has not backed it yet). With the seen set and the slabs
+// in the arena: 4,840 faults, and the insert phase, where the seen set
+// grows, took 0.21 s instead of 0.37; with the transitions and the parent
+// links too, 3,320. The Go runtime does not ask for huge pages for its heap
 // when the system gives them only on request
 // (/sys/kernel/mm/transparent_hugepage/enabled is "madvise", the default
 // of Debian's kernels).
