@@ -1,7 +1,11 @@
 package checker
 
 import (
+	"bytes"
+	"cmp"
+	"fmt"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -22,25 +26,32 @@ func TestArenaBlocks(t *testing.T) {
 		tag byte
 	}
 	var live []block
+	// check sorts the live blocks and the free extents by offset and
+	// walks them once: no two may overlap (a span per block, not a byte
+	// map, so 2,000 steps take milliseconds, not seconds).
+	type span struct {
+		off, n int
+		block  int // the index in live, or -1 for a free extent
+	}
+	name := func(s span) string {
+		if s.block < 0 {
+			return fmt.Sprintf("a free extent [%d, %d)", s.off, s.off+s.n)
+		}
+		return fmt.Sprintf("block %d [%d, %d)", s.block, s.off, s.off+s.n)
+	}
 	check := func(step int) {
 		t.Helper()
-		owner := make([]int8, size) // which live block covers each byte, +1
+		var spans []span
 		sum := 0
 		for i, bl := range live {
 			off := a.offset(bl.b)
 			if off < 0 || off%arenaAlign != 0 {
 				t.Fatalf("step %d: block %d at offset %d: not an aligned block of the arena", step, i, off)
 			}
-			for j := off; j < off+cap(bl.b); j++ {
-				if owner[j] != 0 {
-					t.Fatalf("step %d: blocks %d and %d overlap at %d", step, owner[j]-1, i, j)
-				}
-				owner[j] = int8(i + 1)
-			}
-			for j, v := range bl.b {
-				if v != bl.tag {
-					t.Fatalf("step %d: block %d byte %d is %d, want %d", step, i, j, v, bl.tag)
-				}
+			spans = append(spans, span{off, cap(bl.b), i})
+			if bytes.Count(bl.b, []byte{bl.tag}) != len(bl.b) {
+				j := slices.IndexFunc(bl.b, func(v byte) bool { return v != bl.tag })
+				t.Fatalf("step %d: block %d byte %d is %d, want %d", step, i, j, bl.b[j], bl.tag)
 			}
 			sum += (cap(bl.b) + arenaAlign - 1) &^ (arenaAlign - 1)
 		}
@@ -49,12 +60,14 @@ func TestArenaBlocks(t *testing.T) {
 			if i > 0 && a.free[i-1].off+a.free[i-1].n >= e.off {
 				t.Fatalf("step %d: free extents %v and %v not ordered and apart", step, a.free[i-1], e)
 			}
-			for j := e.off; j < e.off+e.n; j++ {
-				if owner[j] != 0 {
-					t.Fatalf("step %d: free extent %v holds block %d", step, e, owner[j]-1)
-				}
-			}
+			spans = append(spans, span{e.off, e.n, -1})
 			free += e.n
+		}
+		slices.SortFunc(spans, func(x, y span) int { return cmp.Compare(x.off, y.off) })
+		for i := 1; i < len(spans); i++ {
+			if p := spans[i-1]; p.off+p.n > spans[i].off {
+				t.Fatalf("step %d: %s and %s overlap", step, name(p), name(spans[i]))
+			}
 		}
 		if a.live != sum || a.top != sum+free || a.high < a.top || a.slack() != int64(a.high-sum) {
 			t.Fatalf("step %d: live %d top %d high %d slack %d; want live %d top %d slack %d", step, a.live, a.top, a.high, a.slack(), sum, sum+free, a.high-sum)
