@@ -1,5 +1,7 @@
 package checker
 
+import "math/bits"
+
 // candidates is what one chunk of the frontier found in a level: the
 // successors the seen set did not hold when it was expanded.
 type candidates struct {
@@ -180,15 +182,25 @@ func (w *worker) capBytes() int64 {
 // it may remember from a level already committed: every candidate is in
 // the fingerprint set after its level, so skipping it again is what the
 // insert phase would do.
+//
+// Its size follows the levels: 2^10 fingerprints (8 KB) for a level
+// that expects few candidates, up to 2^16 (512 KB). A set of the largest
+// size in every check made a small one pay for it: the N = 1 family (157
+// states) spent half its time clearing and first touching the sets.
 type candSet struct {
-	keys []uint64
+	keys  []uint64
+	shift uint8 // 64 less log2(len(keys)): home's shift
 	// depth is the level that last added to it: one that did not commit
 	// leaves fingerprints that are not in the fingerprint set.
 	depth int
 }
 
-// candSetBits sizes a candSet: 2^16 fingerprints, 512 KB.
-const candSetBits = 16
+// candSetMinBits and candSetBits bound a candSet's size: 2^10 to 2^16
+// fingerprints, 8 to 512 KB.
+const (
+	candSetMinBits = 10
+	candSetBits    = 16
+)
 
 // add adds fp (never 0) and reports whether it was not there.
 func (c *candSet) add(fp uint64) bool {
@@ -201,16 +213,20 @@ func (c *candSet) add(fp uint64) bool {
 }
 
 func (c *candSet) home(fp uint64) uint64 {
-	return fp * 0x9E3779B97F4A7C15 >> (64 - candSetBits)
+	return fp * 0x9E3779B97F4A7C15 >> c.shift
 }
 
 func (c *candSet) bytes() int64 { return int64(cap(c.keys)) * 8 }
 
-// startLevel readies the set for the level of depth d: empty, unless
-// what it holds is of levels before d, all committed.
-func (c *candSet) startLevel(d int) {
-	if c.keys == nil {
-		c.keys = make([]uint64, 1<<candSetBits)
+// startLevel readies the set for the level of depth d, where its worker
+// expects about n candidates: empty, unless what it holds is of levels
+// before d, all committed. It grows (and empties) to twice n slots,
+// within its bounds; it does not shrink.
+func (c *candSet) startLevel(d, n int) {
+	k := min(max(bits.Len(uint(2*n)), candSetMinBits), candSetBits)
+	if len(c.keys) < 1<<k {
+		c.keys = make([]uint64, 1<<k)
+		c.shift = uint8(64 - k)
 	} else if c.depth >= d {
 		c.reset()
 	}

@@ -42,11 +42,14 @@ func (b *bfs) expand(lv *levelWork) bool {
 	// candBase[ci+1], which insert turns into the chunks' starts.
 	b.candBase = clear0(growTo(b.candBase[:0], len(lv.chunks)+1)[:len(lv.chunks)+1])
 	lv.candBase = b.candBase
+	// A worker's share of the level's successors, about 5 per state on
+	// the family (candSet sizes itself by it).
+	share := len(lv.chunks) * chunkStates * 5 / b.workers
 	for _, wk := range b.wks {
 		wk.trans, wk.viols, wk.edges = 0, 0, 0
 		wk.cyc, wk.cycBack = wk.cyc[:0], 0 // a level that stopped leaves some
 		clear(wk.segs[:])
-		wk.cands.startLevel(b.s.depth)
+		wk.cands.startLevel(b.s.depth, share)
 		wk.lastChunk = -1
 		wk.slabs.reset() // the last level's candidates are done with
 	}
