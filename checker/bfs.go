@@ -84,9 +84,12 @@ type bfs struct {
 	complete   bool
 	final      bool    // stopped because every safety property already fails
 	perState   float64 // bytes per state of the last level's runs
-	pool       []*candidates
-	wks        []*worker
-	crew       *crew // runs the phases on the workers
+	// segCounts is the level's candidates per segment of the fingerprint
+	// set (insert), here not to be allocated each level.
+	segCounts [fpSegs]int
+	pool      []*candidates
+	wks       []*worker
+	crew      *crew // runs the phases on the workers
 	// alone is the crew of worker 0 alone, for the levels of fewer than
 	// soloChunks chunks per worker (level).
 	alone *crew

@@ -27,11 +27,12 @@ func (b *bfs) insert(lv *levelWork) bool {
 	}
 	// Candidates per segment of the fingerprint set, counted by the
 	// workers as they expanded.
-	var counts [fpSegs]int
+	counts := &b.segCounts
 	if s.fset != nil {
-		for _, wk := range b.wks {
-			for i, n := range wk.segs {
-				counts[i] += n
+		*counts = b.wks[0].segs
+		for _, wk := range b.wks[1:] {
+			for i := range wk.segs {
+				counts[i] += wk.segs[i]
 			}
 		}
 	}
@@ -40,7 +41,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		if s.sset != nil {
 			table = s.sset.growthBytes(lv.ncand)
 		} else {
-			table = s.fset.growthBytes(&counts, workers)
+			table = s.fset.growthBytes(counts, workers)
 		}
 		// The old table and the new one are both held while it grows.
 		if need := b.held() + aux + table; need > b.ctl.budget.limit {
@@ -65,7 +66,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 	}
 	var nextGrow, grown atomic.Int32 // (fpset.growShared)
 	if s.fset != nil {
-		b.grows = s.fset.growing(&counts, b.grows[:0])
+		b.grows = s.fset.growing(counts, b.grows[:0])
 	}
 	sinks := make([]uint64, workers)
 	found := make([]int, workers) // the new states each worker found
@@ -86,7 +87,7 @@ func (b *bfs) insert(lv *levelWork) bool {
 		// whose cache misses overlap, few enough that their lines
 		// are still cached when the inserts probe them), then the
 		// inserts.
-		s.fset.growShared(&counts, b.grows, &nextGrow, &grown)
+		s.fset.growShared(counts, b.grows, &nextGrow, &grown)
 		accN := b.wks[w].resetAccN(len(chunks))
 		n := 0
 		var sink uint64
