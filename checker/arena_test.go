@@ -105,3 +105,48 @@ func TestArenaBlocks(t *testing.T) {
 	a.release(big) // (ignored)
 	check(-1)
 }
+
+// TestArenaSpare: a small arena's mapping, once closed, is the next
+// arena's, and hands out zeroed blocks over what the first one wrote; a
+// large one is unmapped, not kept.
+func TestArenaSpare(t *testing.T) {
+	const size = 64 << 20
+	a := newArena(size)
+	if len(a.mem) == 0 {
+		t.Skip("no mapping here") // (Linux maps it; other systems use the Go heap)
+	}
+	// (One of another size, which an earlier test left, stays.)
+	a.close()
+	a = newArena(size)
+	first := a.r
+	for i := range 8 {
+		b := a.alloc(100 << 10)
+		for j := range b {
+			b[j] = 0xA5
+		}
+		if i%2 == 0 {
+			a.release(b)
+		}
+	}
+	a.close()
+	b := newArena(size)
+	if b.r != first {
+		t.Fatal("the next arena has a new mapping, not the closed small one's")
+	}
+	for range 12 {
+		blk := b.alloc(100 << 10)
+		if i := slices.IndexFunc(blk, func(v byte) bool { return v != 0 }); i >= 0 {
+			t.Fatalf("a block over the closed arena's writes: byte %d is %#x, want 0", i, blk[i])
+		}
+	}
+	// Past smallArena: unmapped on close, not kept.
+	b.alloc(smallArena)
+	r := b.r
+	b.close()
+	spare.Lock()
+	kept := spare.r == r
+	spare.Unlock()
+	if kept {
+		t.Fatal("an arena that handed out more than smallArena was kept as the spare")
+	}
+}
