@@ -185,8 +185,9 @@ func (w *worker) capBytes() int64 {
 //
 // Its size follows the levels: 2^10 fingerprints (8 KB) for a level
 // that expects few candidates, up to 2^16 (512 KB). A set of the largest
-// size in every check made a small one pay for it: the N = 1 family (157
-// states) spent half its time clearing and first touching the sets.
+// size in every check made a small one pay for it: a check of the N = 1
+// family (157 states) took 4.66 ms with it, 2.96 without, the difference
+// the sets' clearing and first page faults.
 type candSet struct {
 	keys  []uint64
 	shift uint8 // 64 less log2(len(keys)): home's shift
