@@ -20,6 +20,7 @@ import (
 	"github.com/xbcheck/xbcheck/realxs/exec"
 	"github.com/xbcheck/xbcheck/realxs/observe"
 	"github.com/xbcheck/xbcheck/realxs/xenhost"
+	"github.com/xbcheck/xbcheck/realxs/xenhost/hosttest"
 	"github.com/xbcheck/xbcheck/realxs/xstrace"
 	"github.com/xbcheck/xbcheck/scenario"
 )
@@ -92,12 +93,7 @@ func boot(t *testing.T, daemon string) *xenhost.Host {
 		}
 		t.Fatalf("no real Xen host: %v", err)
 	}
-	t.Cleanup(func() {
-		if err := h.Close(); err != nil {
-			t.Errorf("closing the host: %v", err)
-		}
-		t.Logf("logs in %s", h.LogDir())
-	})
+	t.Cleanup(func() { hosttest.Close(t, h) })
 	name := map[string]string{xenhost.CXenstored: "C", xenhost.OXenstored: "O"}[daemon]
 	summary.Xenstored = append(summary.Xenstored, name)
 	t.Logf("booted %s in %v (%s)", daemon, h.BootTime().Round(100*time.Millisecond), h.Accel())

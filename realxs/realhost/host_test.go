@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/xbcheck/xbcheck/realxs/xenhost"
+	"github.com/xbcheck/xbcheck/realxs/xenhost/hosttest"
 )
 
 // A hostCheck is one check of the real host. run gets a host with one of
@@ -30,7 +31,24 @@ var hostChecks = []hostCheck{
 	{"conformance", []string{xenhost.CXenstored}, conformance},
 	{"differential", []string{xenhost.CXenstored, xenhost.OXenstored}, differential},
 	{"script-key-missing", []string{xenhost.CXenstored}, scriptKeyMissing},
+	{"harness", []string{xenhost.CXenstored, xenhost.OXenstored}, harness},
 	{"domain-death", []string{xenhost.CXenstored, xenhost.OXenstored}, domainDeath},
+}
+
+// harness checks the test host itself (package hosttest): dom0's
+// commands and files, a xenstore client and the daemon's trace, and on C
+// xenstored the xenbus probe in dom0 and a guest of its own. Closing the
+// host is checked when the test ends (boot).
+func harness(t *testing.T, h *xenhost.Host) {
+	t.Run("dom0", func(t *testing.T) { hosttest.Dom0(t, h) })
+	t.Run("xenstore", func(t *testing.T) {
+		hosttest.Xenstore(t, h)
+		hosttest.AccessLog(t, h)
+	})
+	if h.Xenstored() == xenhost.CXenstored {
+		t.Run("probe-dom0", func(t *testing.T) { hosttest.ProbeDom0(t, h) })
+		t.Run("guest", func(t *testing.T) { hosttest.Guest(t, h, "harness1") })
+	}
 }
 
 // TestRealHost boots one host per daemon, C xenstored then oxenstored

@@ -199,6 +199,14 @@ func (h *Host) Xenstored() string { return h.cfg.Xenstored }
 // agent answered.
 func (h *Host) BootTime() time.Duration { return h.bootTime }
 
+// QEMUPid returns the process id of the host's QEMU, 0 before it starts.
+func (h *Host) QEMUPid() int {
+	if h.qemu == nil || h.qemu.Process == nil {
+		return 0
+	}
+	return h.qemu.Process.Pid
+}
+
 // LogDir returns the folder that receives the logs on Close.
 func (h *Host) LogDir() string { return h.cfg.LogDir }
 

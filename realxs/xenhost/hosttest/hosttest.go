@@ -1,6 +1,11 @@
-//go:build realhost
-
-package xenhost
+// Package hosttest checks the real Xen test host itself (package
+// xenhost): that dom0 runs commands and moves files, that its xenstore
+// daemon answers a client, that a guest comes up with its agent, and that
+// Close leaves nothing running. The real-host tests (package realhost)
+// run these checks on the hosts they boot, one per daemon for the whole
+// run: a host of its own for them cost two more boots under TCG, about
+// 25 s of the test suite.
+package hosttest
 
 import (
 	"context"
@@ -10,95 +15,23 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/xbcheck/xbcheck/realxs"
+	"github.com/xbcheck/xbcheck/realxs/xenhost"
 )
 
-// One C boot and one O boot for the whole package, shared by the tests
-// in source order; TestMain closes whatever is left.
-type sharedHost struct {
-	once sync.Once
-	h    *Host
-	err  error
-}
-
-var (
-	shared = map[string]*sharedHost{CXenstored: {}, OXenstored: {}}
-	times  = map[string]time.Duration{}
-	timeMu sync.Mutex
-)
-
-func TestMain(m *testing.M) {
-	code := m.Run()
-	for _, s := range shared {
-		if s.h != nil {
-			s.h.Close()
-		}
-	}
-	if len(times) > 0 {
-		var parts []string
-		for k, v := range times {
-			parts = append(parts, fmt.Sprintf("%s=%.1fs", k, v.Seconds()))
-		}
-		fmt.Println("xenhost timings:", strings.Join(parts, " "))
-	}
-	os.Exit(code)
-}
-
-func record(name string, d time.Duration) {
-	timeMu.Lock()
-	times[name] = d
-	timeMu.Unlock()
-}
-
-// host returns the shared host running daemon, booting it on first use.
-// Without the images it skips (outside CI) or fails (CI=true), in one line.
-func host(t *testing.T, daemon string) *Host {
-	t.Helper()
-	s := shared[daemon]
-	s.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		logDir := os.Getenv("XBCHECK_XENHOST_LOGS")
-		if logDir != "" {
-			logDir = filepath.Join(logDir, daemon)
-		}
-		s.h, s.err = Boot(ctx, Config{Xenstored: daemon, LogDir: logDir, Log: testLog{}})
-		if s.err == nil {
-			record("boot-"+daemon, s.h.BootTime())
-		}
-	})
-	if s.err != nil {
-		if (errors.Is(s.err, ErrNoCache) || errors.Is(s.err, ErrStaleCache)) && os.Getenv("CI") != "true" {
-			t.Skipf("xenhost: images not built; `make xenhost` fixes it (%v)", s.err)
-		}
-		t.Fatalf("xenhost: boot with %s failed: %v", daemon, s.err)
-	}
-	if s.h.closed {
-		t.Fatalf("xenhost: the %s host was closed by an earlier test", daemon)
-	}
-	return s.h
-}
-
-type testLog struct{}
-
-func (testLog) Write(p []byte) (int, error) {
-	fmt.Print(string(p))
-	return len(p), nil
-}
-
-func ctxT(t *testing.T, d time.Duration) context.Context {
+func timeout(t *testing.T, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	t.Cleanup(cancel)
 	return ctx
 }
 
-func run(t *testing.T, h *Host, argv ...string) Result {
+// run runs argv in dom0 and fails t unless it exits 0.
+func run(t *testing.T, h *xenhost.Host, argv ...string) xenhost.Result {
 	t.Helper()
-	r, err := h.Run(ctxT(t, 60*time.Second), argv...)
+	r, err := h.Run(timeout(t, 60*time.Second), argv...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,15 +41,16 @@ func run(t *testing.T, h *Host, argv ...string) Result {
 	return r
 }
 
-func TestCXlInfo(t *testing.T) {
-	h := host(t, CXenstored)
+// Dom0 checks commands and files in dom0: xl info, a file written and
+// read back, a missing file's error, a command's exit code and stderr,
+// and a cancelled command that stops.
+func Dom0(t *testing.T, h *xenhost.Host) {
 	r := run(t, h, "xl", "info")
 	if !strings.Contains(string(r.Stdout), "xen_version") {
 		t.Fatalf("xl info: %s", r.Stdout)
 	}
 	t.Logf("accel %s, boot %v, xl info in %v", h.Accel(), h.BootTime(), r.Duration)
-	// Files both ways, and a command's exit code and stderr.
-	ctx := ctxT(t, 30*time.Second)
+	ctx := timeout(t, 30*time.Second)
 	if err := h.WriteFile(ctx, "/data/xbtest/f", []byte("hello")); err != nil {
 		t.Fatal(err)
 	}
@@ -140,11 +74,12 @@ func TestCXlInfo(t *testing.T) {
 	}
 }
 
-// xenstoreBasics reads dom0's name, writes, reads and removes a node,
-// watches one with its event, and commits a transaction, over a new
-// connection to dom0's daemon.
-func xenstoreBasics(t *testing.T, h *Host) {
-	ctx := ctxT(t, 60*time.Second)
+// Xenstore reads dom0's name, writes, reads and removes a node, watches
+// one with its event (fired by a second client's write), and commits a
+// transaction, over new connections to dom0's daemon. It writes
+// /xbtest/node (AccessLog looks for it).
+func Xenstore(t *testing.T, h *xenhost.Host) {
+	ctx := timeout(t, 60*time.Second)
 	c, err := h.DialXenstore(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +114,6 @@ func xenstoreBasics(t *testing.T, h *Host) {
 		}
 	}
 	waitEv("/xbtest/w")
-	// A second client's write fires the first one's watch.
 	c2, err := h.DialXenstore(ctx)
 	if err != nil {
 		t.Fatal(err)
@@ -206,7 +140,17 @@ func xenstoreBasics(t *testing.T, h *Host) {
 	}
 }
 
-func TestCXenstore(t *testing.T) { xenstoreBasics(t, host(t, CXenstored)) }
+// AccessLog checks that the daemon's trace (TracePath) holds Xenstore's
+// write of /xbtest/node: run it after Xenstore.
+func AccessLog(t *testing.T, h *xenhost.Host) {
+	b, err := h.ReadFile(timeout(t, 30*time.Second), h.TracePath())
+	if err != nil || len(b) == 0 {
+		t.Fatalf("the daemon's trace %s: %d bytes, %v", h.TracePath(), len(b), err)
+	}
+	if !strings.Contains(string(b), "/xbtest/node") {
+		t.Errorf("the daemon's trace %s lacks the write of /xbtest/node (%d bytes)", h.TracePath(), len(b))
+	}
+}
 
 type probeReport struct {
 	Device string `json:"device"`
@@ -222,7 +166,7 @@ type probeReport struct {
 	}
 }
 
-func parseProbe(t *testing.T, r Result, err error) probeReport {
+func parseProbe(t *testing.T, r xenhost.Result, err error) probeReport {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
@@ -237,9 +181,10 @@ func parseProbe(t *testing.T, r Result, err error) probeReport {
 	return rep
 }
 
-func TestCProbeDom0(t *testing.T) {
-	h := host(t, CXenstored)
-	r, err := h.Run(ctxT(t, 60*time.Second), "/data/xbagent", "xenbus-probe")
+// ProbeDom0 runs the agent's xenbus probe in dom0 (xbagent xenbus-probe:
+// the xenbus device, then requests through it).
+func ProbeDom0(t *testing.T, h *xenhost.Host) {
+	r, err := h.Run(timeout(t, 60*time.Second), "/data/xbagent", "xenbus-probe")
 	rep := parseProbe(t, r, err)
 	if rep.DomID != 0 {
 		t.Fatalf("probe in dom0 says domid %d", rep.DomID)
@@ -247,19 +192,22 @@ func TestCProbeDom0(t *testing.T) {
 	t.Logf("dom0 probe over %s: %d checks passed", rep.Device, len(rep.Checks))
 }
 
-func TestCGuest(t *testing.T) {
-	h := host(t, CXenstored)
-	ctx := ctxT(t, 3*time.Minute)
+// Guest creates a guest named name with a disk and a vif, waits for its
+// agent, runs commands in it (exit code, stderr, output over several
+// chunks), the xenbus probe there (a guest's requests outside its own
+// tree are refused with EACCES), a background command holding the disk
+// open, and destroys it.
+func Guest(t *testing.T, h *xenhost.Host, name string) {
+	ctx := timeout(t, 3*time.Minute)
 	t0 := time.Now()
-	g, err := h.CreateGuest(ctx, GuestConfig{
-		Name:  "guest1",
-		Disks: []string{"/data/disk1.img,raw,xvda,w"},
-		Vifs:  []string{"bridge=xenbr0,mac=00:16:3e:00:00:01"},
+	g, err := h.CreateGuest(ctx, xenhost.GuestConfig{
+		Name:  name,
+		Disks: []string{"/data/" + name + ".img,raw,xvda,w"},
+		Vifs:  []string{"bridge=xenbr0,mac=00:16:3e:00:00:7f"},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	record("guest-ready", time.Since(t0))
 	t.Logf("guest %s is domain %d, agent ready after %v", g.Name(), g.DomID(), time.Since(t0))
 
 	r, err := g.Run(ctx, "sh", "-c", "cat /sys/block/xvda/size; seq 1 2000 | wc -c; echo err >&2; exit 4")
@@ -269,7 +217,6 @@ func TestCGuest(t *testing.T) {
 	if r.ExitCode != 4 || strings.TrimSpace(string(r.Stderr)) != "err" || !strings.HasSuffix(strings.TrimSpace(string(r.Stdout)), "8893") {
 		t.Fatalf("guest run: %+v (stdout %q)", r, r.Stdout)
 	}
-	// Output over several chunks.
 	r, err = g.Run(ctx, "seq", "1", "3000")
 	if err != nil || r.ExitCode != 0 || !strings.HasSuffix(string(r.Stdout), "\n2999\n3000\n") {
 		t.Fatalf("guest seq: %v, %d bytes", err, len(r.Stdout))
@@ -291,7 +238,6 @@ func TestCGuest(t *testing.T) {
 		t.Fatalf("no request refused with EACCES: %+v", rep.Refused)
 	}
 
-	// A background command holding the disk open.
 	if err := g.Spawn(ctx, "sh", "-c", "exec 3</dev/xvda; sleep 600"); err != nil {
 		t.Fatal(err)
 	}
@@ -304,72 +250,31 @@ func TestCGuest(t *testing.T) {
 		t.Fatal(err)
 	}
 	rl := run(t, h, "xl", "list")
-	if strings.Contains(string(rl.Stdout), "guest1") {
-		t.Fatalf("guest1 still listed:\n%s", rl.Stdout)
+	if strings.Contains(string(rl.Stdout), name) {
+		t.Fatalf("%s still listed:\n%s", name, rl.Stdout)
 	}
 }
 
-// qemuRunning lists the qemu-system processes, from /proc, whose command
-// line names dir (each host's private run folder is on its QEMU's command
-// line). Other test hosts may start as soon as Close releases the lock,
-// so only this host's QEMU is looked for.
-func qemuRunning(dir string) []string {
-	var out []string
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err != nil || !strings.HasPrefix(strings.TrimSpace(string(b)), "qemu-system") {
-			continue
-		}
-		cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline"))
-		if strings.Contains(string(cmdline), dir) {
-			out = append(out, e.Name())
-		}
-	}
-	return out
-}
-
-func closeAndCheck(t *testing.T, h *Host, name string) {
-	t0 := time.Now()
-	pid := h.qemu.Process.Pid
+// Close closes h and checks what Close promises: QEMU gone, a second
+// Close harmless, dom0's console log and the daemon's trace in LogDir.
+func Close(t *testing.T, h *xenhost.Host) {
+	pid, trace := h.QEMUPid(), h.TracePath()
 	if err := h.Close(); err != nil {
-		t.Error(err)
+		t.Errorf("closing the host: %v", err)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
+	if pid == 0 {
+		t.Errorf("closing the host: no QEMU process to check")
+	} else if _, err := os.Stat(fmt.Sprintf("/proc/%d", pid)); err == nil {
 		t.Errorf("QEMU (pid %d) still there after Close", pid)
 	}
-	record("close-"+name, time.Since(t0))
 	if err := h.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
-	}
-	if ps := qemuRunning(h.runDir); len(ps) > 0 {
-		t.Fatalf("qemu still running after Close: pids %v", ps)
 	}
 	if _, err := os.Stat(filepath.Join(h.LogDir(), "console.log")); err != nil {
 		t.Error(err)
 	}
-	t.Logf("logs in %s", h.LogDir())
-}
-
-func TestCClose(t *testing.T) {
-	h := host(t, CXenstored)
-	trace := h.TracePath()
-	closeAndCheck(t, h, CXenstored)
 	if st, err := os.Stat(filepath.Join(h.LogDir(), "dom0", strings.TrimPrefix(trace, "/var/log/"))); err != nil || st.Size() == 0 {
-		t.Errorf("trace %s not copied: %v", trace, err)
+		t.Errorf("the daemon's trace %s not copied into %s: %v", trace, h.LogDir(), err)
 	}
-}
-
-func TestOXenstored(t *testing.T) {
-	h := host(t, OXenstored)
-	run(t, h, "xl", "info")
-	xenstoreBasics(t, h)
-	b, err := h.ReadFile(ctxT(t, 30*time.Second), h.TracePath())
-	if err != nil || len(b) == 0 {
-		t.Fatalf("oxenstored access log %s: %d bytes, %v", h.TracePath(), len(b), err)
-	}
-	if !strings.Contains(string(b), "/xbtest/node") {
-		t.Errorf("access log lacks the test's write:\n%s", b)
-	}
-	closeAndCheck(t, h, OXenstored)
+	t.Logf("logs in %s", h.LogDir())
 }
