@@ -177,7 +177,15 @@ func (s *System) urgent(st State) bool {
 // Apply returns the state t leads to from st. It does not check that t is
 // enabled (see Enabled).
 func (s *System) Apply(st State, t *Transition) State {
-	next := append(State(nil), st...)
+	return s.AppendApply(nil, st, t)
+}
+
+// AppendApply is Apply that writes the state t leads to from st over
+// dst[:0], growing it only when it is too small, and returns it: a loop
+// that applies many steps and keeps none of the results allocates once.
+// dst must not overlap st.
+func (s *System) AppendApply(dst, st State, t *Transition) State {
+	next := append(dst[:0], st...)
 	s.apply(st, next, &s.Actors[t.Actor], t)
 	return next
 }

@@ -189,13 +189,15 @@ func TestStepReadsAreComplete(t *testing.T) {
 				t.Fatal(err)
 			}
 			p := ps[0]
+			var post model.State // (eval's, reused)
 			eval := func(pre model.State, id int32) (v bool, ok bool) {
 				defer func() {
 					if recover() != nil {
 						ok = false
 					}
 				}()
-				return p.Step(pre, id, sys.Apply(pre, &sys.Trans[id])), true
+				post = sys.AppendApply(post, pre, &sys.Trans[id])
+				return p.Step(pre, id, post), true
 			}
 			bad := map[string]bool{}
 			for _, s := range steps {

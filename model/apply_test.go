@@ -1,0 +1,52 @@
+package model_test
+
+import (
+	"bytes"
+	"path/filepath"
+	"testing"
+
+	"github.com/xbcheck/xbcheck/model"
+	"github.com/xbcheck/xbcheck/scenario"
+)
+
+// TestAppendApply: on the reachable steps of every scenario (up to 2,000
+// each),
+// AppendApply over a buffer that holds an unrelated state (the one
+// before, bytes of another length) gives the state the walk reached, and
+// reuses the buffer when it is large enough.
+func TestAppendApply(t *testing.T) {
+	files, _ := filepath.Glob("../scenarios/*.toml")
+	if len(files) == 0 {
+		t.Fatal("no scenarios")
+	}
+	steps := 0
+	for _, f := range files {
+		c, err := scenario.Load(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys := c.System
+		buf := make(model.State, 3, 1<<10)
+		for i := range buf {
+			buf[i] = 0xEE
+		}
+		n := 0
+		sys.Walk(nil, func(st model.State, tr *model.Transition, next model.State) bool {
+			steps++
+			n++
+			got := sys.AppendApply(buf, st, tr)
+			if !bytes.Equal(got, next) {
+				t.Fatalf("%s: AppendApply of %q over a used buffer: %x, want %x", filepath.Base(f), tr.Name, got, next)
+			}
+			if len(st) <= cap(buf) && &got[0] != &buf[:1][0] {
+				t.Fatalf("%s: AppendApply allocated with room in the buffer", filepath.Base(f))
+			}
+			buf = got
+			return n < 2000
+		})
+	}
+	if steps < 1000 {
+		t.Fatalf("only %d steps walked", steps)
+	}
+	t.Logf("%d steps", steps)
+}
