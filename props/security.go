@@ -105,12 +105,18 @@ func backendUntouchedByGuest(s *model.System, pre model.State, t *model.Transiti
 		dir := s.Paths[dev.BEDir].Name
 		for i := range s.Paths {
 			o := s.PathOffset(model.PathID(i))
-			if pre[o] != post[o] && (i == int(dev.BEDir) || strings.HasPrefix(s.Paths[i].Name, dir+"/")) {
+			if pre[o] != post[o] && (i == int(dev.BEDir) || below(s.Paths[i].Name, dir)) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// below reports whether path name is below dir (dir+"/", without
+// building it: this runs on every step of a check).
+func below(name, dir string) bool {
+	return len(name) > len(dir) && name[len(dir)] == '/' && strings.HasPrefix(name, dir)
 }
 
 // foreignPaths lists the nodes domain d does not own.
@@ -170,7 +176,7 @@ func backendSubtrees(s *model.System) [][]model.PathID {
 	for di := range s.Devices {
 		dir := s.Paths[s.Devices[di].BEDir].Name
 		for i := range s.Paths {
-			if n := s.Paths[i].Name; n == dir || strings.HasPrefix(n, dir+"/") {
+			if n := s.Paths[i].Name; n == dir || below(n, dir) {
 				out[di] = append(out[di], model.PathID(i))
 			}
 		}
