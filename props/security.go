@@ -2,7 +2,6 @@ package props
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/model"
@@ -102,10 +101,9 @@ func backendUntouchedByGuest(s *model.System, pre model.State, t *model.Transiti
 		if d != dev.FEDom || d == dev.BEDom {
 			continue
 		}
-		dir := s.Paths[dev.BEDir].Name
 		for i := range s.Paths {
 			o := s.PathOffset(model.PathID(i))
-			if pre[o] != post[o] && (i == int(dev.BEDir) || below(s.Paths[i].Name, dir)) {
+			if pre[o] != post[o] && within(s, model.PathID(i), dev.BEDir) {
 				return false
 			}
 		}
@@ -113,10 +111,15 @@ func backendUntouchedByGuest(s *model.System, pre model.State, t *model.Transiti
 	return true
 }
 
-// below reports whether path name is below dir (dir+"/", without
-// building it: this runs on every step of a check).
-func below(name, dir string) bool {
-	return len(name) > len(dir) && name[len(dir)] == '/' && strings.HasPrefix(name, dir)
+// within reports whether node p is dir or below it, by the nodes'
+// parents (every ancestor of a node is a node: Builder.Path).
+func within(s *model.System, p, dir model.PathID) bool {
+	for ; p != model.NoPath; p = s.Paths[p].Parent {
+		if p == dir {
+			return true
+		}
+	}
+	return false
 }
 
 // foreignPaths lists the nodes domain d does not own.
@@ -174,9 +177,8 @@ func allPathReads(perms bool) func(s *model.System, add func(int)) bool {
 func backendSubtrees(s *model.System) [][]model.PathID {
 	out := make([][]model.PathID, len(s.Devices))
 	for di := range s.Devices {
-		dir := s.Paths[s.Devices[di].BEDir].Name
 		for i := range s.Paths {
-			if n := s.Paths[i].Name; n == dir || below(n, dir) {
+			if within(s, model.PathID(i), s.Devices[di].BEDir) {
 				out[di] = append(out[di], model.PathID(i))
 			}
 		}
