@@ -2,30 +2,22 @@ package model_test
 
 import (
 	"bytes"
-	"path/filepath"
 	"testing"
 
 	"github.com/xbcheck/xbcheck/model"
-	"github.com/xbcheck/xbcheck/scenario"
 )
 
 // TestAppendApply: on the reachable steps of every scenario (up to 2,000
-// each),
-// AppendApply over a buffer that holds an unrelated state (the one
+// each), AppendApply over a buffer that holds an unrelated state (the one
 // before, bytes of another length) gives the state the walk reached, and
 // reuses the buffer when it is large enough.
 func TestAppendApply(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.toml")
-	if len(files) == 0 {
+	systems := loadSystems(t, "../scenarios/*.toml")
+	if len(systems) == 0 {
 		t.Fatal("no scenarios")
 	}
 	steps := 0
-	for _, f := range files {
-		c, err := scenario.Load(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sys := c.System
+	for name, sys := range systems {
 		buf := make(model.State, 3, 1<<10)
 		for i := range buf {
 			buf[i] = 0xEE
@@ -36,10 +28,10 @@ func TestAppendApply(t *testing.T) {
 			n++
 			got := sys.AppendApply(buf, st, tr)
 			if !bytes.Equal(got, next) {
-				t.Fatalf("%s: AppendApply of %q over a used buffer: %x, want %x", filepath.Base(f), tr.Name, got, next)
+				t.Fatalf("%s: AppendApply of %q over a used buffer: %x, want %x", name, tr.Name, got, next)
 			}
 			if len(st) <= cap(buf) && &got[0] != &buf[:1][0] {
-				t.Fatalf("%s: AppendApply allocated with room in the buffer", filepath.Base(f))
+				t.Fatalf("%s: AppendApply allocated with room in the buffer", name)
 			}
 			buf = got
 			return n < 2000

@@ -1,14 +1,13 @@
 package model_test
 
 import (
-	"path/filepath"
+	"maps"
 	"slices"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/xbcheck/xbcheck/bench"
 	"github.com/xbcheck/xbcheck/model"
-	"github.com/xbcheck/xbcheck/scenario"
 )
 
 // succ is one successor as Successors yields it.
@@ -33,18 +32,14 @@ func successors(sys *model.System, st model.State) []succ {
 // and every byte a successor changes is in a word its transition's
 // WriteWords give (which the checker's fingerprints rely on).
 func TestCompiledMatchesInterpreter(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.toml")
 	type system struct {
 		name string
 		sys  *model.System
 	}
 	var systems []system
-	for _, f := range files {
-		c, err := scenario.Load(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		systems = append(systems, system{filepath.Base(f), c.System})
+	loaded := loadSystems(t, "../scenarios/*.toml")
+	for _, name := range slices.Sorted(maps.Keys(loaded)) {
+		systems = append(systems, system{name, loaded[name]})
 	}
 	c, err := bench.AttachDetach(2)
 	if err != nil {

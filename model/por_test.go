@@ -3,14 +3,12 @@ package model_test
 import (
 	"flag"
 	"fmt"
-	"path/filepath"
 	"testing"
 
 	"pgregory.net/rapid"
 
 	"github.com/xbcheck/xbcheck/checker"
 	"github.com/xbcheck/xbcheck/model"
-	"github.com/xbcheck/xbcheck/scenario"
 )
 
 // TestPermanentPathsExist: the nodes partial-order reduction takes as
@@ -18,20 +16,14 @@ import (
 // reachable state of every scenario, and some are found (else the test
 // shows nothing).
 func TestPermanentPathsExist(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.toml")
 	found := 0
-	for _, f := range files {
-		c, err := scenario.Load(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sys := c.System
+	for name, sys := range loadSystems(t, "../scenarios/*.toml") {
 		perm := sys.PermanentPaths()
 		missing := false
 		sys.Walk(func(st model.State) bool {
 			for p, ok := range perm {
 				if ok && !sys.Exists(st, model.PathID(p)) {
-					t.Errorf("%s: %s is taken as permanent but is missing in a reachable state", filepath.Base(f), sys.Paths[p].Name)
+					t.Errorf("%s: %s is taken as permanent but is missing in a reachable state", name, sys.Paths[p].Name)
 					missing = true
 					return false
 				}
